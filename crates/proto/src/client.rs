@@ -1,0 +1,693 @@
+//! The client side of a connection, as a sans-IO state machine.
+//!
+//! The application calls [`ClientSession::send`] with [`Request`]s and reads
+//! [`ClientEvent`]s back; the driver moves bytes between the session and the
+//! socket exactly as for the server (see the crate docs), and also calls
+//! [`handle_timeout`](ClientSession::handle_timeout) when
+//! [`poll_timeout`](ClientSession::poll_timeout) says so.
+//!
+//! # Reading the original dialect robustly
+//!
+//! The original server's replies carry no length and no terminator, so this
+//! session decides where each one ends from what it asked:
+//!
+//! * it keeps **one request in flight** and queues the rest, so two replies
+//!   never share the wire and two commands never share the server's `recv`;
+//! * after a request that has no reply (`att_status`) it waits
+//!   [`ClientConfig::pause`] before sending again;
+//! * a track starts with the bytes `track_data_start` — whether or not they
+//!   arrived alone — and ends when the received stream *ends with*
+//!   `track_data_end`, however the marker was split;
+//! * the song and device lists end when the server has been quiet for
+//!   [`ClientConfig::settle`] (nothing else can tell).
+//!
+//! The framed dialect needs none of this: replies are counted or
+//! length-prefixed, so requests are pipelined.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use crate::format::PcmFormat;
+use crate::framed::{self, Line, LineBuffer, Status, TrackHeader};
+use crate::original;
+use crate::outbox::Outbox;
+use crate::request::{Device, Request};
+use crate::Dialect;
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub dialect: Dialect,
+    /// Sent in the framed greeting (`hello streamlab/1 <agent>`).
+    pub agent: String,
+    /// Original dialect: quiet time after a request with no reply.
+    pub pause: Duration,
+    /// Original dialect: a list reply is over after this much silence.
+    pub settle: Duration,
+    /// Original dialect: a list that gets no byte at all in this time is empty.
+    pub reply_timeout: Duration,
+}
+
+impl ClientConfig {
+    pub fn new(dialect: Dialect) -> Self {
+        ClientConfig {
+            dialect,
+            agent: "streamlab-client".into(),
+            pause: Duration::from_millis(50),
+            settle: Duration::from_millis(100),
+            reply_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What the client learned from the server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientEvent {
+    /// The framed greeting was answered.
+    Ready(String),
+    Songs(Vec<String>),
+    /// Audio follows. `bytes` is known in the framed dialect only; the
+    /// original dialect's format is assumed to be CD audio.
+    TrackStart {
+        name: String,
+        format: PcmFormat,
+        bytes: Option<u64>,
+    },
+    TrackData {
+        name: String,
+        data: Vec<u8>,
+    },
+    TrackEnd {
+        name: String,
+        bytes: u64,
+    },
+    Devices(Vec<Device>),
+    /// A `status` was acknowledged (framed only).
+    Recorded,
+    NotFound {
+        name: String,
+        message: String,
+    },
+    /// The server refused a request or said something unexpected.
+    ServerError {
+        code: Option<u16>,
+        message: String,
+    },
+    Goodbye,
+    /// The connection is over; `reason` says why when it was not a goodbye.
+    Closed {
+        reason: Option<String>,
+    },
+}
+
+/// What reply a sent request waits for.
+#[derive(Debug, Clone, PartialEq)]
+enum Expect {
+    Hello,
+    List,
+    Download(String),
+    Devices,
+    Status,
+    Quit,
+    Help,
+}
+
+/// Where the framed decoder is.
+#[derive(Debug)]
+enum Framed {
+    /// Waiting for a status line (or a track header).
+    Line,
+    /// Reading the body of a counted reply.
+    Body { left: usize, items: Vec<String> },
+    /// Reading a track's audio, then its end line.
+    Track { name: String, left: u64, total: u64 },
+}
+
+/// Where the original decoder is.
+#[derive(Debug, PartialEq)]
+enum Original {
+    /// Collecting a reply's first bytes.
+    Head,
+    /// Inside a track's audio; `tail` holds the last bytes, which may be the
+    /// start of `track_data_end`.
+    Track { name: String, total: u64 },
+}
+
+/// One connection's client-side protocol state. See the module docs.
+#[derive(Debug)]
+pub struct ClientSession {
+    config: ClientConfig,
+    out: Outbox,
+    /// Original: requests not yet sent (one in flight at a time).
+    queue: VecDeque<Request>,
+    /// Replies awaited, oldest first.
+    waiting: VecDeque<Expect>,
+    events: VecDeque<ClientEvent>,
+    lines: LineBuffer,
+    framed: Framed,
+    original: Original,
+    /// Original: the reply bytes gathered so far (or a track's held-back tail).
+    acc: Vec<u8>,
+    /// Original: when the request in flight was sent.
+    sent_at: Duration,
+    /// Original: when the last byte arrived.
+    last_input: Option<Duration>,
+    /// Original: no request leaves before this time.
+    gate: Duration,
+    closed: bool,
+}
+
+impl ClientSession {
+    /// A new session. A framed session queues its greeting at once.
+    pub fn new(config: ClientConfig) -> Self {
+        let mut s = ClientSession {
+            out: Outbox::default(),
+            queue: VecDeque::new(),
+            waiting: VecDeque::new(),
+            events: VecDeque::new(),
+            lines: LineBuffer::new(64 * 1024),
+            framed: Framed::Line,
+            original: Original::Head,
+            acc: Vec::new(),
+            sent_at: Duration::ZERO,
+            last_input: None,
+            gate: Duration::ZERO,
+            closed: false,
+            config,
+        };
+        if s.config.dialect == Dialect::Framed {
+            let agent = s.config.agent.clone();
+            let line = format!("hello {} {agent}\n", framed::VERSION);
+            s.out.push(line.into_bytes(), Duration::ZERO);
+            s.waiting.push_back(Expect::Hello);
+        }
+        s
+    }
+
+    // ----- getters -----
+
+    pub fn dialect(&self) -> Dialect {
+        self.config.dialect
+    }
+
+    /// Bytes to write now.
+    pub fn pending(&self, now: Duration) -> &[u8] {
+        self.out.pending(now)
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        if self.closed || self.config.dialect == Dialect::Framed {
+            return None;
+        }
+        let mut t = None;
+        if self.waiting.is_empty() && !self.queue.is_empty() {
+            t = Some(self.gate);
+        }
+        if self.waiting.is_empty() && !self.acc.is_empty() {
+            t = min_opt(t, self.last_input.map(|l| l + self.config.settle));
+        }
+        if let Some(e) = self.waiting.front() {
+            let quiet = match (e, self.last_input) {
+                (Expect::List | Expect::Devices, Some(last)) => Some(last + self.config.settle),
+                (Expect::List, None) => Some(self.sent_at + self.config.reply_timeout),
+                (_, Some(last)) if self.original == Original::Head => {
+                    Some(last + self.config.settle)
+                }
+                _ => None,
+            };
+            t = min_opt(t, quiet);
+        }
+        min_opt(t, self.out.wakeup())
+    }
+
+    /// True when nothing is queued, in flight or unwritten.
+    pub fn is_idle(&self) -> bool {
+        self.queue.is_empty() && self.waiting.is_empty() && self.out.is_empty()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Requests sent or queued that have not been answered yet.
+    pub fn outstanding(&self) -> usize {
+        self.queue.len() + self.waiting.len()
+    }
+
+    // ----- inputs -----
+
+    /// Asks the server something. In the original dialect requests it cannot
+    /// express are dropped with a [`ClientEvent::ServerError`]-free no-op.
+    pub fn send(&mut self, now: Duration, req: Request) {
+        if self.closed {
+            return;
+        }
+        match self.config.dialect {
+            Dialect::Framed => {
+                let line = framed_line(&req);
+                self.out.push(line.into_bytes(), Duration::ZERO);
+                self.waiting.push_back(expect_for(&req));
+            }
+            Dialect::Original => {
+                if original::encode_request(&req).is_some() {
+                    self.queue.push_back(req);
+                    self.flush_queue(now);
+                }
+            }
+        }
+    }
+
+    /// `n` bytes of [`pending`](Self::pending) were written.
+    pub fn consume(&mut self, now: Duration, n: usize) {
+        self.out.consume(now, n);
+    }
+
+    /// Bytes read from the socket.
+    pub fn handle_input(&mut self, now: Duration, data: &[u8]) {
+        if self.closed || data.is_empty() {
+            return;
+        }
+        match self.config.dialect {
+            Dialect::Framed => self.framed_input(data),
+            Dialect::Original => {
+                self.last_input = Some(now);
+                self.original_input(now, data);
+            }
+        }
+    }
+
+    /// Time passed: ends quiet-terminated replies and releases queued requests.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        if self.closed || self.config.dialect == Dialect::Framed {
+            return;
+        }
+        match self.waiting.front().cloned() {
+            Some(e) => self.original_quiet(now, &e),
+            None => self.unsolicited(now),
+        }
+        self.flush_queue(now);
+    }
+
+    /// The server closed the connection.
+    pub fn handle_eof(&mut self, now: Duration) {
+        if self.closed {
+            return;
+        }
+        if self.config.dialect == Dialect::Original {
+            // A reply that ends by silence also ends by the close.
+            if let Some(e @ (Expect::List | Expect::Devices | Expect::Quit)) =
+                self.waiting.front().cloned()
+            {
+                self.original_quiet(now + self.config.settle, &e);
+            }
+        }
+        let reason = match (self.waiting.front(), &self.framed, &self.original) {
+            (None, _, _) if self.queue.is_empty() => None,
+            (_, Framed::Track { name, left, .. }, _) => Some(format!(
+                "the server closed the connection {left} bytes before the end of '{name}'"
+            )),
+            (_, _, Original::Track { name, total }) => Some(format!(
+                "the server closed the connection after {total} bytes of '{name}', before track_data_end"
+            )),
+            _ => Some("the server closed the connection before answering".to_string()),
+        };
+        self.close(reason);
+    }
+
+    /// Next event, oldest first.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    // ----- internals -----
+
+    fn close(&mut self, reason: Option<String>) {
+        self.closed = true;
+        self.queue.clear();
+        self.waiting.clear();
+        self.out.clear();
+        self.events.push_back(ClientEvent::Closed { reason });
+    }
+
+    fn emit(&mut self, e: ClientEvent) {
+        self.events.push_back(e);
+    }
+
+    fn flush_queue(&mut self, now: Duration) {
+        while self.waiting.is_empty() && now >= self.gate {
+            let Some(req) = self.queue.pop_front() else {
+                return;
+            };
+            let Some(bytes) = original::encode_request(&req) else {
+                continue;
+            };
+            self.out.push(bytes, Duration::ZERO);
+            self.sent_at = now;
+            self.last_input = None;
+            self.acc.clear();
+            match expect_for(&req) {
+                Expect::Status => self.gate = now + self.config.pause,
+                e => self.waiting.push_back(e),
+            }
+        }
+    }
+
+    /// A reply is complete: forget it and let the next request go.
+    fn original_done(&mut self, now: Duration) {
+        self.waiting.pop_front();
+        self.acc.clear();
+        self.original = Original::Head;
+        self.last_input = None;
+        self.flush_queue(now);
+    }
+
+    fn original_input(&mut self, now: Duration, data: &[u8]) {
+        if let Original::Track { .. } = self.original {
+            return self.original_track(now, data);
+        }
+        self.acc.extend_from_slice(data);
+        let Some(expect) = self.waiting.front().cloned() else {
+            return; // unsolicited bytes: reported when the line goes quiet
+        };
+        match expect {
+            Expect::Download(name) => self.original_download_head(now, name),
+            Expect::Quit if self.acc == original::GOODBYE => {
+                self.emit(ClientEvent::Goodbye);
+                self.original_done(now);
+            }
+            _ if self.acc == original::UNKNOWN_COMMAND.as_bytes() => {
+                self.emit(server_text(&self.acc));
+                self.original_done(now);
+            }
+            _ => {} // lists end by silence
+        }
+    }
+
+    fn original_download_head(&mut self, now: Duration, name: String) {
+        let start = original::TRACK_START;
+        if self.acc.starts_with(start) {
+            let rest = self.acc.split_off(start.len());
+            self.acc.clear();
+            self.emit(ClientEvent::TrackStart {
+                name: name.clone(),
+                format: PcmFormat::CD,
+                bytes: None,
+            });
+            self.original = Original::Track { name, total: 0 };
+            return self.original_track(now, &rest);
+        }
+        let text = String::from_utf8_lossy(&self.acc).into_owned();
+        if text.starts_with(original::NOT_FOUND_PREFIX)
+            && text.ends_with(original::NOT_FOUND_SUFFIX)
+        {
+            self.emit(ClientEvent::NotFound {
+                name,
+                message: text,
+            });
+            self.original_done(now);
+        } else if self.acc == original::UNKNOWN_COMMAND.as_bytes() {
+            self.emit(server_text(&self.acc));
+            self.original_done(now);
+        }
+        // Otherwise wait: more bytes, or silence (see original_quiet).
+    }
+
+    fn original_track(&mut self, now: Duration, data: &[u8]) {
+        let Original::Track { name, total } = &mut self.original else {
+            return;
+        };
+        let end = original::TRACK_END;
+        let mut buf = std::mem::take(&mut self.acc);
+        buf.extend_from_slice(data);
+        if buf.ends_with(end) {
+            buf.truncate(buf.len() - end.len());
+            *total += buf.len() as u64;
+            let (name, total) = (name.clone(), *total);
+            if !buf.is_empty() {
+                self.emit(ClientEvent::TrackData {
+                    name: name.clone(),
+                    data: buf,
+                });
+            }
+            self.emit(ClientEvent::TrackEnd { name, bytes: total });
+            return self.original_done(now);
+        }
+        // Hold back what could be the start of the end marker.
+        let keep = (end.len() - 1).min(buf.len());
+        self.acc = buf.split_off(buf.len() - keep);
+        if !buf.is_empty() {
+            *total += buf.len() as u64;
+            let name = name.clone();
+            self.emit(ClientEvent::TrackData { name, data: buf });
+        }
+    }
+
+    /// Bytes nobody asked for (a busy message, say), once the line is quiet.
+    fn unsolicited(&mut self, now: Duration) {
+        let quiet = self
+            .last_input
+            .is_some_and(|t| now >= t + self.config.settle);
+        if !self.acc.is_empty() && quiet {
+            let e = server_text(&self.acc);
+            self.emit(e);
+            self.acc.clear();
+        }
+    }
+
+    /// Silence: ends lists, and reports replies that never completed.
+    fn original_quiet(&mut self, now: Duration, expect: &Expect) {
+        let quiet_since = self.last_input.unwrap_or(self.sent_at);
+        let text = String::from_utf8_lossy(&self.acc).into_owned();
+        let refused = text.starts_with("ERR ") || text == original::UNKNOWN_COMMAND;
+        match expect {
+            Expect::List if self.last_input.is_none() => {
+                if now >= self.sent_at + self.config.reply_timeout {
+                    self.emit(ClientEvent::Songs(Vec::new()));
+                    self.original_done(now);
+                }
+            }
+            _ if self.last_input.is_none() => {}
+            _ if now < quiet_since + self.config.settle => {}
+            _ if refused && self.original == Original::Head => {
+                self.emit(server_text(&self.acc));
+                self.original_done(now);
+            }
+            Expect::List => {
+                self.emit(ClientEvent::Songs(original::parse_song_list(&text)));
+                self.original_done(now);
+            }
+            Expect::Devices => {
+                let devices = original::parse_devices(&text);
+                let e = if devices.is_empty() && !text.is_empty() {
+                    server_text(&self.acc)
+                } else {
+                    ClientEvent::Devices(devices)
+                };
+                self.emit(e);
+                self.original_done(now);
+            }
+            _ if matches!(self.original, Original::Track { .. }) => {}
+            _ => {
+                // A reply we could not recognise, now complete by silence.
+                self.emit(server_text(&self.acc));
+                self.original_done(now);
+            }
+        }
+    }
+
+    fn framed_input(&mut self, mut data: &[u8]) {
+        // Fast path: audio that follows buffered-nothing goes straight out.
+        if let Framed::Track { name, left, .. } = &mut self.framed {
+            if self.lines.is_empty() && *left > 0 {
+                let n = (*left).min(data.len() as u64) as usize;
+                *left -= n as u64;
+                let e = ClientEvent::TrackData {
+                    name: name.clone(),
+                    data: data[..n].to_vec(),
+                };
+                self.emit(e);
+                data = &data[n..];
+            }
+        }
+        self.lines.extend(data);
+        while !self.closed && self.framed_step() {}
+    }
+
+    /// Decodes one unit (a line or a run of audio); false when more bytes
+    /// are needed.
+    fn framed_step(&mut self) -> bool {
+        if let Framed::Track { name, left, .. } = &mut self.framed {
+            if *left > 0 {
+                let data = self.lines.take(*left as usize);
+                if data.is_empty() {
+                    return false;
+                }
+                *left -= data.len() as u64;
+                let name = name.clone();
+                self.emit(ClientEvent::TrackData { name, data });
+                return true;
+            }
+        }
+        let line = match self.lines.next_line() {
+            Line::Complete(l) => String::from_utf8_lossy(&l).into_owned(),
+            Line::Incomplete => return false,
+            Line::TooLong => {
+                self.close(Some("the server sent an over-long line".into()));
+                return false;
+            }
+        };
+        self.framed_line(line);
+        true
+    }
+
+    fn framed_line(&mut self, line: String) {
+        match std::mem::replace(&mut self.framed, Framed::Line) {
+            Framed::Track { name, total, .. } => {
+                if line.strip_prefix("track_data_end ") == Some(name.as_str()) {
+                    self.emit(ClientEvent::TrackEnd { name, bytes: total });
+                    self.waiting.pop_front();
+                } else {
+                    let why = format!("expected 'track_data_end {name}', got {line:?}");
+                    self.close(Some(why));
+                }
+            }
+            Framed::Body { left, mut items } => {
+                items.push(line);
+                self.framed_body(left - 1, items);
+            }
+            Framed::Line => self.framed_status(line),
+        }
+    }
+
+    fn framed_body(&mut self, left: usize, items: Vec<String>) {
+        if left > 0 {
+            self.framed = Framed::Body { left, items };
+            return;
+        }
+        let e = match self.waiting.pop_front() {
+            Some(Expect::Devices) => ClientEvent::Devices(
+                items
+                    .iter()
+                    .filter_map(|l| framed::parse_device_line(l))
+                    .collect(),
+            ),
+            Some(Expect::Help) => ClientEvent::ServerError {
+                code: None,
+                message: items.join("\n"),
+            },
+            _ => ClientEvent::Songs(items),
+        };
+        self.emit(e);
+    }
+
+    fn framed_status(&mut self, line: String) {
+        if line.starts_with("track_data_start") {
+            return match TrackHeader::parse(&line) {
+                Ok(h) => {
+                    self.emit(ClientEvent::TrackStart {
+                        name: h.name.clone(),
+                        format: h.format,
+                        bytes: Some(h.bytes),
+                    });
+                    self.framed = Framed::Track {
+                        name: h.name,
+                        left: h.bytes,
+                        total: h.bytes,
+                    };
+                }
+                Err(e) => self.close(Some(e)),
+            };
+        }
+        let Some(status) = Status::parse(&line) else {
+            return self.close(Some(format!("not a status line: {line:?}")));
+        };
+        let expect = self.waiting.front().cloned();
+        match (status, expect) {
+            (Status::Err { code, message }, Some(Expect::Download(name)))
+                if code == framed::code::NOT_FOUND =>
+            {
+                self.waiting.pop_front();
+                self.emit(ClientEvent::NotFound { name, message });
+            }
+            (Status::Err { code, message }, _) => {
+                self.waiting.pop_front();
+                self.emit(ClientEvent::ServerError {
+                    code: Some(code),
+                    message,
+                });
+            }
+            (s @ Status::Ok(_), Some(Expect::List | Expect::Devices | Expect::Help)) => {
+                match s.count() {
+                    Some(0) => self.framed_body(0, Vec::new()),
+                    Some(n) => {
+                        self.framed = Framed::Body {
+                            left: n,
+                            items: Vec::with_capacity(n.min(1024)),
+                        }
+                    }
+                    None => self.close(Some(format!("expected a count in {line:?}"))),
+                }
+            }
+            (Status::Ok(text), Some(e)) => {
+                self.waiting.pop_front();
+                let ev = match e {
+                    Expect::Hello => ClientEvent::Ready(text),
+                    Expect::Quit => ClientEvent::Goodbye,
+                    Expect::Status => ClientEvent::Recorded,
+                    _ => {
+                        return self.close(Some(format!("unexpected reply {line:?}")));
+                    }
+                };
+                self.emit(ev);
+            }
+            (Status::Ok(_), None) => self.close(Some(format!("unexpected reply {line:?}"))),
+        }
+    }
+}
+
+fn server_text(bytes: &[u8]) -> ClientEvent {
+    let message = String::from_utf8_lossy(bytes).into_owned();
+    let code = framed::Status::parse(message.trim_end()).and_then(|s| match s {
+        Status::Err { code, .. } => Some(code),
+        Status::Ok(_) => None,
+    });
+    ClientEvent::ServerError { code, message }
+}
+
+fn expect_for(req: &Request) -> Expect {
+    match req {
+        Request::Hello { .. } => Expect::Hello,
+        Request::List => Expect::List,
+        Request::Download { name } => Expect::Download(name.clone()),
+        Request::Devices => Expect::Devices,
+        Request::Status { .. } => Expect::Status,
+        Request::Quit => Expect::Quit,
+        Request::Help => Expect::Help,
+    }
+}
+
+/// The framed wire form of a request, with its `\n`.
+pub fn framed_line(req: &Request) -> String {
+    match req {
+        Request::Hello { agent } => format!("hello {agent}\n"),
+        Request::List => "list\n".into(),
+        Request::Download { name } => format!("download {name}\n"),
+        Request::Devices => "devices\n".into(),
+        Request::Status {
+            state,
+            song: Some(s),
+        } => format!("status {state} {s}\n"),
+        Request::Status { state, song: None } => format!("status {state}\n"),
+        Request::Quit => "quit\n".into(),
+        Request::Help => "help\n".into(),
+    }
+}
+
+fn min_opt(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}

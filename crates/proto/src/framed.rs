@@ -1,0 +1,333 @@
+//! The framed dialect: one command per line, every reply self-delimiting.
+//!
+//! ```text
+//! C: hello streamlab/1 laptop            S: OK streamlab/1 ready
+//! C: list                                S: OK 2 songs
+//!                                        S: ode_to_joy
+//!                                        S: twinkle
+//! C: download ode_to_joy                 S: track_data_start 882000 44100 2 s16le ode_to_joy
+//!                                        S: <exactly 882000 bytes of PCM>
+//!                                        S: track_data_end ode_to_joy
+//! C: status playing ode_to_joy           S: OK
+//! C: devices                             S: OK 1 devices
+//!                                        S: 1 127.0.0.1 45926 playing ode_to_joy
+//! C: quit                                S: OK goodbye
+//! C: dance                               S: ERR 400 unknown command 'dance'
+//! ```
+//!
+//! Lines end in `\n` (a `\r` before it is ignored) and are at most
+//! [`MAX_LINE`] bytes. docs/protocol.md gives the reasons for each choice.
+
+use crate::format::{PcmFormat, SampleFormat};
+use crate::request::{Device, PlayState};
+
+/// The greeting a framed client sends first; the server's auto-detection
+/// looks for it.
+pub const HELLO_PREFIX: &[u8] = b"hello ";
+/// Protocol name and version, as sent in the greeting.
+pub const VERSION: &str = "streamlab/1";
+/// The longest line, in bytes, a peer must accept (without the `\n`).
+pub const MAX_LINE: usize = 1024;
+
+/// Error codes, borrowed from HTTP so they read familiarly.
+pub mod code {
+    /// The command is not understood (unknown word, bad argument, bad UTF-8).
+    pub const BAD_REQUEST: u16 = 400;
+    /// No song by that name.
+    pub const NOT_FOUND: u16 = 404;
+    /// The line was longer than [`MAX_LINE`](super::MAX_LINE); the server closes.
+    pub const TOO_LONG: u16 = 413;
+    /// The server has too many clients; it closes.
+    pub const BUSY: u16 = 503;
+}
+
+/// Splits a byte stream into lines, refusing lines longer than a bound.
+#[derive(Debug)]
+pub struct LineBuffer {
+    buf: Vec<u8>,
+    max: usize,
+}
+
+/// What [`LineBuffer::next_line`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line {
+    /// A complete line, without `\r\n` or `\n`.
+    Complete(Vec<u8>),
+    /// No complete line yet: wait for more bytes.
+    Incomplete,
+    /// More than the bound arrived without a `\n`.
+    TooLong,
+}
+
+impl LineBuffer {
+    pub fn new(max: usize) -> Self {
+        LineBuffer {
+            buf: Vec::new(),
+            max,
+        }
+    }
+
+    pub fn extend(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    pub fn next_line(&mut self) -> Line {
+        match self.buf.iter().position(|&b| b == b'\n') {
+            Some(i) if i <= self.max + 1 => {
+                let mut line: Vec<u8> = self.buf.drain(..=i).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                if line.len() > self.max {
+                    return Line::TooLong;
+                }
+                Line::Complete(line)
+            }
+            Some(_) => Line::TooLong,
+            None if self.buf.len() > self.max + 1 => Line::TooLong,
+            None => Line::Incomplete,
+        }
+    }
+
+    /// Removes up to `n` raw bytes (track audio) from the front.
+    pub fn take(&mut self, n: usize) -> Vec<u8> {
+        let n = n.min(self.buf.len());
+        self.buf.drain(..n).collect()
+    }
+
+    /// Bytes buffered and not yet taken.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
+/// The `track_data_start` line: everything a client needs to read the audio
+/// that follows and to play it.
+///
+/// ```text
+/// track_data_start <bytes> <rate> <channels> <format> <name>
+/// track_data_start 882000 44100 2 s16le ode_to_joy
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackHeader {
+    /// Exactly this many audio bytes follow the line.
+    pub bytes: u64,
+    pub format: PcmFormat,
+    /// The song's name as the server spells it (may contain spaces).
+    pub name: String,
+}
+
+impl TrackHeader {
+    pub fn emit(&self) -> Vec<u8> {
+        let f = &self.format;
+        format!(
+            "track_data_start {} {} {} {} {}\n",
+            self.bytes, f.sample_rate, f.channels, f.sample, self.name
+        )
+        .into_bytes()
+    }
+
+    /// Parses the line (without its `\n`).
+    pub fn parse(line: &str) -> Result<TrackHeader, String> {
+        let mut parts = line.splitn(6, ' ');
+        if parts.next() != Some("track_data_start") {
+            return Err(format!("expected track_data_start, got {line:?}"));
+        }
+        let mut field = |what: &str| {
+            parts
+                .next()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| format!("track_data_start line lacks the {what}: {line:?}"))
+        };
+        let bytes = field("byte count")?;
+        let rate = field("sample rate")?;
+        let channels = field("channel count")?;
+        let sample = field("sample format")?;
+        let name = field("song name")?.to_string();
+        let num = |s: &str, what: &str| format!("bad {what} '{s}' in {line:?}");
+        let format = PcmFormat {
+            sample_rate: rate.parse().map_err(|_| num(rate, "sample rate"))?,
+            channels: channels
+                .parse()
+                .map_err(|_| num(channels, "channel count"))?,
+            sample: sample.parse::<SampleFormat>()?,
+        };
+        if !format.is_valid() {
+            return Err(format!("impossible format {format} in {line:?}"));
+        }
+        Ok(TrackHeader {
+            bytes: bytes.parse().map_err(|_| num(bytes, "byte count"))?,
+            format,
+            name,
+        })
+    }
+}
+
+/// The line after a track's audio.
+pub fn track_end(name: &str) -> Vec<u8> {
+    format!("track_data_end {name}\n").into_bytes()
+}
+
+/// `OK <text>\n`
+pub fn ok(text: &str) -> Vec<u8> {
+    if text.is_empty() {
+        b"OK\n".to_vec()
+    } else {
+        format!("OK {text}\n").into_bytes()
+    }
+}
+
+/// `ERR <code> <message>\n`
+pub fn err(code: u16, message: &str) -> Vec<u8> {
+    format!("ERR {code} {message}\n").into_bytes()
+}
+
+/// A counted body: `OK <n> <noun>\n` then one line per item.
+pub fn counted(noun: &str, items: &[String]) -> Vec<u8> {
+    let mut out = format!("OK {} {noun}\n", items.len());
+    for i in items {
+        out.push_str(i);
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// A status line, as a client reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Ok(String),
+    Err { code: u16, message: String },
+}
+
+impl Status {
+    pub fn parse(line: &str) -> Option<Status> {
+        if line == "OK" {
+            return Some(Status::Ok(String::new()));
+        }
+        if let Some(rest) = line.strip_prefix("OK ") {
+            return Some(Status::Ok(rest.to_string()));
+        }
+        let rest = line.strip_prefix("ERR ")?;
+        let (code, message) = rest.split_once(' ').unwrap_or((rest, ""));
+        Some(Status::Err {
+            code: code.parse().ok()?,
+            message: message.to_string(),
+        })
+    }
+
+    /// The count at the start of a counted body's status (`OK 3 songs`).
+    pub fn count(&self) -> Option<usize> {
+        match self {
+            Status::Ok(text) => text.split(' ').next()?.parse().ok(),
+            Status::Err { .. } => None,
+        }
+    }
+}
+
+/// One line of the `devices` body: `<n> <ip> <port> <state> [<song>]`.
+pub fn device_line(index: usize, d: &Device) -> String {
+    let mut line = format!("{} {} {} {}", index, d.ip, d.port, d.state);
+    if let Some(song) = &d.song {
+        line.push(' ');
+        line.push_str(song);
+    }
+    line
+}
+
+pub fn parse_device_line(line: &str) -> Option<Device> {
+    let mut parts = line.splitn(5, ' ');
+    let _index: usize = parts.next()?.parse().ok()?;
+    let ip = parts.next()?.to_string();
+    let port = parts.next()?.parse().ok()?;
+    let state = PlayState::parse(parts.next()?)?;
+    let song = parts.next().filter(|s| !s.is_empty()).map(String::from);
+    Some(Device {
+        ip,
+        port,
+        state,
+        song,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_on_newline_and_drop_cr() {
+        let mut lb = LineBuffer::new(16);
+        lb.extend(b"list\r\ndown");
+        assert_eq!(lb.next_line(), Line::Complete(b"list".to_vec()));
+        assert_eq!(lb.next_line(), Line::Incomplete);
+        lb.extend(b"load RV\nPCM");
+        assert_eq!(lb.next_line(), Line::Complete(b"download RV".to_vec()));
+        assert_eq!(lb.take(10), b"PCM");
+    }
+
+    #[test]
+    fn a_line_over_the_bound_is_refused_even_before_its_newline() {
+        let mut lb = LineBuffer::new(4);
+        lb.extend(b"abcd\n");
+        assert_eq!(lb.next_line(), Line::Complete(b"abcd".to_vec()));
+        lb.extend(b"abcdef");
+        assert_eq!(lb.next_line(), Line::TooLong);
+        let mut lb = LineBuffer::new(4);
+        lb.extend(b"abcde\n");
+        assert_eq!(lb.next_line(), Line::TooLong);
+    }
+
+    #[test]
+    fn track_header_round_trips_with_spaces_in_the_name() {
+        let h = TrackHeader {
+            bytes: 882_000,
+            format: PcmFormat::CD,
+            name: "Ode To Joy".into(),
+        };
+        let line = String::from_utf8(h.emit()).unwrap();
+        assert_eq!(line, "track_data_start 882000 44100 2 s16le Ode To Joy\n");
+        assert_eq!(TrackHeader::parse(line.trim_end()), Ok(h));
+    }
+
+    #[test]
+    fn track_header_errors_name_the_field() {
+        let e = TrackHeader::parse("track_data_start 10 44100 2").unwrap_err();
+        assert!(e.contains("sample format"), "{e}");
+        let e = TrackHeader::parse("track_data_start x 44100 2 s16le a").unwrap_err();
+        assert!(e.contains("byte count"), "{e}");
+        let e = TrackHeader::parse("track_data_start 1 0 2 s16le a").unwrap_err();
+        assert!(e.contains("impossible"), "{e}");
+    }
+
+    #[test]
+    fn status_lines() {
+        assert_eq!(Status::parse("OK"), Some(Status::Ok(String::new())));
+        assert_eq!(Status::parse("OK 3 songs").unwrap().count(), Some(3));
+        assert_eq!(
+            Status::parse("ERR 404 no song named 'x'"),
+            Some(Status::Err {
+                code: 404,
+                message: "no song named 'x'".into()
+            })
+        );
+        assert_eq!(Status::parse("hello"), None);
+        assert_eq!(Status::parse("ERR x y"), None);
+    }
+
+    #[test]
+    fn device_lines_round_trip() {
+        let d = Device {
+            ip: "127.0.0.1".into(),
+            port: 45926,
+            state: PlayState::Paused,
+            song: Some("Ode To Joy".into()),
+        };
+        let line = device_line(1, &d);
+        assert_eq!(line, "1 127.0.0.1 45926 paused Ode To Joy");
+        assert_eq!(parse_device_line(&line), Some(d));
+    }
+}

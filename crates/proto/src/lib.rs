@@ -1,0 +1,106 @@
+//! The streamlab wire protocol, with no sockets and no clock.
+//!
+//! This crate knows every byte the kit's server and client exchange, in both
+//! dialects, and nothing about how the bytes travel:
+//!
+//! * the **original** dialect ([`original`]) is the student project's
+//!   protocol, byte for byte: commands with no delimiter, one `recv()` per
+//!   command, `track_data_start` / raw PCM / `track_data_end`;
+//! * the **framed** dialect ([`framed`]) keeps those words but cuts commands
+//!   at line ends and announces a track's length, so it survives whatever
+//!   TCP does to the bytes.
+//!
+//! The two sides of a conversation are *sans-IO* state machines:
+//! [`ServerSession`] and [`ClientSession`]. The real server and client drive
+//! them over `std::net`; the simulator drives the very same code over a
+//! simulated TCP. Both drivers follow one contract.
+//!
+//! # The run loop
+//!
+//! A session is fed input and polled for output; time is a [`Duration`]
+//! since any start the driver chooses, always passed in.
+//!
+//! 1. **Write**: while [`pending(now)`](ServerSession::pending) is not empty,
+//!    write it and call [`consume(now, n)`](ServerSession::consume) with the
+//!    count written.
+//! 2. **Read** (when [`wants_read`](ServerSession::wants_read)): hand each
+//!    read to `handle_read` / `handle_input`; hand end-of-stream to
+//!    `handle_eof`.
+//! 3. **Wait**: if `poll_timeout()` names a time, wake up then (calling
+//!    `handle_timeout` on a client) even if nothing was read.
+//! 4. **Look**: drain `poll_event()` for what happened.
+//!
+//! A blocking driver for one server connection fits in a few lines:
+//!
+//! ```no_run
+//! use std::io::{Read, Write};
+//! use std::time::{Duration, Instant};
+//! use streamlab_proto::{ServerConfig, ServerContext, ServerSession};
+//!
+//! fn serve(mut sock: std::net::TcpStream, ctx: &dyn ServerContext) -> std::io::Result<()> {
+//!     let start = Instant::now();
+//!     let mut session = ServerSession::new(1, ServerConfig::default());
+//!     let mut buf = [0u8; 1024]; // one recv(1024) = one original command
+//!     loop {
+//!         let now = start.elapsed();
+//!         let out = session.pending(now);
+//!         if !out.is_empty() {
+//!             let n = sock.write(out)?;
+//!             session.consume(now, n);
+//!             continue;
+//!         }
+//!         if session.is_finished(now) {
+//!             return Ok(());
+//!         }
+//!         if let Some(t) = session.poll_timeout() {
+//!             std::thread::sleep(t.saturating_sub(now));
+//!             continue;
+//!         }
+//!         match sock.read(&mut buf)? {
+//!             0 => session.handle_eof(),
+//!             n => session.handle_read(start.elapsed(), &buf[..n], ctx),
+//!         }
+//!     }
+//! }
+//! ```
+
+pub mod client;
+pub mod format;
+pub mod framed;
+pub mod original;
+pub mod outbox;
+pub mod request;
+pub mod server;
+
+pub use client::{ClientConfig, ClientEvent, ClientSession};
+pub use format::{PcmFormat, SampleFormat};
+pub use request::{CommandError, Device, PlayState, Request};
+pub use server::{
+    busy_message, DialectChoice, Outcome, ServerConfig, ServerContext, ServerEvent, ServerSession,
+    Track,
+};
+pub use std::time::Duration;
+
+/// The two ways of speaking the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// The student project's protocol, exactly.
+    Original,
+    /// Line-based commands and length-framed tracks.
+    Framed,
+}
+
+impl Dialect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Original => "original",
+            Dialect::Framed => "framed",
+        }
+    }
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

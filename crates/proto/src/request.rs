@@ -1,0 +1,255 @@
+//! Requests: what a client asks of the server, in either dialect.
+//!
+//! Both dialects share one vocabulary. The framed dialect's words are
+//! English (`list`, `download`, `devices`, `status`, `quit`); the original
+//! dialect's words (`lista`, `lista_dispositivos`, `att_status`) and its menu
+//! numbers (`7`, `9`, `10`) are accepted as aliases everywhere, so a student
+//! typing the report's commands into `nc` is understood.
+//!
+//! ```text
+//! list | lista | 7                      the song names
+//! download <name>                       one song's audio
+//! devices | lista_dispositivos | 10     who is connected and what they play
+//! status <state> [<name>]               report what this client plays
+//! att_status <name>                     original spelling of "status playing <name>"
+//! quit | 9                              say goodbye and close
+//! hello <agent>                         framed greeting (first line)
+//! help                                  the command list (framed only)
+//! ```
+
+use std::fmt;
+
+/// A parsed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `hello <agent>`: the framed dialect's greeting.
+    Hello { agent: String },
+    /// `list`: the names of the songs.
+    List,
+    /// `download <name>`: the audio of one song.
+    Download { name: String },
+    /// `devices`: the connected clients and what they report.
+    Devices,
+    /// `status <state> [<name>]`: what this client is doing now.
+    Status {
+        state: PlayState,
+        song: Option<String>,
+    },
+    /// `quit`: end the session politely.
+    Quit,
+    /// `help`: the commands the server knows.
+    Help,
+}
+
+/// What a client reports it is doing with its song.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PlayState {
+    /// Connected, has not reported anything.
+    #[default]
+    Idle,
+    Playing,
+    Paused,
+    Stopped,
+}
+
+impl PlayState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Playing => "playing",
+            Self::Paused => "paused",
+            Self::Stopped => "stopped",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<PlayState> {
+        match word.to_ascii_lowercase().as_str() {
+            "idle" => Some(Self::Idle),
+            "playing" => Some(Self::Playing),
+            "paused" => Some(Self::Paused),
+            "stopped" => Some(Self::Stopped),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for PlayState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a command line could not be turned into a [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("empty command")]
+    Empty,
+    #[error("unknown command '{0}'")]
+    Unknown(String),
+    #[error("missing argument: '{command}' needs {what}")]
+    MissingArgument {
+        command: &'static str,
+        what: &'static str,
+    },
+    #[error("invalid song name {0:?}: names may not contain '/', '\\', '..' or NUL")]
+    InvalidName(String),
+    #[error("invalid state '{0}': expected idle, playing, paused or stopped")]
+    InvalidState(String),
+}
+
+impl Request {
+    /// Parses one command (without its line ending). Command words are
+    /// case-insensitive; the argument (a song name) is kept as written and
+    /// may contain spaces.
+    pub fn parse(line: &str) -> Result<Request, CommandError> {
+        let line = line.trim();
+        let (word, rest) = match line.split_once(char::is_whitespace) {
+            Some((w, r)) => (w, r.trim()),
+            None => (line, ""),
+        };
+        let arg = (!rest.is_empty()).then_some(rest);
+        match word.to_ascii_lowercase().as_str() {
+            "" => Err(CommandError::Empty),
+            "list" | "lista" | "7" => Ok(Request::List),
+            "devices" | "lista_dispositivos" | "10" => Ok(Request::Devices),
+            "quit" | "9" => Ok(Request::Quit),
+            "help" => Ok(Request::Help),
+            "hello" => Ok(Request::Hello {
+                agent: rest.to_string(),
+            }),
+            "download" => {
+                let name = arg.ok_or(CommandError::MissingArgument {
+                    command: "download",
+                    what: "a song name",
+                })?;
+                Ok(Request::Download {
+                    name: checked_name(name)?,
+                })
+            }
+            "att_status" => {
+                let name = arg.ok_or(CommandError::MissingArgument {
+                    command: "att_status",
+                    what: "a song name",
+                })?;
+                Ok(Request::Status {
+                    state: PlayState::Playing,
+                    song: Some(checked_name(name)?),
+                })
+            }
+            "status" => parse_status(rest),
+            _ => Err(CommandError::Unknown(word.to_string())),
+        }
+    }
+}
+
+fn parse_status(rest: &str) -> Result<Request, CommandError> {
+    let (state_word, song) = match rest.split_once(char::is_whitespace) {
+        Some((s, song)) => (s, Some(song.trim())),
+        None => (rest, None),
+    };
+    if state_word.is_empty() {
+        return Err(CommandError::MissingArgument {
+            command: "status",
+            what: "a state (idle, playing, paused or stopped)",
+        });
+    }
+    let state = PlayState::parse(state_word)
+        .ok_or_else(|| CommandError::InvalidState(state_word.into()))?;
+    let song = match song.filter(|s| !s.is_empty()) {
+        Some(s) => Some(checked_name(s)?),
+        None => None,
+    };
+    Ok(Request::Status { state, song })
+}
+
+/// Accepts a song name only if it cannot be read as a path: the server
+/// matches names against its catalogue and never opens a path built from
+/// one, but a name like `../etc/passwd` is refused outright so the error
+/// teaches something.
+pub fn checked_name(name: &str) -> Result<String, CommandError> {
+    let bad = name.contains(['/', '\\', '\0']) || name.contains("..");
+    if bad {
+        Err(CommandError::InvalidName(name.to_string()))
+    } else {
+        Ok(name.to_string())
+    }
+}
+
+/// One connected client as the server's device registry sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// The client's address as `ip` text (IPv4 or IPv6).
+    pub ip: String,
+    /// The client's source port.
+    pub port: u16,
+    /// What it last reported.
+    pub state: PlayState,
+    /// The song it last reported, if any.
+    pub song: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_map_to_the_same_request() {
+        for w in ["list", "LISTA", "7"] {
+            assert_eq!(Request::parse(w), Ok(Request::List));
+        }
+        for w in ["devices", "lista_dispositivos", "10"] {
+            assert_eq!(Request::parse(w), Ok(Request::Devices));
+        }
+        for w in ["quit", "9", " Quit "] {
+            assert_eq!(Request::parse(w), Ok(Request::Quit));
+        }
+    }
+
+    #[test]
+    fn names_keep_their_spaces_and_case() {
+        assert_eq!(
+            Request::parse("download  Ode To Joy "),
+            Ok(Request::Download {
+                name: "Ode To Joy".into()
+            })
+        );
+        assert_eq!(
+            Request::parse("att_status RV"),
+            Ok(Request::Status {
+                state: PlayState::Playing,
+                song: Some("RV".into())
+            })
+        );
+        assert_eq!(
+            Request::parse("status paused"),
+            Ok(Request::Status {
+                state: PlayState::Paused,
+                song: None
+            })
+        );
+    }
+
+    #[test]
+    fn bad_commands_say_what_is_wrong() {
+        assert_eq!(Request::parse("  "), Err(CommandError::Empty));
+        assert_eq!(
+            Request::parse("play RV"),
+            Err(CommandError::Unknown("play".into()))
+        );
+        let err = Request::parse("download").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "missing argument: 'download' needs a song name"
+        );
+        for name in ["../secret", "a/b", "a\\b", "x\0y"] {
+            assert_eq!(
+                Request::parse(&format!("download {name}")),
+                Err(CommandError::InvalidName(name.into()))
+            );
+        }
+        assert_eq!(
+            Request::parse("status dancing"),
+            Err(CommandError::InvalidState("dancing".into()))
+        );
+    }
+}

@@ -1,0 +1,460 @@
+//! The server side of a connection, as a sans-IO state machine.
+//!
+//! A [`ServerSession`] is fed what the socket read ([`handle_read`]) and
+//! offers what should be written ([`pending`] / [`consume`]). It never
+//! blocks and never looks at a clock: `now` is passed in, as a [`Duration`]
+//! since any fixed start the driver likes. The server's shared state (the
+//! song catalogue and the device registry) is reached through the
+//! [`ServerContext`] trait, so the same session runs in the real server and
+//! in the simulator.
+//!
+//! # The driver's loop
+//!
+//! ```text
+//! loop {
+//!     write session.pending(now) until empty (session.consume(now, n) after each write)
+//!     if session.is_finished(now)   -> close the socket, stop
+//!     if session.poll_timeout()     -> sleep until then, continue
+//!     if session.wants_read()       -> read; 0 bytes -> session.handle_eof(); else session.handle_read(now, bytes, ctx)
+//! }
+//! ```
+//!
+//! # One read, one command
+//!
+//! In the original dialect every call to [`handle_read`] is one command,
+//! exactly as the original server treats every `recv(1024)`: two commands
+//! that arrive together are read as one (and answered `Comando
+//! Inexistente.`), and one split in two is read as two. That is the flaw the
+//! kit teaches; drivers must read at most [`original::RECV_SIZE`] bytes at a
+//! time to reproduce it. The framed dialect has no such flaw: it buffers
+//! bytes and cuts them at line ends.
+//!
+//! [`handle_read`]: ServerSession::handle_read
+//! [`pending`]: ServerSession::pending
+//! [`consume`]: ServerSession::consume
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::format::PcmFormat;
+use crate::framed::{self, code, Line, LineBuffer, TrackHeader};
+use crate::original;
+use crate::outbox::Outbox;
+use crate::request::{CommandError, Device, PlayState, Request};
+use crate::Dialect;
+
+/// One song, ready to send: its raw PCM frames and how to read them.
+#[derive(Debug, Clone)]
+pub struct Track {
+    pub name: String,
+    pub format: PcmFormat,
+    /// The PCM frames exactly as stored in the WAV's `data` chunk.
+    pub pcm: Arc<[u8]>,
+}
+
+/// What a session needs from the server around it.
+pub trait ServerContext {
+    /// The song names, in the order `list` shows them.
+    fn song_names(&self) -> Vec<String>;
+    /// The song whose name matches `name` ignoring case.
+    fn track(&self, name: &str) -> Option<Track>;
+    /// Every connected client, in connection order.
+    fn devices(&self) -> Vec<Device>;
+    /// Records what connection `conn` says it is doing.
+    fn report(&self, conn: u64, state: PlayState, song: Option<String>);
+}
+
+/// Which dialect a server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DialectChoice {
+    /// Tell from the client's first bytes: `hello ` means framed.
+    #[default]
+    Auto,
+    Original,
+    Framed,
+}
+
+/// Settings for every session of a server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub dialect: DialectChoice,
+    /// Original dialect: quiet time after each control message, so that the
+    /// original client's `recv()` sees it alone. Zero turns the trick off.
+    pub pause: Duration,
+    /// Framed dialect: the longest command line accepted.
+    pub max_line: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            dialect: DialectChoice::Auto,
+            pause: Duration::from_millis(50),
+            max_line: framed::MAX_LINE,
+        }
+    }
+}
+
+/// Something worth logging that a session did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerEvent {
+    /// The dialect was chosen (from the first bytes, or by configuration).
+    Dialect(Dialect),
+    /// A command was read and answered.
+    Command { text: String, outcome: Outcome },
+    /// The peer sent something that is not a valid command.
+    BadInput { detail: String },
+}
+
+/// How a command was answered, for logs and traces.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Replied,
+    Track { name: String, bytes: u64 },
+    NotFound,
+    Recorded,
+    Goodbye,
+    Rejected(String),
+}
+
+/// The busy reply sent (in any dialect) to a client over the limit.
+pub fn busy_message(limit: usize) -> Vec<u8> {
+    framed::err(
+        code::BUSY,
+        &format!("busy: the server already serves {limit} clients; try again later"),
+    )
+}
+
+/// One connection's server-side protocol state. See the module docs.
+#[derive(Debug)]
+pub struct ServerSession {
+    conn: u64,
+    config: ServerConfig,
+    dialect: Option<Dialect>,
+    /// Auto-detection: bytes seen before the dialect is known.
+    first_bytes: Vec<u8>,
+    lines: LineBuffer,
+    out: Outbox,
+    closing: bool,
+    events: VecDeque<ServerEvent>,
+}
+
+impl ServerSession {
+    /// A session for connection number `conn` (the id the context's
+    /// [`ServerContext::report`] receives).
+    pub fn new(conn: u64, config: ServerConfig) -> Self {
+        let dialect = match config.dialect {
+            DialectChoice::Auto => None,
+            DialectChoice::Original => Some(Dialect::Original),
+            DialectChoice::Framed => Some(Dialect::Framed),
+        };
+        let mut events = VecDeque::new();
+        if let Some(d) = dialect {
+            events.push_back(ServerEvent::Dialect(d));
+        }
+        ServerSession {
+            conn,
+            lines: LineBuffer::new(config.max_line),
+            config,
+            dialect,
+            first_bytes: Vec::new(),
+            out: Outbox::default(),
+            closing: false,
+            events,
+        }
+    }
+
+    // ----- getters -----
+
+    pub fn dialect(&self) -> Option<Dialect> {
+        self.dialect
+    }
+
+    /// True when the driver should read: not closing, and (original) the
+    /// previous answer is fully written, or (framed) little is queued.
+    pub fn wants_read(&self) -> bool {
+        if self.closing {
+            return false;
+        }
+        match self.dialect {
+            Some(Dialect::Original) => self.out.is_empty(),
+            _ => self.out.queued_bytes() < 64 * 1024,
+        }
+    }
+
+    /// True when the session is over and everything is written: close now.
+    pub fn is_finished(&self, now: Duration) -> bool {
+        self.closing && self.out.is_idle(now)
+    }
+
+    /// Bytes to write now (empty while paused or idle).
+    pub fn pending(&self, now: Duration) -> &[u8] {
+        self.out.pending(now)
+    }
+
+    /// When a pause ends, if one holds bytes back.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.out.wakeup()
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn queued_bytes(&self) -> u64 {
+        self.out.queued_bytes()
+    }
+
+    // ----- inputs -----
+
+    /// `n` bytes of [`pending`](Self::pending) were written at `now`.
+    pub fn consume(&mut self, now: Duration, n: usize) {
+        self.out.consume(now, n);
+    }
+
+    /// The peer closed its side: nothing more will be read or written.
+    pub fn handle_eof(&mut self) {
+        self.closing = true;
+        self.out.clear();
+    }
+
+    /// One read from the socket.
+    pub fn handle_read(&mut self, now: Duration, data: &[u8], ctx: &dyn ServerContext) {
+        if self.closing || data.is_empty() {
+            return;
+        }
+        let dialect = match self.dialect {
+            Some(d) => d,
+            None => match self.detect(data) {
+                Some(d) => d,
+                None => return,
+            },
+        };
+        match dialect {
+            Dialect::Original => {
+                let first = std::mem::take(&mut self.first_bytes);
+                let read = if first.is_empty() { data } else { &first };
+                self.original_command(read, ctx);
+            }
+            Dialect::Framed => {
+                let first = std::mem::take(&mut self.first_bytes);
+                self.lines
+                    .extend(if first.is_empty() { data } else { &first });
+                self.framed_lines(now, ctx);
+            }
+        }
+    }
+
+    /// Next thing worth logging.
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    // ----- internals -----
+
+    /// Auto-detection: `hello ` (any case) starts the framed dialect;
+    /// anything that cannot become it is the original dialect.
+    fn detect(&mut self, data: &[u8]) -> Option<Dialect> {
+        self.first_bytes.extend_from_slice(data);
+        let n = self.first_bytes.len().min(framed::HELLO_PREFIX.len());
+        let head = self.first_bytes[..n].to_ascii_lowercase();
+        if head != framed::HELLO_PREFIX[..n] {
+            self.set_dialect(Dialect::Original);
+        } else if n == framed::HELLO_PREFIX.len() {
+            self.set_dialect(Dialect::Framed);
+        } else if self.first_bytes.len() > self.config.max_line {
+            self.set_dialect(Dialect::Original);
+        }
+        self.dialect
+    }
+
+    fn set_dialect(&mut self, d: Dialect) {
+        self.dialect = Some(d);
+        self.events.push_back(ServerEvent::Dialect(d));
+    }
+
+    fn log(&mut self, text: &str, outcome: Outcome) {
+        self.events.push_back(ServerEvent::Command {
+            text: text.to_string(),
+            outcome,
+        });
+    }
+
+    fn original_command(&mut self, read: &[u8], ctx: &dyn ServerContext) {
+        let pause = self.config.pause;
+        let text = match std::str::from_utf8(read) {
+            Ok(t) => t.trim_end_matches(['\r', '\n']),
+            Err(_) => {
+                self.events.push_back(ServerEvent::BadInput {
+                    detail: format!("invalid UTF-8 in {:?}", String::from_utf8_lossy(read)),
+                });
+                self.out.push(original::UNKNOWN_COMMAND.into(), pause);
+                return;
+            }
+        };
+        let outcome = match Request::parse(text) {
+            Ok(Request::List) => {
+                let names = ctx.song_names();
+                self.out.push(original::encode_song_list(&names), pause);
+                Outcome::Replied
+            }
+            Ok(Request::Download { name }) => self.queue_track(&name, ctx, Dialect::Original),
+            Ok(Request::Devices) => {
+                self.out
+                    .push(original::encode_devices(&ctx.devices()), pause);
+                Outcome::Replied
+            }
+            Ok(Request::Status { state, song }) => {
+                ctx.report(self.conn, state, song);
+                Outcome::Recorded
+            }
+            Ok(Request::Quit) => {
+                self.out.push(original::GOODBYE.to_vec(), pause);
+                self.closing = true;
+                Outcome::Goodbye
+            }
+            Err(CommandError::InvalidName(name)) => {
+                self.out.push(original::not_found(&name), pause);
+                Outcome::Rejected("invalid song name".into())
+            }
+            Ok(Request::Hello { .. } | Request::Help) | Err(_) => {
+                self.out.push(original::UNKNOWN_COMMAND.into(), pause);
+                Outcome::Rejected(original::UNKNOWN_COMMAND.into())
+            }
+        };
+        self.log(text, outcome);
+    }
+
+    fn queue_track(&mut self, name: &str, ctx: &dyn ServerContext, d: Dialect) -> Outcome {
+        let pause = self.config.pause;
+        let Some(track) = ctx.track(name) else {
+            match d {
+                Dialect::Original => self.out.push(original::not_found(name), pause),
+                Dialect::Framed => self.out.push(
+                    framed::err(
+                        code::NOT_FOUND,
+                        &format!("no song named '{name}'; send 'list' to see the songs"),
+                    ),
+                    Duration::ZERO,
+                ),
+            }
+            return Outcome::NotFound;
+        };
+        let bytes = track.pcm.len();
+        match d {
+            Dialect::Original => {
+                self.out.push(original::TRACK_START.to_vec(), pause);
+                self.out.push_shared(track.pcm, 0, bytes);
+                self.out.push(original::TRACK_END.to_vec(), pause);
+            }
+            Dialect::Framed => {
+                let header = TrackHeader {
+                    bytes: bytes as u64,
+                    format: track.format,
+                    name: track.name.clone(),
+                };
+                self.out.push(header.emit(), Duration::ZERO);
+                self.out.push_shared(track.pcm, 0, bytes);
+                self.out
+                    .push(framed::track_end(&track.name), Duration::ZERO);
+            }
+        }
+        Outcome::Track {
+            name: track.name,
+            bytes: bytes as u64,
+        }
+    }
+
+    fn framed_lines(&mut self, now: Duration, ctx: &dyn ServerContext) {
+        let _ = now;
+        while !self.closing {
+            match self.lines.next_line() {
+                Line::Incomplete => break,
+                Line::TooLong => {
+                    let limit = self.config.max_line;
+                    self.events.push_back(ServerEvent::BadInput {
+                        detail: format!("line longer than {limit} bytes; closing"),
+                    });
+                    let msg = format!("line too long (the limit is {limit} bytes); closing");
+                    self.out
+                        .push(framed::err(code::TOO_LONG, &msg), Duration::ZERO);
+                    self.closing = true;
+                }
+                Line::Complete(line) => self.framed_line(&line, ctx),
+            }
+        }
+    }
+
+    fn framed_line(&mut self, line: &[u8], ctx: &dyn ServerContext) {
+        let Ok(text) = std::str::from_utf8(line) else {
+            let detail = format!("invalid UTF-8 in {:?}", String::from_utf8_lossy(line));
+            self.events.push_back(ServerEvent::BadInput {
+                detail: detail.clone(),
+            });
+            self.out.push(
+                framed::err(code::BAD_REQUEST, "invalid UTF-8 in command"),
+                Duration::ZERO,
+            );
+            return;
+        };
+        if text.trim().is_empty() {
+            return;
+        }
+        let z = Duration::ZERO;
+        let outcome = match Request::parse(text) {
+            Ok(Request::Hello { .. }) => {
+                self.out
+                    .push(framed::ok(&format!("{} ready", framed::VERSION)), z);
+                Outcome::Replied
+            }
+            Ok(Request::List) => {
+                self.out
+                    .push(framed::counted("songs", &ctx.song_names()), z);
+                Outcome::Replied
+            }
+            Ok(Request::Download { name }) => self.queue_track(&name, ctx, Dialect::Framed),
+            Ok(Request::Devices) => {
+                let lines: Vec<String> = ctx
+                    .devices()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| framed::device_line(i + 1, d))
+                    .collect();
+                self.out.push(framed::counted("devices", &lines), z);
+                Outcome::Replied
+            }
+            Ok(Request::Status { state, song }) => {
+                ctx.report(self.conn, state, song);
+                self.out.push(framed::ok(""), z);
+                Outcome::Recorded
+            }
+            Ok(Request::Quit) => {
+                self.out.push(framed::ok("goodbye"), z);
+                self.closing = true;
+                Outcome::Goodbye
+            }
+            Ok(Request::Help) => {
+                let help: Vec<String> = HELP.iter().map(|s| s.to_string()).collect();
+                self.out.push(framed::counted("commands", &help), z);
+                Outcome::Replied
+            }
+            Err(e) => {
+                let msg = match &e {
+                    CommandError::Unknown(_) => format!("{e}; send 'help' for the commands"),
+                    _ => e.to_string(),
+                };
+                self.out.push(framed::err(code::BAD_REQUEST, &msg), z);
+                Outcome::Rejected(e.to_string())
+            }
+        };
+        self.log(text, outcome);
+    }
+}
+
+const HELP: [&str; 7] = [
+    "hello <agent>              greet the server (first line)",
+    "list                       the song names (aliases: lista, 7)",
+    "download <name>            a song's audio between track_data_start and track_data_end",
+    "devices                    connected clients (aliases: lista_dispositivos, 10)",
+    "status <state> [<name>]    report idle|playing|paused|stopped (alias: att_status <name>)",
+    "quit                       say goodbye and close (alias: 9)",
+    "help                       this list",
+];

@@ -1,0 +1,405 @@
+//! Server and client sessions talking to each other in memory, with the
+//! bytes cut and glued the ways TCP may cut and glue them.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use streamlab_proto::{
+    ClientConfig, ClientEvent, ClientSession, Device, Dialect, DialectChoice, PcmFormat, PlayState,
+    Request, ServerConfig, ServerContext, ServerSession, Track,
+};
+
+/// A catalogue of two songs and a one-entry device registry.
+struct Ctx {
+    songs: Vec<Track>,
+    status: RefCell<(PlayState, Option<String>)>,
+}
+
+impl Ctx {
+    fn new() -> Ctx {
+        let pcm = |n: usize, seed: u8| -> Arc<[u8]> {
+            (0..n).map(|i| (i as u8).wrapping_mul(seed)).collect()
+        };
+        Ctx {
+            songs: vec![
+                Track {
+                    name: "RV".into(),
+                    format: PcmFormat::CD,
+                    pcm: pcm(40_000, 7),
+                },
+                Track {
+                    name: "VL".into(),
+                    format: PcmFormat::CD,
+                    pcm: pcm(1_000, 13),
+                },
+            ],
+            status: RefCell::new((PlayState::Idle, None)),
+        }
+    }
+}
+
+impl ServerContext for Ctx {
+    fn song_names(&self) -> Vec<String> {
+        self.songs.iter().map(|t| t.name.clone()).collect()
+    }
+    fn track(&self, name: &str) -> Option<Track> {
+        self.songs
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name))
+            .cloned()
+    }
+    fn devices(&self) -> Vec<Device> {
+        let (state, song) = self.status.borrow().clone();
+        vec![Device {
+            ip: "10.0.0.10".into(),
+            port: 45926,
+            state,
+            song,
+        }]
+    }
+    fn report(&self, _conn: u64, state: PlayState, song: Option<String>) {
+        *self.status.borrow_mut() = (state, song);
+    }
+}
+
+/// Moves bytes between the two sessions: each client write arrives as one
+/// read (as on a quiet LAN); server output arrives `chunk` bytes per read.
+/// A virtual clock that jumps to the next timeout when nothing moves.
+fn drive(
+    server: &mut ServerSession,
+    client: &mut ClientSession,
+    ctx: &Ctx,
+    chunk: usize,
+) -> Vec<ClientEvent> {
+    let mut now = Duration::ZERO;
+    let mut events = Vec::new();
+    for _ in 0..100_000 {
+        let mut moved = false;
+        let out = client.pending(now).to_vec();
+        if !out.is_empty() && server.wants_read() {
+            server.handle_read(now, &out, ctx);
+            client.consume(now, out.len());
+            moved = true;
+        }
+        let out = server.pending(now);
+        if !out.is_empty() {
+            let n = out.len().min(chunk);
+            let piece = out[..n].to_vec();
+            server.consume(now, n);
+            client.handle_input(now, &piece);
+            moved = true;
+        }
+        while let Some(e) = client.poll_event() {
+            events.push(e);
+        }
+        if server.is_finished(now) && !client.is_closed() {
+            client.handle_eof(now);
+            continue;
+        }
+        if client.is_idle() && server.pending(now).is_empty() || client.is_closed() {
+            while let Some(e) = client.poll_event() {
+                events.push(e);
+            }
+            return events;
+        }
+        if !moved {
+            let next = [client.poll_timeout(), server.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+                .expect("stuck: nothing to move and no timer");
+            client.handle_timeout(next.max(now));
+            now = next.max(now + Duration::from_micros(1));
+        }
+    }
+    panic!("no progress after 100000 steps");
+}
+
+fn session_pair(dialect: Dialect) -> (ServerSession, ClientSession) {
+    let server = ServerSession::new(1, ServerConfig::default());
+    let client = ClientSession::new(ClientConfig::new(dialect));
+    (server, client)
+}
+
+fn track_bytes(events: &[ClientEvent]) -> Vec<u8> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::TrackData { data, .. } => Some(data.as_slice()),
+            _ => None,
+        })
+        .flatten()
+        .copied()
+        .collect()
+}
+
+#[test]
+fn both_dialects_list_download_report_and_quit_whatever_the_segment_size() {
+    let ctx = Ctx::new();
+    for dialect in [Dialect::Original, Dialect::Framed] {
+        for chunk in [1, 3, 16, 1500, 65_536] {
+            let (mut server, mut client) = session_pair(dialect);
+            let now = Duration::ZERO;
+            client.send(now, Request::List);
+            client.send(now, Request::Download { name: "rv".into() });
+            client.send(
+                now,
+                Request::Status {
+                    state: PlayState::Playing,
+                    song: Some("RV".into()),
+                },
+            );
+            client.send(now, Request::Devices);
+            client.send(now, Request::Quit);
+            let events = drive(&mut server, &mut client, &ctx, chunk);
+            let ctx_song = &ctx.songs[0].pcm;
+            let got = track_bytes(&events);
+            assert!(
+                got == ctx_song.to_vec(),
+                "{dialect} chunk {chunk}: {} bytes",
+                got.len()
+            );
+            assert!(
+                events.contains(&ClientEvent::Songs(vec!["RV".into(), "VL".into()])),
+                "{dialect} {chunk}: {events:?}"
+            );
+            let devices = events.iter().find_map(|e| match e {
+                ClientEvent::Devices(d) => Some(d.clone()),
+                _ => None,
+            });
+            let dev = &devices.expect("a device list")[0];
+            assert_eq!(
+                (dev.state, dev.song.as_deref()),
+                (PlayState::Playing, Some("RV"))
+            );
+            assert!(
+                events.contains(&ClientEvent::Goodbye),
+                "{dialect} {chunk}: {events:?}"
+            );
+            assert!(server.is_finished(Duration::from_secs(100)));
+        }
+    }
+}
+
+#[test]
+fn auto_detection_picks_the_dialect_from_the_first_bytes() {
+    let ctx = Ctx::new();
+    for dialect in [Dialect::Original, Dialect::Framed] {
+        let mut server = ServerSession::new(
+            1,
+            ServerConfig {
+                dialect: DialectChoice::Auto,
+                ..ServerConfig::default()
+            },
+        );
+        let mut client = ClientSession::new(ClientConfig::new(dialect));
+        client.send(Duration::ZERO, Request::List);
+        drive(&mut server, &mut client, &ctx, 2);
+        assert_eq!(server.dialect(), Some(dialect));
+    }
+}
+
+/// Hands `reads` to a server one read each and returns everything it wrote.
+fn original_server_answers(reads: &[&[u8]]) -> String {
+    let ctx = Ctx::new();
+    let cfg = ServerConfig {
+        dialect: DialectChoice::Original,
+        pause: Duration::ZERO,
+        ..ServerConfig::default()
+    };
+    let mut server = ServerSession::new(1, cfg);
+    let mut out = Vec::new();
+    for r in reads {
+        server.handle_read(Duration::ZERO, r, &ctx);
+        loop {
+            let p = server.pending(Duration::ZERO).to_vec();
+            if p.is_empty() {
+                break;
+            }
+            server.consume(Duration::ZERO, p.len());
+            out.extend(p);
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn the_original_server_reads_one_command_per_read_as_the_original_did() {
+    assert_eq!(
+        original_server_answers(&[b"lista", b"7"]),
+        "RV\nVL\nRV\nVL\n"
+    );
+    // Two commands in one read are one unknown command...
+    assert_eq!(
+        original_server_answers(&[b"listaquit"]),
+        "Comando Inexistente."
+    );
+    // ...and one command in two reads is two unknown commands.
+    assert_eq!(
+        original_server_answers(&[b"li", b"sta"]),
+        "Comando Inexistente.Comando Inexistente."
+    );
+    assert_eq!(
+        original_server_answers(&[b"download XX"]),
+        "Musica 'XX' não encontrada. Por favor envie 'lista' para ver a lista de musicas"
+    );
+    assert_eq!(
+        original_server_answers(&[b"att_status VL", b"10"]),
+        "1-10.0.0.10 ; 45926 Musica: VL"
+    );
+    assert_eq!(original_server_answers(&[b"9"]), "goodbye");
+    assert_eq!(
+        original_server_answers(&[b"\xff\xfe"]),
+        "Comando Inexistente."
+    );
+    assert!(original_server_answers(&[b"download ../../etc/passwd"])
+        .starts_with("Musica '../../etc/passwd'"));
+}
+
+#[test]
+fn the_original_track_is_marker_pcm_marker_with_pauses_between() {
+    let ctx = Ctx::new();
+    let pause = Duration::from_millis(50);
+    let cfg = ServerConfig {
+        dialect: DialectChoice::Original,
+        pause,
+        ..ServerConfig::default()
+    };
+    let mut server = ServerSession::new(1, cfg);
+    server.handle_read(Duration::ZERO, b"download VL", &ctx);
+    let t0 = Duration::ZERO;
+    assert_eq!(server.pending(t0), b"track_data_start");
+    server.consume(t0, 16);
+    assert!(
+        server.pending(t0).is_empty(),
+        "the pause holds the audio back"
+    );
+    assert!(!server.wants_read());
+    assert_eq!(server.poll_timeout(), Some(pause));
+    assert_eq!(server.pending(pause).len(), 1_000);
+    server.consume(pause, 1_000);
+    assert_eq!(server.pending(pause), b"track_data_end");
+    server.consume(pause, 14);
+    assert!(server.wants_read());
+}
+
+#[test]
+fn the_framed_server_answers_every_error_with_a_status_line() {
+    let ctx = Ctx::new();
+    let cfg = ServerConfig {
+        dialect: DialectChoice::Framed,
+        ..ServerConfig::default()
+    };
+    let mut server = ServerSession::new(1, cfg);
+    let input = b"dance\ndownload\ndownload nope\ndownload ../x\nstatus dancing\n\xff\n";
+    server.handle_read(Duration::ZERO, input, &ctx);
+    let mut out = Vec::new();
+    loop {
+        let p = server.pending(Duration::ZERO).to_vec();
+        if p.is_empty() {
+            break;
+        }
+        server.consume(Duration::ZERO, p.len());
+        out.extend(p);
+    }
+    let text = String::from_utf8(out).unwrap();
+    insta::assert_snapshot!(text, @r#"
+    ERR 400 unknown command 'dance'; send 'help' for the commands
+    ERR 400 missing argument: 'download' needs a song name
+    ERR 404 no song named 'nope'; send 'list' to see the songs
+    ERR 400 invalid song name "../x": names may not contain '/', '\', '..' or NUL
+    ERR 400 invalid state 'dancing': expected idle, playing, paused or stopped
+    ERR 400 invalid UTF-8 in command
+    "#);
+    assert!(server.wants_read(), "errors do not end the session");
+}
+
+#[test]
+fn an_over_long_framed_line_gets_an_error_then_the_close() {
+    let ctx = Ctx::new();
+    let cfg = ServerConfig {
+        dialect: DialectChoice::Framed,
+        ..ServerConfig::default()
+    };
+    let mut server = ServerSession::new(1, cfg);
+    server.handle_read(Duration::ZERO, &[b'a'; 2000], &ctx);
+    let out = server.pending(Duration::ZERO).to_vec();
+    assert!(String::from_utf8_lossy(&out).starts_with("ERR 413 line too long"));
+    server.consume(Duration::ZERO, out.len());
+    assert!(server.is_finished(Duration::ZERO));
+}
+
+#[test]
+fn the_original_client_survives_a_glued_start_marker_and_a_split_end_marker() {
+    // Feed a client the reply bytes in the worst possible cuts.
+    let pcm: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    let mut wire = b"track_data_start".to_vec();
+    wire.extend(&pcm);
+    wire.extend(b"track_data_end");
+    for cut in [1, 7, 15, 17, 100, 5000, wire.len()] {
+        let mut client = ClientSession::new(ClientConfig::new(Dialect::Original));
+        client.send(Duration::ZERO, Request::Download { name: "RV".into() });
+        client.consume(Duration::ZERO, client.pending(Duration::ZERO).len());
+        for piece in wire.chunks(cut) {
+            client.handle_input(Duration::ZERO, piece);
+        }
+        let events: Vec<_> = std::iter::from_fn(|| client.poll_event()).collect();
+        assert!(track_bytes(&events) == pcm, "cut {cut}");
+        assert_eq!(
+            events.last(),
+            Some(&ClientEvent::TrackEnd {
+                name: "RV".into(),
+                bytes: 5000
+            }),
+            "cut {cut}"
+        );
+        assert!(client.is_idle());
+    }
+}
+
+#[test]
+fn the_original_client_sends_one_request_at_a_time() {
+    let mut client = ClientSession::new(ClientConfig::new(Dialect::Original));
+    let t = Duration::ZERO;
+    client.send(t, Request::List);
+    client.send(t, Request::Quit);
+    assert_eq!(client.pending(t), b"lista");
+    client.consume(t, 5);
+    assert!(
+        client.pending(t).is_empty(),
+        "quit waits for the list reply"
+    );
+    client.handle_input(t, b"RV\nVL\n");
+    let settle = Duration::from_millis(100);
+    assert_eq!(client.poll_timeout(), Some(settle));
+    client.handle_timeout(settle);
+    assert_eq!(
+        client.poll_event(),
+        Some(ClientEvent::Songs(vec!["RV".into(), "VL".into()]))
+    );
+    assert_eq!(client.pending(settle), b"quit");
+}
+
+#[test]
+fn a_server_that_closes_mid_track_is_reported() {
+    let mut client = ClientSession::new(ClientConfig::new(Dialect::Framed));
+    let t = Duration::ZERO;
+    client.send(t, Request::Download { name: "RV".into() });
+    client.handle_input(
+        t,
+        b"OK streamlab/1 ready\ntrack_data_start 100 44100 2 s16le RV\nabc",
+    );
+    client.handle_eof(t);
+    let events: Vec<_> = std::iter::from_fn(|| client.poll_event()).collect();
+    let Some(ClientEvent::Closed {
+        reason: Some(reason),
+    }) = events.last()
+    else {
+        panic!("{events:?}");
+    };
+    assert_eq!(
+        reason,
+        "the server closed the connection 97 bytes before the end of 'RV'"
+    );
+}
