@@ -137,6 +137,11 @@ impl Outbox {
         self.resume_at.filter(|_| !self.queue.is_empty())
     }
 
+    /// When the running pause ends, whether or not bytes wait behind it.
+    pub fn pause_end(&self) -> Option<Duration> {
+        self.resume_at
+    }
+
     /// True when nothing is queued (a pause may still be running).
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()

@@ -193,9 +193,13 @@ impl ServerSession {
         self.out.pending(now)
     }
 
-    /// When a pause ends, if one holds bytes back.
+    /// When a pause ends, if one holds bytes back (or holds the close back).
     pub fn poll_timeout(&self) -> Option<Duration> {
-        self.out.wakeup()
+        if self.closing {
+            self.out.pause_end()
+        } else {
+            self.out.wakeup()
+        }
     }
 
     /// Bytes queued and not yet written.

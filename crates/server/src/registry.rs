@@ -1,0 +1,131 @@
+//! The device registry: who is connected and what each says it plays.
+//!
+//! Every connection is registered when it is accepted and removed when its
+//! thread ends, whatever the reason. The registry and the song catalogue
+//! together are what a session sees as its [`ServerContext`].
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard};
+
+use streamlab_proto::{Device, PlayState, ServerContext, Track};
+
+#[derive(Debug, Clone)]
+struct Entry {
+    addr: SocketAddr,
+    state: PlayState,
+    song: Option<String>,
+}
+
+/// Connected clients, in connection order (ids only grow).
+#[derive(Debug, Default)]
+pub struct Registry {
+    entries: Mutex<BTreeMap<u64, Entry>>,
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<u64, Entry>> {
+        // A panic while holding this lock would be a bug in this file; the
+        // map itself stays consistent, so keep serving.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a connection; returns how many are connected now.
+    pub fn add(&self, id: u64, addr: SocketAddr) -> usize {
+        let mut e = self.lock();
+        e.insert(
+            id,
+            Entry {
+                addr,
+                state: PlayState::Idle,
+                song: None,
+            },
+        );
+        e.len()
+    }
+
+    pub fn remove(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn devices(&self) -> Vec<Device> {
+        self.lock()
+            .values()
+            .map(|e| Device {
+                ip: e.addr.ip().to_string(),
+                port: e.addr.port(),
+                state: e.state,
+                song: e.song.clone(),
+            })
+            .collect()
+    }
+
+    pub fn report(&self, id: u64, state: PlayState, song: Option<String>) {
+        if let Some(e) = self.lock().get_mut(&id) {
+            e.state = state;
+            if song.is_some() || state == PlayState::Idle {
+                e.song = song;
+            }
+        }
+    }
+}
+
+/// The song catalogue plus the registry: what every session shares.
+#[derive(Debug)]
+pub struct Shared {
+    pub tracks: Vec<Track>,
+    pub registry: Registry,
+}
+
+impl ServerContext for Shared {
+    fn song_names(&self) -> Vec<String> {
+        self.tracks.iter().map(|t| t.name.clone()).collect()
+    }
+
+    fn track(&self, name: &str) -> Option<Track> {
+        let name = name.to_lowercase();
+        self.tracks
+            .iter()
+            .find(|t| t.name.to_lowercase() == name)
+            .cloned()
+    }
+
+    fn devices(&self) -> Vec<Device> {
+        self.registry.devices()
+    }
+
+    fn report(&self, conn: u64, state: PlayState, song: Option<String>) {
+        self.registry.report(conn, state, song);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_keeps_the_song_unless_it_goes_idle() {
+        let r = Registry::default();
+        let addr: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        assert_eq!(r.add(1, addr), 1);
+        r.report(1, PlayState::Playing, Some("RV".into()));
+        r.report(1, PlayState::Paused, None);
+        let d = &r.devices()[0];
+        assert_eq!(
+            (d.state, d.song.as_deref()),
+            (PlayState::Paused, Some("RV"))
+        );
+        r.report(1, PlayState::Idle, None);
+        assert_eq!(r.devices()[0].song, None);
+        r.remove(1);
+        assert!(r.is_empty());
+    }
+}
