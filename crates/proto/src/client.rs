@@ -19,7 +19,10 @@
 //!   arrived alone — and ends when the received stream *ends with*
 //!   `track_data_end`, however the marker was split;
 //! * the song and device lists end when the server has been quiet for
-//!   [`ClientConfig::settle`] (nothing else can tell).
+//!   [`ClientConfig::settle`] (nothing else can tell), and a list that gets
+//!   no byte at all in [`ClientConfig::reply_timeout`] is empty;
+//! * a reply that grows past [`MAX_ORIGINAL_REPLY`] without ending closes
+//!   the session rather than filling memory.
 //!
 //! The framed dialect needs none of this: replies are counted or
 //! length-prefixed, so requests are pipelined.
@@ -34,6 +37,16 @@ use crate::outbox::Outbox;
 use crate::request::{Device, Request};
 use crate::Dialect;
 
+/// The longest framed line the client accepts from a server. Commands are
+/// bounded at [`framed::MAX_LINE`]; replies stay under it too, but a client
+/// is generous in what it accepts.
+const MAX_REPLY_LINE: usize = 64 * 1024;
+
+/// Original dialect: the most bytes a reply other than a track may pile up
+/// before the client gives up on it. Nothing in the dialect ends a list but
+/// silence, so a server that never pauses would otherwise fill memory.
+pub const MAX_ORIGINAL_REPLY: usize = 1024 * 1024;
+
 /// Client settings.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -44,7 +57,8 @@ pub struct ClientConfig {
     pub pause: Duration,
     /// Original dialect: a list reply is over after this much silence.
     pub settle: Duration,
-    /// Original dialect: a list that gets no byte at all in this time is empty.
+    /// Original dialect: a list (songs or devices) that gets no byte at all
+    /// in this time is empty.
     pub reply_timeout: Duration,
 }
 
@@ -165,7 +179,7 @@ impl ClientSession {
             queue: VecDeque::new(),
             waiting: VecDeque::new(),
             events: VecDeque::new(),
-            lines: LineBuffer::new(64 * 1024),
+            lines: LineBuffer::new(MAX_REPLY_LINE),
             framed: Framed::Line,
             original: Original::Head,
             acc: Vec::new(),
@@ -210,7 +224,9 @@ impl ClientSession {
         if let Some(e) = self.waiting.front() {
             let quiet = match (e, self.last_input) {
                 (Expect::List | Expect::Devices, Some(last)) => Some(last + self.config.settle),
-                (Expect::List, None) => Some(self.sent_at + self.config.reply_timeout),
+                (Expect::List | Expect::Devices, None) => {
+                    Some(self.sent_at + self.config.reply_timeout)
+                }
                 (_, Some(last)) if self.original == Original::Head => {
                     Some(last + self.config.settle)
                 }
@@ -367,6 +383,13 @@ impl ClientSession {
             return self.original_track(now, data);
         }
         self.acc.extend_from_slice(data);
+        if self.acc.len() > MAX_ORIGINAL_REPLY {
+            let why = format!(
+                "the server sent {} bytes without ending its reply (the limit is {MAX_ORIGINAL_REPLY})",
+                self.acc.len()
+            );
+            return self.close(Some(why));
+        }
         let Some(expect) = self.waiting.front().cloned() else {
             return; // unsolicited bytes: reported when the line goes quiet
         };
@@ -397,14 +420,13 @@ impl ClientSession {
             self.original = Original::Track { name, total: 0 };
             return self.original_track(now, &rest);
         }
-        let text = String::from_utf8_lossy(&self.acc).into_owned();
-        if text.starts_with(original::NOT_FOUND_PREFIX)
-            && text.ends_with(original::NOT_FOUND_SUFFIX)
+        // Compare bytes: decoding the whole reply on every read would cost
+        // time squared in its length.
+        if self.acc.starts_with(original::NOT_FOUND_PREFIX.as_bytes())
+            && self.acc.ends_with(original::NOT_FOUND_SUFFIX.as_bytes())
         {
-            self.emit(ClientEvent::NotFound {
-                name,
-                message: text,
-            });
+            let message = String::from_utf8_lossy(&self.acc).into_owned();
+            self.emit(ClientEvent::NotFound { name, message });
             self.original_done(now);
         } else if self.acc == original::UNKNOWN_COMMAND.as_bytes() {
             self.emit(server_text(&self.acc));
@@ -461,9 +483,14 @@ impl ClientSession {
         let text = String::from_utf8_lossy(&self.acc).into_owned();
         let refused = text.starts_with("ERR ") || text == original::UNKNOWN_COMMAND;
         match expect {
-            Expect::List if self.last_input.is_none() => {
+            Expect::List | Expect::Devices if self.last_input.is_none() => {
+                // An empty list is zero bytes: the original sends nothing.
                 if now >= self.sent_at + self.config.reply_timeout {
-                    self.emit(ClientEvent::Songs(Vec::new()));
+                    let e = match expect {
+                        Expect::List => ClientEvent::Songs(Vec::new()),
+                        _ => ClientEvent::Devices(Vec::new()),
+                    };
+                    self.emit(e);
                     self.original_done(now);
                 }
             }
@@ -519,7 +546,9 @@ impl ClientSession {
     fn framed_step(&mut self) -> bool {
         if let Framed::Track { name, left, .. } = &mut self.framed {
             if *left > 0 {
-                let data = self.lines.take(*left as usize);
+                // On a 32-bit target a huge count must not wrap to 0 (and stall).
+                let want = usize::try_from(*left).unwrap_or(usize::MAX);
+                let data = self.lines.take(want);
                 if data.is_empty() {
                     return false;
                 }
@@ -583,6 +612,9 @@ impl ClientSession {
 
     fn framed_status(&mut self, line: String) {
         if line.starts_with("track_data_start") {
+            if !matches!(self.waiting.front(), Some(Expect::Download(_))) {
+                return self.close(Some(format!("a track nobody asked for: {line:?}")));
+            }
             return match TrackHeader::parse(&line) {
                 Ok(h) => {
                     self.emit(ClientEvent::TrackStart {

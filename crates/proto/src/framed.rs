@@ -182,9 +182,21 @@ pub fn ok(text: &str) -> Vec<u8> {
     }
 }
 
-/// `ERR <code> <message>\n`
+/// `ERR <code> <message>\n`, the message cut short (ending in `...`) if
+/// the line would pass [`MAX_LINE`]: messages echo what the client sent,
+/// and a reply keeps the bound a command must keep.
 pub fn err(code: u16, message: &str) -> Vec<u8> {
-    format!("ERR {code} {message}\n").into_bytes()
+    let mut line = format!("ERR {code} {message}");
+    if line.len() > MAX_LINE {
+        let mut cut = MAX_LINE - "...".len();
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
+        line.push_str("...");
+    }
+    line.push('\n');
+    line.into_bytes()
 }
 
 /// A counted body: `OK <n> <noun>\n` then one line per item.
@@ -301,6 +313,18 @@ mod tests {
         assert!(e.contains("byte count"), "{e}");
         let e = TrackHeader::parse("track_data_start 1 0 2 s16le a").unwrap_err();
         assert!(e.contains("impossible"), "{e}");
+    }
+
+    #[test]
+    fn an_error_line_never_passes_the_line_bound() {
+        // 'é' is two bytes: the cut must not split it.
+        let echo = format!("no song named '{}'", "é".repeat(MAX_LINE));
+        let line = err(code::NOT_FOUND, &echo);
+        let text = std::str::from_utf8(&line).expect("cut at a char boundary");
+        assert!(text.len() - 1 <= MAX_LINE, "{} bytes", text.len());
+        assert!(text.starts_with("ERR 404 no song named 'éé"));
+        assert!(text.ends_with("...\n"));
+        assert_eq!(err(code::BAD_REQUEST, "short"), b"ERR 400 short\n");
     }
 
     #[test]

@@ -65,7 +65,10 @@ impl Outbox {
     }
 
     fn push_piece(&mut self, bytes: Bytes, start: usize, end: usize, pause_after: Duration) {
-        if start == end && pause_after.is_zero() {
+        // An empty piece is dropped, pause and all: `pending` would offer
+        // nothing, so the driver would never `consume` it and it would block
+        // the queue forever. A pause after nothing has nothing to separate.
+        if start == end {
             return;
         }
         self.queued += (end - start) as u64;
@@ -111,23 +114,6 @@ impl Outbox {
             }
             if n == 0 {
                 break;
-            }
-        }
-        // Zero-length pieces that only carry a pause are consumed at once.
-        self.drop_empty_front(now);
-    }
-
-    fn drop_empty_front(&mut self, now: Duration) {
-        while self.resume_at.is_none() {
-            match self.queue.front() {
-                Some(p) if p.start == p.end => {
-                    let pause = p.pause_after;
-                    self.queue.pop_front();
-                    if !pause.is_zero() {
-                        self.resume_at = Some(now + pause);
-                    }
-                }
-                _ => break,
             }
         }
     }
@@ -209,5 +195,16 @@ mod tests {
         assert!(o.is_empty());
         assert!(!o.is_idle(Duration::from_millis(5)));
         assert!(o.is_idle(Duration::from_millis(10)));
+    }
+
+    #[test]
+    fn an_empty_message_never_blocks_what_follows() {
+        // An original server with no songs answers `lista` with zero bytes.
+        let mut o = Outbox::default();
+        let pause = Duration::from_millis(50);
+        o.push(Vec::new(), pause);
+        assert!(o.is_empty() && o.is_idle(T0));
+        o.push(b"goodbye".to_vec(), pause);
+        assert_eq!(o.pending(T0), b"goodbye");
     }
 }

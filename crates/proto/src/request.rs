@@ -91,8 +91,14 @@ pub enum CommandError {
         command: &'static str,
         what: &'static str,
     },
-    #[error("invalid song name {0:?}: names may not contain '/', '\\', '..' or NUL")]
-    InvalidName(String),
+    #[error(
+        "invalid song name {name:?}: names are at most 255 bytes, without '/', '\\', '..' or control characters"
+    )]
+    InvalidName {
+        /// The command that carried the name (`download`, `att_status`, `status`).
+        command: &'static str,
+        name: String,
+    },
     #[error("invalid state '{0}': expected idle, playing, paused or stopped")]
     InvalidState(String),
 }
@@ -123,7 +129,7 @@ impl Request {
                     what: "a song name",
                 })?;
                 Ok(Request::Download {
-                    name: checked_name(name)?,
+                    name: checked_name("download", name)?,
                 })
             }
             "att_status" => {
@@ -133,7 +139,7 @@ impl Request {
                 })?;
                 Ok(Request::Status {
                     state: PlayState::Playing,
-                    song: Some(checked_name(name)?),
+                    song: Some(checked_name("att_status", name)?),
                 })
             }
             "status" => parse_status(rest),
@@ -156,20 +162,33 @@ fn parse_status(rest: &str) -> Result<Request, CommandError> {
     let state = PlayState::parse(state_word)
         .ok_or_else(|| CommandError::InvalidState(state_word.into()))?;
     let song = match song.filter(|s| !s.is_empty()) {
-        Some(s) => Some(checked_name(s)?),
+        Some(s) => Some(checked_name("status", s)?),
         None => None,
     };
     Ok(Request::Status { state, song })
 }
 
-/// Accepts a song name only if it cannot be read as a path: the server
-/// matches names against its catalogue and never opens a path built from
-/// one, but a name like `../etc/passwd` is refused outright so the error
-/// teaches something.
-pub fn checked_name(name: &str) -> Result<String, CommandError> {
-    let bad = name.contains(['/', '\\', '\0']) || name.contains("..");
+/// The longest song name, in bytes: a file name's limit on common file
+/// systems, so every song's file stem fits, and every reply line that
+/// carries a name stays well under the framed line bound.
+pub const MAX_NAME: usize = 255;
+
+/// Accepts a song name only if it cannot be read as a path and cannot
+/// break a reply. The server matches names against its catalogue and never
+/// opens a path built from one, but a name like `../etc/passwd` is refused
+/// outright so the error teaches something. Control characters are refused
+/// because names are echoed in replies to *other* clients: a `\n` in a
+/// reported song would split a `devices` line in two and break the count.
+pub fn checked_name(command: &'static str, name: &str) -> Result<String, CommandError> {
+    let bad = name.len() > MAX_NAME
+        || name.contains(['/', '\\'])
+        || name.contains("..")
+        || name.contains(char::is_control);
     if bad {
-        Err(CommandError::InvalidName(name.to_string()))
+        Err(CommandError::InvalidName {
+            command,
+            name: name.to_string(),
+        })
     } else {
         Ok(name.to_string())
     }
@@ -244,12 +263,45 @@ mod tests {
         for name in ["../secret", "a/b", "a\\b", "x\0y"] {
             assert_eq!(
                 Request::parse(&format!("download {name}")),
-                Err(CommandError::InvalidName(name.into()))
+                Err(CommandError::InvalidName {
+                    command: "download",
+                    name: name.into()
+                })
             );
         }
         assert_eq!(
             Request::parse("status dancing"),
             Err(CommandError::InvalidState("dancing".into()))
         );
+    }
+
+    #[test]
+    fn names_that_would_break_a_reply_are_refused() {
+        // Reported songs are echoed in other clients' device lists: a
+        // newline would split one line into two.
+        for name in ["A\nB", "A\rB", "tab\there", "esc\u{1b}[2J"] {
+            assert_eq!(
+                Request::parse(&format!("att_status {name}")),
+                Err(CommandError::InvalidName {
+                    command: "att_status",
+                    name: name.into()
+                })
+            );
+        }
+        let longest = "x".repeat(MAX_NAME);
+        assert!(Request::parse(&format!("download {longest}")).is_ok());
+        let err = Request::parse(&format!("status playing {longest}x")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CommandError::InvalidName {
+                    command: "status",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // Spaces and non-ASCII letters are fine.
+        assert!(Request::parse("download Ode à la Joie").is_ok());
     }
 }

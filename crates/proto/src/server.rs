@@ -315,10 +315,16 @@ impl ServerSession {
                 self.closing = true;
                 Outcome::Goodbye
             }
-            Err(CommandError::InvalidName(name)) => {
+            Err(CommandError::InvalidName {
+                command: "download",
+                name,
+            }) => {
                 self.out.push(original::not_found(&name), pause);
                 Outcome::Rejected("invalid song name".into())
             }
+            // `att_status` is never answered, not even when refused: a reply
+            // the client does not expect would land in its next `recv`.
+            Err(e @ CommandError::InvalidName { .. }) => Outcome::Rejected(e.to_string()),
             Ok(Request::Hello { .. } | Request::Help) | Err(_) => {
                 self.out.push(original::UNKNOWN_COMMAND.into(), pause);
                 Outcome::Rejected(original::UNKNOWN_COMMAND.into())

@@ -308,7 +308,7 @@ fn the_framed_server_answers_every_error_with_a_status_line() {
     ERR 400 unknown command 'dance'; send 'help' for the commands
     ERR 400 missing argument: 'download' needs a song name
     ERR 404 no song named 'nope'; send 'list' to see the songs
-    ERR 400 invalid song name "../x": names may not contain '/', '\', '..' or NUL
+    ERR 400 invalid song name "../x": names are at most 255 bytes, without '/', '\', '..' or control characters
     ERR 400 invalid state 'dancing': expected idle, playing, paused or stopped
     ERR 400 invalid UTF-8 in command
     "#);
@@ -402,4 +402,136 @@ fn a_server_that_closes_mid_track_is_reported() {
         reason,
         "the server closed the connection 97 bytes before the end of 'RV'"
     );
+}
+
+#[test]
+fn an_original_server_with_no_songs_still_answers_what_follows() {
+    // An empty list is zero bytes on the wire. Those zero bytes, and the
+    // pause after them, must not block the goodbye that follows.
+    let mut ctx = Ctx::new();
+    ctx.songs.clear();
+    let mut server = ServerSession::new(1, ServerConfig::default());
+    let mut client = ClientSession::new(ClientConfig::new(Dialect::Original));
+    client.send(Duration::ZERO, Request::List);
+    client.send(Duration::ZERO, Request::Quit);
+    let events = drive(&mut server, &mut client, &ctx, 1500);
+    assert_eq!(events, [ClientEvent::Songs(vec![]), ClientEvent::Goodbye]);
+    assert!(server.is_finished(Duration::from_secs(100)));
+}
+
+#[test]
+fn att_status_is_never_answered_even_when_its_name_is_refused() {
+    // A reply to att_status would land in the client's next recv and be
+    // read as the answer to its next command.
+    assert_eq!(
+        original_server_answers(&[b"att_status ../x", b"att_status A\nB", b"10"]),
+        "1-10.0.0.10 ; 45926 Musica: None"
+    );
+}
+
+/// Runs `input` through a fresh framed server session and returns its output.
+fn framed_server_answers(ctx: &Ctx, input: &[u8]) -> String {
+    let cfg = ServerConfig {
+        dialect: DialectChoice::Framed,
+        ..ServerConfig::default()
+    };
+    let mut server = ServerSession::new(2, cfg);
+    server.handle_read(Duration::ZERO, input, ctx);
+    let mut out = Vec::new();
+    loop {
+        let p = server.pending(Duration::ZERO).to_vec();
+        if p.is_empty() {
+            break;
+        }
+        server.consume(Duration::ZERO, p.len());
+        out.extend(p);
+    }
+    String::from_utf8(out).expect("framed replies are UTF-8")
+}
+
+#[test]
+fn a_reported_song_cannot_break_another_clients_device_list() {
+    // An original client reports a "song" with a newline in it...
+    let ctx = Ctx::new();
+    let mut original = ServerSession::new(
+        1,
+        ServerConfig {
+            dialect: DialectChoice::Original,
+            ..ServerConfig::default()
+        },
+    );
+    original.handle_read(Duration::ZERO, b"att_status RV\nOK 0 songs", &ctx);
+    // ...and a framed client's counted body still has one line per device.
+    assert_eq!(
+        framed_server_answers(&ctx, b"devices\n"),
+        "OK 1 devices\n1 10.0.0.10 45926 idle\n"
+    );
+}
+
+#[test]
+fn every_framed_reply_line_fits_the_line_bound() {
+    let ctx = Ctx::new();
+    let word = "x".repeat(1020);
+    let name = "é".repeat(500);
+    let input = format!("{word}\ndownload {name}\nstatus playing {name}\n");
+    let text = framed_server_answers(&ctx, input.as_bytes());
+    assert_eq!(text.lines().count(), 3, "{text}");
+    for line in text.lines() {
+        assert!(line.starts_with("ERR 400 "), "{line}");
+        assert!(line.len() <= 1024, "{} bytes: {line}", line.len());
+    }
+}
+
+#[test]
+fn an_original_reply_that_never_ends_is_cut_off() {
+    let mut client = ClientSession::new(ClientConfig::new(Dialect::Original));
+    client.send(Duration::ZERO, Request::List);
+    client.consume(Duration::ZERO, 5);
+    // A server that streams list bytes without ever pausing.
+    let junk = [b'a'; 64 * 1024];
+    for i in 0..17 {
+        client.handle_input(Duration::from_micros(i), &junk);
+    }
+    assert!(client.is_closed());
+    let events: Vec<_> = std::iter::from_fn(|| client.poll_event()).collect();
+    let Some(ClientEvent::Closed {
+        reason: Some(reason),
+    }) = events.last()
+    else {
+        panic!("{events:?}");
+    };
+    assert!(reason.contains("without ending its reply"), "{reason}");
+}
+
+#[test]
+fn an_original_device_list_that_never_comes_is_empty() {
+    // A server with an empty registry sends zero bytes, like an empty song list.
+    let mut client = ClientSession::new(ClientConfig::new(Dialect::Original));
+    client.send(Duration::ZERO, Request::Devices);
+    client.consume(Duration::ZERO, client.pending(Duration::ZERO).len());
+    let timeout = Duration::from_secs(3);
+    assert_eq!(client.poll_timeout(), Some(timeout));
+    client.handle_timeout(timeout);
+    assert_eq!(client.poll_event(), Some(ClientEvent::Devices(vec![])));
+    assert!(client.is_idle());
+}
+
+#[test]
+fn a_framed_track_nobody_asked_for_ends_the_session() {
+    let mut client = ClientSession::new(ClientConfig::new(Dialect::Framed));
+    let t = Duration::ZERO;
+    client.send(t, Request::List);
+    client.handle_input(
+        t,
+        b"OK streamlab/1 ready\ntrack_data_start 4 44100 2 s16le RV\nPCM!",
+    );
+    let events: Vec<_> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert_eq!(events[0], ClientEvent::Ready("streamlab/1 ready".into()));
+    let Some(ClientEvent::Closed {
+        reason: Some(reason),
+    }) = events.last()
+    else {
+        panic!("{events:?}");
+    };
+    assert!(reason.starts_with("a track nobody asked for"), "{reason}");
 }

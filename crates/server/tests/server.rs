@@ -126,7 +126,7 @@ fn framed_errors_are_status_lines_and_an_over_long_line_closes() {
     ERR 400 unknown command 'dance'; send 'help' for the commands
     ERR 400 missing argument: 'download' needs a song name
     ERR 404 no song named 'nope'; send 'list' to see the songs
-    ERR 400 invalid song name "../../etc/passwd": names may not contain '/', '\', '..' or NUL
+    ERR 400 invalid song name "../../etc/passwd": names are at most 255 bytes, without '/', '\', '..' or control characters
     ERR 400 invalid UTF-8 in command
     "#);
     s.write_all(&[b'x'; 3000]).unwrap();
