@@ -1,1 +1,42 @@
-fn main() {}
+//! `streamlab`: the kit's one command line tool.
+//!
+//! A thin layer over the library crates, in the style of ripgrep: `main`
+//! calls [`run`], prints at most one error line and chooses the exit code.
+//! Logs go to stderr; results go to stdout.
+
+mod cli;
+mod demo;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.verbose, cli.quiet, &cli.command);
+    match run::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("streamlab: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool, command: &cli::Command) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose, command) {
+        (true, _, _) => "error",
+        (_, 0, cli::Command::Server(_)) => "info",
+        (_, 0, _) => "warn",
+        (_, 1, _) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

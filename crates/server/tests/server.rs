@@ -169,16 +169,17 @@ fn a_client_that_never_reads_blocks_only_itself_and_is_dropped() {
         let all = read_to_close(&mut other);
         assert!(all.ends_with(b"track_data_end VL\nOK goodbye\n"));
     }
-    assert_eq!(
-        server.shared.registry.len(),
-        1,
-        "the sleeper is still connected"
-    );
-    // After the write timeout (2 s here) the server gives up on it.
+    // After the write timeout (2 s here) the server gives up on it: the
+    // sleeper finds a cut-short track, then the end of the stream.
     eventually("the sleeper is dropped", || {
         server.shared.registry.is_empty()
     });
-    drop(sleeper);
+    let mut got = Vec::new();
+    let _ = sleeper.read_to_end(&mut got);
+    assert!(
+        got.len() < 24 << 20,
+        "the sleeper never got the whole track"
+    );
 }
 
 #[test]

@@ -206,7 +206,7 @@ impl Player {
                 return true;
             }
             let now = Instant::now();
-            if now >= deadline || self.thread.as_ref().map_or(true, |t| t.is_finished()) {
+            if now >= deadline || self.thread.as_ref().is_none_or(|t| t.is_finished()) {
                 return false;
             }
             shared = match self.shared.changed.wait_timeout(shared, deadline - now) {

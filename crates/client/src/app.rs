@@ -1,0 +1,360 @@
+//! The player application: user commands in, protocol requests and
+//! playback controls out, one line of feedback per result.
+//!
+//! [`App::execute`] runs one [`UserCommand`] and writes what happened to
+//! its output. The same code serves the interactive menu and the script
+//! mode, so a script is an exact transcript of what a user would see.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use streamlab_audio::buffer::TrackBuffer;
+use streamlab_audio::player::{Player, PlayerState, PlayerStatus};
+use streamlab_proto::{ClientEvent, Device, PlayState, Request};
+
+use crate::commands::{UserCommand, HELP};
+use crate::connection::Connection;
+use crate::ClientError;
+
+/// How long to wait for an answer that needs no download to finish first.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for a track to start: an earlier download may have to
+/// finish first, since replies come in order.
+const TRACK_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a player control may take to apply (it is a channel message).
+const SYNC_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest `wait` waits for a song to end.
+const WAIT_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+/// Whether to go on after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Quit,
+}
+
+/// A connected player.
+pub struct App<W: Write> {
+    conn: Connection,
+    player: Player,
+    /// The song `play` with no name plays.
+    chosen: Option<String>,
+    /// The last device list shown, for `listen N`.
+    devices: Vec<Device>,
+    /// The last song list, to spell names as the server does.
+    songs: Vec<String>,
+    out: W,
+}
+
+impl<W: Write> App<W> {
+    pub fn new(conn: Connection, player: Player, out: W) -> Self {
+        App {
+            conn,
+            player,
+            chosen: None,
+            devices: Vec::new(),
+            songs: Vec::new(),
+            out,
+        }
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn player(&self) -> &Player {
+        &self.player
+    }
+
+    pub fn chosen(&self) -> Option<&str> {
+        self.chosen.as_deref()
+    }
+
+    /// The output, for tests that render into a buffer.
+    pub fn output(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    /// Runs one command. Errors that concern only this command (a song not
+    /// found, a bad argument) are printed and do not stop the app; an error
+    /// returned means the connection is unusable.
+    pub fn execute(&mut self, cmd: UserCommand) -> Result<Flow, ClientError> {
+        match cmd {
+            UserCommand::Play(name) => self.play(name)?,
+            UserCommand::Change(Some(name)) => self.play(Some(name))?,
+            UserCommand::Change(None) => self.say("change needs a song name: change NAME"),
+            UserCommand::Resume => self.control("resumed", PlayState::Playing, Player::resume),
+            UserCommand::Pause => self.control("paused", PlayState::Paused, Player::pause),
+            UserCommand::Restart => self.control("restarted", PlayState::Playing, Player::restart),
+            UserCommand::Stop => self.control("stopped", PlayState::Stopped, Player::stop),
+            UserCommand::Loop(on) => {
+                let on = on.unwrap_or(!self.player.status().looping);
+                self.player.set_loop(on);
+                self.player.sync(SYNC_TIMEOUT);
+                self.say(if on { "loop on" } else { "loop off" });
+            }
+            UserCommand::List => self.list()?,
+            UserCommand::Devices => self.show_devices()?,
+            UserCommand::Listen(n) => self.listen(n)?,
+            UserCommand::Quit => return self.quit(),
+            UserCommand::Wait => self.wait(),
+            UserCommand::Sleep(d) => std::thread::sleep(d),
+            UserCommand::Status => {
+                let line = self.status_line();
+                self.say(&line);
+            }
+            UserCommand::Help => self.say(HELP),
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn say(&mut self, text: &str) {
+        // Output goes to a terminal or a buffer; if stdout is gone there is
+        // nobody to tell.
+        let _ = writeln!(self.out, "{text}");
+        let _ = self.out.flush();
+    }
+
+    /// Sends a request and waits for the reply to it.
+    fn ask(&mut self, req: Request, timeout: Duration) -> Result<ClientEvent, ClientError> {
+        self.conn.drain_replies();
+        self.conn.send(req)?;
+        match self.conn.reply(timeout)? {
+            ClientEvent::Closed { reason } => {
+                Err(ClientError::Closed(reason.unwrap_or_else(|| {
+                    "the server closed the connection".into()
+                })))
+            }
+            reply => Ok(reply),
+        }
+    }
+
+    /// Tells the server what we do; it does not answer (original) or says
+    /// OK, which the connection swallows (framed).
+    fn report(&mut self, state: PlayState) {
+        let song = self.chosen.clone();
+        let _ = self.conn.send(Request::Status { state, song });
+    }
+
+    fn control(&mut self, done: &str, state: PlayState, action: fn(&Player)) {
+        if self.player.status().song.is_none() {
+            return self.say("nothing is playing");
+        }
+        action(&self.player);
+        self.player.sync(SYNC_TIMEOUT);
+        self.report(state);
+        let line = format!("{done}: {}", self.status_line());
+        self.say(&line);
+    }
+
+    fn play(&mut self, name: Option<String>) -> Result<(), ClientError> {
+        let Some(name) = name.or_else(|| self.chosen.clone()) else {
+            self.say("no song chosen: play NAME (list shows the names)");
+            return Ok(());
+        };
+        // The server matches names ignoring case; use its spelling when the
+        // list is known (the original dialect never says it back).
+        let name = self
+            .songs
+            .iter()
+            .find(|s| s.to_lowercase() == name.to_lowercase())
+            .cloned()
+            .unwrap_or(name);
+        let cached = self.cached(&name);
+        let from_cache = cached.is_some();
+        let buffer = match cached {
+            Some(b) => b,
+            None => match self.download(&name)? {
+                Some(b) => b,
+                None => return Ok(()),
+            },
+        };
+        let song = buffer.name().to_string();
+        self.chosen = Some(song.clone());
+        self.player.play(Arc::clone(&buffer));
+        self.player.sync(SYNC_TIMEOUT);
+        self.report(PlayState::Playing);
+        let from = if from_cache {
+            "from the cache"
+        } else {
+            "streaming"
+        };
+        self.say(&format!("playing '{song}' ({}, {from})", buffer.format()));
+        Ok(())
+    }
+
+    fn cached(&self, name: &str) -> Option<Arc<TrackBuffer>> {
+        let cache = self.conn.cache().lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(&name.to_lowercase())
+            .filter(|b| b.failure().is_none())
+            .cloned()
+    }
+
+    /// Asks for a song; returns its buffer as soon as the first byte may
+    /// arrive, or `None` (after saying why) when the server refused.
+    fn download(&mut self, name: &str) -> Result<Option<Arc<TrackBuffer>>, ClientError> {
+        let req = Request::Download { name: name.into() };
+        match self.ask(req, TRACK_TIMEOUT)? {
+            ClientEvent::TrackStart { name, .. } => Ok(self.cached(&name)),
+            ClientEvent::NotFound { message, .. } => {
+                self.say(&message);
+                Ok(None)
+            }
+            other => {
+                self.say(&describe(&other));
+                Ok(None)
+            }
+        }
+    }
+
+    fn list(&mut self) -> Result<(), ClientError> {
+        match self.ask(Request::List, REPLY_TIMEOUT)? {
+            ClientEvent::Songs(names) => {
+                self.say(&format!("{}:", plural(names.len(), "song")));
+                for n in &names {
+                    self.say(&format!("  {n}"));
+                }
+                self.songs = names;
+            }
+            other => self.say(&describe(&other)),
+        }
+        Ok(())
+    }
+
+    fn show_devices(&mut self) -> Result<(), ClientError> {
+        match self.ask(Request::Devices, REPLY_TIMEOUT)? {
+            ClientEvent::Devices(devices) => {
+                self.say(&format!("{}:", plural(devices.len(), "device")));
+                let me = self.conn.local();
+                for (i, d) in devices.iter().enumerate() {
+                    let song = d.song.as_deref().unwrap_or("-");
+                    let you = if d.port == me.port() && d.ip == me.ip().to_string() {
+                        "  (this client)"
+                    } else {
+                        ""
+                    };
+                    let line = format!("  {}. {}:{} {} {song}{you}", i + 1, d.ip, d.port, d.state);
+                    self.say(&line);
+                }
+                self.devices = devices;
+            }
+            other => self.say(&describe(&other)),
+        }
+        Ok(())
+    }
+
+    fn listen(&mut self, n: usize) -> Result<(), ClientError> {
+        if self.devices.is_empty() {
+            self.show_devices()?;
+        }
+        let song = match self.devices.get(n.wrapping_sub(1)) {
+            None => {
+                let count = self.devices.len();
+                self.say(&format!("no device {n}: there are {count}"));
+                return Ok(());
+            }
+            Some(d) => d.song.clone(),
+        };
+        match song {
+            Some(song) => self.play(Some(song)),
+            None => {
+                self.say(&format!("device {n} is not playing anything"));
+                Ok(())
+            }
+        }
+    }
+
+    fn quit(&mut self) -> Result<Flow, ClientError> {
+        self.player.stop();
+        match self.ask(Request::Quit, REPLY_TIMEOUT) {
+            Ok(ClientEvent::Goodbye) => self.say("goodbye"),
+            Ok(other) => self.say(&describe(&other)),
+            Err(e) => self.say(&format!("no goodbye from the server: {e}")),
+        }
+        Ok(Flow::Quit)
+    }
+
+    fn wait(&mut self) {
+        if self.player.status().song.is_none() {
+            return self.say("nothing is playing");
+        }
+        self.player.wait_until_done(WAIT_LIMIT);
+        let s = self.player.status();
+        let song = s.song.clone().unwrap_or_default();
+        let line = match (&s.state, &s.last_error) {
+            (_, Some(e)) => format!("playback of '{song}' failed: {e}"),
+            // Stalls mean something only when playback keeps real time.
+            (PlayerState::Finished, None) if self.player.realtime() => format!(
+                "finished '{song}': {} bytes, {:.2} s, {} stalls",
+                s.position_bytes, s.position_secs, s.stalls
+            ),
+            (PlayerState::Finished, None) => format!(
+                "finished '{song}': {} bytes, {:.2} s",
+                s.position_bytes, s.position_secs
+            ),
+            (state, None) => format!("'{song}' is {}", state_word(state)),
+        };
+        self.say(&line);
+    }
+
+    /// `playing ode_to_joy 1.2/5.0 s, downloaded 100%`
+    pub fn status_line(&self) -> String {
+        status_line(&self.player.status(), self.cached_len())
+    }
+
+    fn cached_len(&self) -> Option<(u64, Option<u64>, bool)> {
+        let song = self.player.status().song?;
+        let b = self.cached(&song)?;
+        Some((b.len(), b.expected_len(), b.is_complete()))
+    }
+}
+
+/// Renders a status line from a player status and download progress.
+pub fn status_line(s: &PlayerStatus, download: Option<(u64, Option<u64>, bool)>) -> String {
+    let Some(song) = &s.song else {
+        return "idle".to_string();
+    };
+    let mut line = format!("{} {song} {:.1} s", state_word(&s.state), s.position_secs);
+    if s.looping {
+        line.push_str(", loop on");
+    }
+    match download {
+        Some((_, _, true)) => line.push_str(", downloaded"),
+        Some((got, Some(total), false)) if total > 0 => {
+            line.push_str(&format!(", downloading {}%", got * 100 / total))
+        }
+        Some((got, _, false)) => line.push_str(&format!(", downloading ({got} bytes)")),
+        None => {}
+    }
+    line
+}
+
+/// `1 song`, `2 songs`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn state_word(s: &PlayerState) -> &'static str {
+    match s {
+        PlayerState::Idle => "idle",
+        PlayerState::Playing => "playing",
+        PlayerState::Paused => "paused",
+        PlayerState::Stopped => "stopped",
+        PlayerState::Finished => "finished",
+        PlayerState::Buffering => "buffering",
+    }
+}
+
+fn describe(e: &ClientEvent) -> String {
+    match e {
+        ClientEvent::ServerError { message, .. } => format!("server: {message}"),
+        ClientEvent::NotFound { message, .. } => message.clone(),
+        other => format!("unexpected reply: {other:?}"),
+    }
+}

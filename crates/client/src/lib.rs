@@ -1,0 +1,117 @@
+//! The streamlab reference client.
+//!
+//! It connects to a server, downloads songs on a reader thread while a
+//! player thread plays them (see [`connection`]), and takes the original
+//! menu's commands from a person ([`menu::run_interactive`]) or a script
+//! ([`menu::run_script`]). [`app`] turns each command into requests and
+//! playback controls; [`commands`] parses what the user typed.
+//!
+//! ```no_run
+//! use streamlab_client::{connect, ClientOptions, menu};
+//! let opts = ClientOptions::new("127.0.0.1:2635".parse().unwrap());
+//! let sink = Box::new(streamlab_audio::sink::NullSink::default());
+//! let mut app = connect(&opts, sink, std::io::stdout())?;
+//! menu::run_script(&mut app, "list; play ode_to_joy; wait; devices; quit")?;
+//! # Ok::<(), streamlab_client::ClientError>(())
+//! ```
+
+pub mod app;
+pub mod commands;
+pub mod connection;
+pub mod menu;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use streamlab_audio::player::Player;
+use streamlab_audio::sink::Sink;
+use streamlab_proto::{ClientConfig, ClientEvent, Dialect};
+
+pub use app::{App, Flow};
+pub use connection::Connection;
+
+/// What can go wrong for the client as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Io(String),
+    #[error("no answer from the server within {0:?}")]
+    Timeout(Duration),
+    #[error("connection closed: {0}")]
+    Closed(String),
+    #[error("the server refused us: {0}")]
+    Refused(String),
+    #[error("script error: {0}")]
+    Script(String),
+    #[error("audio output: {0}")]
+    Audio(String),
+}
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub addr: SocketAddr,
+    pub dialect: Dialect,
+    /// Original dialect: pause after a request that has no reply.
+    pub pause: Duration,
+    /// Original dialect: silence that ends a list reply.
+    pub settle: Duration,
+}
+
+impl ClientOptions {
+    pub fn new(addr: SocketAddr) -> Self {
+        ClientOptions {
+            addr,
+            dialect: Dialect::Framed,
+            pause: Duration::from_millis(50),
+            settle: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Connects, greets (framed), opens the output and returns a ready app.
+/// Playback goes to `sink`.
+pub fn connect<W: Write>(
+    opts: &ClientOptions,
+    sink: Box<dyn Sink>,
+    out: W,
+) -> Result<App<W>, ClientError> {
+    let mut config = ClientConfig::new(opts.dialect);
+    config.pause = opts.pause;
+    config.settle = opts.settle;
+    config.agent = agent_name();
+    let conn = Connection::connect(opts.addr, config)?;
+    if opts.dialect == Dialect::Framed {
+        match conn.reply(Duration::from_secs(10))? {
+            ClientEvent::Ready(_) => {}
+            ClientEvent::ServerError { message, .. } => return Err(ClientError::Refused(message)),
+            ClientEvent::Closed { reason } => {
+                return Err(ClientError::Closed(
+                    reason.unwrap_or_else(|| "at once".into()),
+                ))
+            }
+            other => {
+                return Err(ClientError::Refused(format!(
+                    "unexpected greeting {other:?}"
+                )))
+            }
+        }
+    }
+    let player = Player::new(sink).map_err(|e| ClientError::Audio(e.to_string()))?;
+    Ok(App::new(conn, player, out))
+}
+
+/// A name for the greeting: the host name when the system says it.
+fn agent_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty() && !h.contains(char::is_whitespace))
+        .unwrap_or_else(|| "streamlab-client".into())
+}

@@ -1,0 +1,164 @@
+//! The client against the real server on 127.0.0.1, with the bundled songs:
+//! what reaches the sink must be the served WAV's audio, bit for bit.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use streamlab_audio::library::Library;
+use streamlab_audio::sink::{NullSink, Sink, WavSink};
+use streamlab_audio::wav::load_wav;
+use streamlab_client::{connect, menu, App, ClientOptions};
+use streamlab_proto::{Dialect, PcmFormat, ServerConfig};
+use streamlab_server::{RunningServer, Server, ServerOptions};
+
+fn music_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../music")
+}
+
+fn start_server() -> (RunningServer, Library) {
+    let library = Library::scan(music_dir()).expect("the bundled music loads");
+    let options = ServerOptions {
+        session: ServerConfig::default(),
+        ..ServerOptions::default()
+    };
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let server = Server::bind(addr, library.tracks().to_vec(), options)
+        .unwrap()
+        .spawn();
+    (server, library)
+}
+
+fn app(server: &RunningServer, dialect: Dialect, sink: Box<dyn Sink>) -> App<Vec<u8>> {
+    let mut opts = ClientOptions::new(server.addr);
+    opts.dialect = dialect;
+    connect(&opts, sink, Vec::new()).expect("connects")
+}
+
+fn run(app: &mut App<Vec<u8>>, script: &str) -> String {
+    app.output().clear();
+    menu::run_script(app, script).expect("script runs");
+    String::from_utf8_lossy(app.output()).into_owned()
+}
+
+#[test]
+fn every_bundled_song_reaches_the_sink_bit_identical_in_both_dialects() {
+    let (server, library) = start_server();
+    assert!(library.tracks().len() >= 3, "music/ has the bundled songs");
+    for dialect in [Dialect::Framed, Dialect::Original] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = app(&server, dialect, Box::new(WavSink::new(dir.path())));
+        let script: Vec<String> = library
+            .names()
+            .iter()
+            .map(|n| format!("play {n}; wait"))
+            .collect();
+        let out = run(&mut app, &format!("{}; quit", script.join("; ")));
+        assert!(out.ends_with("> quit\ngoodbye\n"), "{out}");
+        drop(app);
+        for (i, track) in library.tracks().iter().enumerate() {
+            let path = dir.path().join(format!("{:02}-{}.wav", i + 1, track.name));
+            let played = load_wav(&path).unwrap_or_else(|e| panic!("{dialect}: {e}"));
+            assert!(
+                played.pcm[..] == track.pcm[..],
+                "{dialect} {}: {} bytes played, {} served",
+                track.name,
+                played.pcm.len(),
+                track.pcm.len()
+            );
+            // The original dialect carries no format: the client assumes CD audio.
+            let expected = match dialect {
+                Dialect::Framed => track.format,
+                Dialect::Original => PcmFormat::CD,
+            };
+            assert_eq!(played.format, expected, "{dialect} {}", track.name);
+        }
+    }
+}
+
+#[test]
+fn a_scripted_session_reads_like_a_transcript() {
+    for dialect in [Dialect::Framed, Dialect::Original] {
+        let (server, _) = start_server();
+        let mut app = app(&server, dialect, Box::new(NullSink::new()));
+        let out = run(
+            &mut app,
+            "list; play ODE_TO_JOY; wait; status; devices; play nope; play; quit",
+        );
+        let port = app.connection().local().port().to_string();
+        insta::with_settings!({
+            snapshot_suffix => dialect.as_str(),
+            filters => vec![(port.as_str(), "[port]")],
+        }, {
+            insta::assert_snapshot!(out);
+        });
+    }
+}
+
+#[test]
+fn controls_act_on_the_player_at_once() {
+    let (server, _) = start_server();
+    let mut app = app(&server, Dialect::Framed, Box::new(NullSink::new()));
+    // A null sink plays faster than real time, so loop keeps it busy.
+    let out = run(&mut app, "loop on; play twinkle; pause; status");
+    assert!(out.contains("loop on\n"), "{out}");
+    assert!(out.contains("paused: paused twinkle"), "{out}");
+    let paused_at = app.player().status().position_bytes;
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        app.player().status().position_bytes,
+        paused_at,
+        "pause holds position"
+    );
+    let out = run(&mut app, "resume; loop off; wait; restart; stop; quit");
+    assert!(out.contains("resumed: playing twinkle"), "{out}");
+    assert!(out.contains("finished 'twinkle'"), "{out}");
+    assert!(out.contains("stopped: stopped twinkle"), "{out}");
+    assert!(out.contains("goodbye"), "{out}");
+}
+
+#[test]
+fn the_second_play_comes_from_the_cache_and_change_switches_songs() {
+    let (server, _) = start_server();
+    let mut app = app(&server, Dialect::Framed, Box::new(NullSink::new()));
+    let out = run(
+        &mut app,
+        "play greensleeves; change frere_jacques; wait; play greensleeves; quit",
+    );
+    assert!(
+        out.contains("playing 'greensleeves' (32000 Hz, 1 ch, s24le, streaming)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("playing 'frere_jacques' (22050 Hz, 1 ch, u8, streaming)"),
+        "{out}"
+    );
+    assert!(out.contains("finished 'frere_jacques'"), "{out}");
+    assert!(
+        out.contains("playing 'greensleeves' (32000 Hz, 1 ch, s24le, from the cache)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn listen_along_plays_what_another_device_reports() {
+    for dialect in [Dialect::Framed, Dialect::Original] {
+        let (server, _) = start_server();
+        let mut alice = app(&server, dialect, Box::new(NullSink::new()));
+        run(&mut alice, "loop on; play amazing_grace");
+        // Alice's status report travels on its own; wait (bounded) for it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while server.shared.registry.devices()[0].song.is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{dialect}: no status report"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut bob = app(&server, Dialect::Framed, Box::new(NullSink::new()));
+        let out = run(&mut bob, "devices; listen 1; quit");
+        assert!(out.contains("playing amazing_grace"), "{dialect}: {out}");
+        assert!(out.contains("playing 'amazing_grace'"), "{dialect}: {out}");
+        run(&mut alice, "quit");
+    }
+}

@@ -1,0 +1,107 @@
+//! The command line: every subcommand and flag, with its help text.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A hands-on kit for learning how applications ride on TCP: a music
+/// streaming server and client that speak the original student protocol
+/// and a framed one.
+#[derive(Debug, Parser)]
+#[command(name = "streamlab", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output on stderr (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the WAV songs of a folder over TCP.
+    Server(ServerArgs),
+    /// Connect to a server: the original menu, or a script.
+    Client(ClientArgs),
+    /// Start a server and a scripted client on loopback and show what happens.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServerDialect {
+    /// Tell from the client's first bytes (framed clients say hello).
+    Auto,
+    /// The original student protocol only.
+    Original,
+    /// The line-based, length-framed protocol only.
+    Framed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClientDialect {
+    Original,
+    Framed,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address to listen on (0.0.0.0 or :: for every interface).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// TCP port (the original used 2635; 0 picks a free one).
+    #[arg(long, default_value_t = 2635)]
+    pub port: u16,
+    /// Folder of WAV files to serve [default: the bundled music/].
+    #[arg(long)]
+    pub music: Option<PathBuf>,
+    /// Clients served at once; more get a busy reply.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_clients: u64,
+    /// Which protocol to speak.
+    #[arg(long, value_enum, default_value_t = ServerDialect::Auto)]
+    pub dialect: ServerDialect,
+    /// Original dialect: milliseconds of silence after each control message,
+    /// so the original client reads it alone (0 shows why it is needed).
+    #[arg(long, default_value_t = 50)]
+    pub pause_ms: u64,
+    /// Drop a client that accepts no data for this many seconds.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub write_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Server address: HOST:PORT, or HOST for port 2635.
+    #[arg(default_value = "127.0.0.1:2635")]
+    pub addr: String,
+    /// Which protocol to speak.
+    #[arg(long, value_enum, default_value_t = ClientDialect::Framed)]
+    pub dialect: ClientDialect,
+    /// Where audio goes: speaker, speaker:NAME, wav:PATH (a file, or a folder
+    /// for one file per song) or null [default: speaker, else a WAV file].
+    #[arg(long)]
+    pub output: Option<String>,
+    /// Run these commands instead of the menu, e.g. "list; play ode_to_joy; wait; quit".
+    #[arg(long)]
+    pub script: Option<String>,
+    /// Original dialect: milliseconds to wait after a command with no reply.
+    #[arg(long, default_value_t = 50)]
+    pub pause_ms: u64,
+    /// Original dialect: milliseconds of silence that end a list reply.
+    #[arg(long, default_value_t = 100)]
+    pub settle_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder of WAV files to serve [default: the bundled music/].
+    #[arg(long)]
+    pub music: Option<PathBuf>,
+    /// The song the client plays [default: the first one].
+    #[arg(long)]
+    pub song: Option<String>,
+}

@@ -1,0 +1,144 @@
+//! What each subcommand does, with errors given context for the one-line
+//! message `main` prints.
+
+use std::io::IsTerminal;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use streamlab_audio::library::Library;
+use streamlab_audio::sink::{Sink, SinkSpec};
+use streamlab_client::{menu, ClientOptions};
+use streamlab_proto::{Dialect, DialectChoice, ServerConfig};
+use streamlab_server::{Server, ServerOptions};
+
+use crate::cli::{Cli, ClientArgs, ClientDialect, Command, ServerArgs, ServerDialect};
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Server(args) => server(args),
+        Command::Client(args) => client(args),
+        Command::Demo(args) => crate::demo::run(args),
+    }
+}
+
+/// The bundled music: `./music` when run from the repository, else the
+/// folder next to the sources this binary was built from.
+pub fn default_music_dir() -> PathBuf {
+    let here = PathBuf::from("music");
+    if here.is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("music")
+}
+
+/// Loads the songs of a folder; warns about files it skipped.
+pub fn load_library(dir: Option<&Path>) -> Result<Library> {
+    let dir = dir.map(Path::to_path_buf).unwrap_or_else(default_music_dir);
+    let lib =
+        Library::scan(&dir).with_context(|| format!("loading songs from {}", dir.display()))?;
+    Ok(lib)
+}
+
+fn server(args: ServerArgs) -> Result<()> {
+    let library = load_library(args.music.as_deref())?;
+    let options = ServerOptions {
+        session: ServerConfig {
+            dialect: match args.dialect {
+                ServerDialect::Auto => DialectChoice::Auto,
+                ServerDialect::Original => DialectChoice::Original,
+                ServerDialect::Framed => DialectChoice::Framed,
+            },
+            pause: Duration::from_millis(args.pause_ms),
+            ..ServerConfig::default()
+        },
+        max_clients: args.max_clients as usize,
+        write_timeout: Duration::from_secs(args.write_timeout),
+    };
+    let addr = SocketAddr::new(args.bind, args.port);
+    let server = Server::bind(addr, library.tracks().to_vec(), options)?;
+    let stop = server.shutdown_handle();
+    ctrlc::set_handler(move || {
+        tracing::info!("Ctrl-C: stopping");
+        stop.shutdown();
+    })
+    .context("installing the Ctrl-C handler")?;
+    tracing::info!(
+        "serving {} from {}",
+        library.names().join(", "),
+        library.dir().display()
+    );
+    server.run();
+    Ok(())
+}
+
+/// `HOST:PORT`, `[V6]:PORT`, or a bare `HOST` meaning port 2635.
+pub fn resolve(addr: &str) -> Result<SocketAddr> {
+    let with_port = if addr.parse::<std::net::IpAddr>().is_ok() || !addr.contains(':') {
+        format!("{addr}:{}", streamlab_proto::original::PORT)
+    } else {
+        addr.to_string()
+    };
+    let bracketed = match addr.parse::<std::net::Ipv6Addr>() {
+        Ok(v6) => format!("[{v6}]:{}", streamlab_proto::original::PORT),
+        Err(_) => with_port,
+    };
+    bracketed
+        .to_socket_addrs()
+        .with_context(|| format!("invalid server address '{addr}' (expected HOST:PORT)"))?
+        .next()
+        .ok_or_else(|| anyhow!("server address '{addr}' resolves to nothing"))
+}
+
+/// Opens the requested output. With no request: the speaker if it works,
+/// else a WAV file, saying so once.
+pub fn open_output(spec: Option<&str>) -> Result<Box<dyn Sink>> {
+    if let Some(text) = spec {
+        let spec: SinkSpec = text.parse().map_err(|e| anyhow!("{e}"))?;
+        return spec
+            .open()
+            .with_context(|| format!("opening output '{text}'"));
+    }
+    match SinkSpec::Speaker(None).open() {
+        Ok(sink) => Ok(sink),
+        Err(e) => {
+            let path = std::env::temp_dir().join(format!("streamlab-{}.wav", std::process::id()));
+            eprintln!(
+                "streamlab: no speaker ({e}); writing the audio to {} instead",
+                path.display()
+            );
+            SinkSpec::Wav(path.clone())
+                .open()
+                .with_context(|| format!("opening {}", path.display()))
+        }
+    }
+}
+
+fn client(args: ClientArgs) -> Result<()> {
+    // Check the script before connecting: a typo fails fast.
+    if let Some(script) = &args.script {
+        menu::parse_script(script)?;
+    }
+    let addr = resolve(&args.addr)?;
+    let mut opts = ClientOptions::new(addr);
+    opts.dialect = match args.dialect {
+        ClientDialect::Original => Dialect::Original,
+        ClientDialect::Framed => Dialect::Framed,
+    };
+    opts.pause = Duration::from_millis(args.pause_ms);
+    opts.settle = Duration::from_millis(args.settle_ms);
+    let sink = open_output(args.output.as_deref())?;
+    let stdout = std::io::stdout();
+    let mut app = streamlab_client::connect(&opts, sink, stdout.lock())?;
+    let stdin = std::io::stdin();
+    match &args.script {
+        Some(script) => menu::run_script(&mut app, script)?,
+        None if stdin.is_terminal() => menu::run_interactive(&mut app, stdin.lock())?,
+        None => menu::run_lines(&mut app, stdin.lock())?,
+    }
+    if let Some(e) = app.player().status().last_error {
+        bail!("audio output failed: {e}");
+    }
+    Ok(())
+}

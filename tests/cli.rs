@@ -1,0 +1,217 @@
+//! The `streamlab` command as a user runs it: real processes, real
+//! sockets on 127.0.0.1, and one-line errors for every mistake.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use assert_cmd::Command as AssertCommand;
+
+fn streamlab() -> AssertCommand {
+    let mut cmd = cargo_bin_cmd!("streamlab");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .timeout(Duration::from_secs(120));
+    cmd
+}
+
+/// The one line a failing command prints.
+fn error_line(cmd: &mut AssertCommand) -> String {
+    let out = cmd.assert().failure().code(1).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("streamlab: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "exactly one error line in {stderr:?}");
+    lines[0].to_string()
+}
+
+/// A server process on a free loopback port; killed with Ctrl-C on drop.
+struct ServerProcess {
+    child: Child,
+    addr: String,
+}
+
+impl ServerProcess {
+    fn start(extra: &[&str]) -> ServerProcess {
+        let bin = assert_cmd::cargo::cargo_bin!("streamlab");
+        let mut child = Command::new(bin)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["server", "--port", "0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = lines.next().expect("the server logs its address").unwrap();
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        ServerProcess { child, addr }
+    }
+
+    /// Sends Ctrl-C and returns whether the server exited successfully.
+    fn interrupt(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -INT {pid}");
+        for _ in 0..200 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        false
+    }
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let out = streamlab()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    insta::assert_snapshot!(String::from_utf8_lossy(&out));
+}
+
+#[test]
+fn a_bad_script_fails_before_connecting() {
+    // Nothing listens on this address; the script error must come first.
+    let line = error_line(streamlab().args(["client", "127.0.0.1:9", "--script", "list; dance"]));
+    assert_eq!(
+        line,
+        "streamlab: script error: command 2 (\"dance\"): unknown command 'dance' (type help)"
+    );
+}
+
+#[test]
+fn a_missing_or_empty_music_folder_is_named() {
+    let line = error_line(streamlab().args(["server", "--port", "0", "--music", "no/such/dir"]));
+    assert!(
+        line.starts_with("streamlab: loading songs from no/such/dir: "),
+        "{line}"
+    );
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("notes.txt"), "not a song").unwrap();
+    std::fs::write(empty.path().join("broken.wav"), "RIFF? no").unwrap();
+    let dir = empty.path().display().to_string();
+    let line = error_line(streamlab().args(["server", "--port", "0", "--music", &dir]));
+    assert!(
+        line.starts_with(&format!("streamlab: loading songs from {dir}: ")),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_port_in_use_is_named() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let line = error_line(streamlab().args(["server", "--port", &port]));
+    assert!(
+        line.starts_with(&format!("streamlab: cannot listen on 127.0.0.1:{port}: ")),
+        "{line}"
+    );
+}
+
+#[test]
+fn bad_addresses_and_outputs_are_named() {
+    let line = error_line(streamlab().args(["client", "no port here:x:y", "--script", "list"]));
+    assert!(
+        line.starts_with("streamlab: invalid server address 'no port here:x:y'"),
+        "{line}"
+    );
+    let free = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap().to_string();
+    drop(free);
+    let line =
+        error_line(streamlab().args(["client", &addr, "--script", "list", "--output", "null"]));
+    assert!(
+        line.starts_with(&format!("streamlab: cannot connect to {addr}: ")),
+        "{line}"
+    );
+    let line = error_line(streamlab().args(["client", &addr, "--output", "tape"]));
+    assert!(line.contains("invalid output 'tape'"), "{line}");
+}
+
+#[test]
+fn the_demo_streams_a_song_in_both_dialects_and_checks_it() {
+    let out = streamlab()
+        .arg("demo")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let checks = out.lines().filter(|l| l.starts_with("check: the ")).count();
+    assert_eq!(checks, 2, "{out}");
+    insta::with_settings!({filters => vec![
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+    ]}, {
+        insta::assert_snapshot!(out);
+    });
+}
+
+#[test]
+fn a_server_process_serves_a_client_process_and_stops_on_ctrl_c() {
+    let server = ServerProcess::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let output = format!("wav:{}", dir.path().display());
+    let out = streamlab()
+        .args(["client", &server.addr, "--output", &output])
+        .args(["--script", "list; play frere_jacques; wait; quit"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("finished 'frere_jacques'"), "{out}");
+    let played = std::fs::read(dir.path().join("01-frere_jacques.wav")).unwrap();
+    let source = std::fs::read("music/frere_jacques.wav").unwrap();
+    assert_eq!(
+        played.len(),
+        source.len(),
+        "same header size and audio length"
+    );
+    assert!(server.interrupt(), "the server exits cleanly on Ctrl-C");
+}
+
+#[test]
+fn commands_can_come_from_a_pipe() {
+    let server = ServerProcess::start(&["--dialect", "original"]);
+    let out = streamlab()
+        .args([
+            "client",
+            &server.addr,
+            "--dialect",
+            "original",
+            "--output",
+            "null",
+        ])
+        .write_stdin("7\n9\n10\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.starts_with("> 7\n"), "{out}");
+    assert!(out.contains("songs:\n  amazing_grace\n"), "{out}");
+    assert!(out.contains("> 9\n1 device:"), "{out}");
+    assert!(out.ends_with("> 10\ngoodbye\n"), "{out}");
+    assert!(server.interrupt());
+}
