@@ -99,7 +99,10 @@ impl Library {
     /// Adds `track` unless a song of the same name (ignoring case) is
     /// already there: the first one wins, since names are looked up that way.
     fn add(&mut self, path: PathBuf, track: Track) {
-        if self.find(&track.name).is_some() {
+        if let Some(reason) = unsendable(&track.name) {
+            tracing::warn!("skipping {}: {reason}", path.display());
+            self.skipped.push((path, reason));
+        } else if self.find(&track.name).is_some() {
             let reason = format!(
                 "another song is already named '{}' (ignoring case)",
                 track.name
@@ -110,6 +113,17 @@ impl Library {
             self.tracks.push(track);
         }
     }
+}
+
+/// Why a song could not be asked for by name, if it could not: a client's
+/// `download` must be able to spell it (see `streamlab_proto::request`).
+fn unsendable(name: &str) -> Option<String> {
+    if name.is_empty() || name.trim() != name {
+        return Some(format!("its name {name:?} starts or ends with a space"));
+    }
+    streamlab_proto::request::checked_name("download", name)
+        .err()
+        .map(|e| format!("it cannot be asked for: {e}"))
 }
 
 /// The `*.wav` files directly in `dir`, sorted by stem (byte order).
@@ -180,6 +194,18 @@ mod tests {
         assert!(library.skipped()[0].1.contains("not a WAV file"));
         assert_eq!(library.dir(), dir.path());
         assert_eq!(library.tracks().len(), 3);
+    }
+
+    #[test]
+    fn songs_whose_names_a_client_cannot_send_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        song(dir.path(), "good.wav", &[1, 2, 3, 4]);
+        song(dir.path(), "two..dots.wav", &[1, 2, 3, 4]);
+        song(dir.path(), "new\nline.wav", &[1, 2, 3, 4]);
+        song(dir.path(), " padded.wav", &[1, 2, 3, 4]);
+        let library = Library::scan(dir.path()).unwrap();
+        assert_eq!(library.names(), ["good"]);
+        assert_eq!(library.skipped().len(), 3, "{:?}", library.skipped());
     }
 
     #[test]
