@@ -215,3 +215,72 @@ fn commands_can_come_from_a_pipe() {
     assert!(out.ends_with("> 10\ngoodbye\n"), "{out}");
     assert!(server.interrupt());
 }
+
+#[test]
+fn with_no_speaker_the_client_says_so_once_and_writes_a_file() {
+    let server = ServerProcess::start(&[]);
+    let home = tempfile::tempdir().unwrap();
+    // TMPDIR decides where the fallback file goes; HOME hides any .asoundrc.
+    let out = streamlab()
+        .env("TMPDIR", home.path())
+        .env("HOME", home.path())
+        .args([
+            "client",
+            &server.addr,
+            "--script",
+            "play frere_jacques; wait; quit",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let notices: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("no speaker"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{stderr}");
+    assert!(notices[0].contains("writing the audio to"), "{stderr}");
+    let written: Vec<_> = std::fs::read_dir(home.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".wav"))
+        .collect();
+    assert_eq!(written.len(), 1, "one fallback WAV file");
+    let source = std::fs::read("music/frere_jacques.wav").unwrap();
+    let played = std::fs::read(written[0].path()).unwrap();
+    assert_eq!(played.len(), source.len());
+    assert!(server.interrupt());
+}
+
+/// The real cpal path, on ALSA's `null` device: CI has no sound card.
+#[cfg(feature = "speaker")]
+#[test]
+fn the_speaker_output_plays_through_cpal_on_the_alsa_null_device() {
+    let server = ServerProcess::start(&[]);
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join(".asoundrc"),
+        "pcm.!default { type null }\n",
+    )
+    .unwrap();
+    let out = streamlab()
+        .env("HOME", home.path())
+        .args(["client", &server.addr, "--output", "speaker"])
+        .args(["--script", "play twinkle; wait; quit"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("finished 'twinkle'"), "{out}");
+    assert!(server.interrupt());
+}
+
+#[cfg(not(feature = "speaker"))]
+#[test]
+fn asking_for_the_speaker_without_the_feature_says_how_to_get_it() {
+    let line = error_line(streamlab().args(["client", "127.0.0.1:9", "--output", "speaker"]));
+    assert!(line.contains("--features speaker"), "{line}");
+}
