@@ -281,6 +281,8 @@ fn the_speaker_output_plays_through_cpal_on_the_alsa_null_device() {
 #[cfg(not(feature = "speaker"))]
 #[test]
 fn asking_for_the_speaker_without_the_feature_says_how_to_get_it() {
-    let line = error_line(streamlab().args(["client", "127.0.0.1:9", "--output", "speaker"]));
+    let server = ServerProcess::start(&[]);
+    let line = error_line(streamlab().args(["client", &server.addr, "--output", "speaker"]));
     assert!(line.contains("--features speaker"), "{line}");
+    assert!(server.interrupt());
 }

@@ -85,6 +85,10 @@ pub struct ClientArgs {
     /// for one file per song) or null [default: speaker, else a WAV file].
     #[arg(long)]
     pub output: Option<String>,
+    /// Play a file or null output at the audio's own speed, as a speaker
+    /// would (they otherwise take the audio as fast as it arrives).
+    #[arg(long)]
+    pub realtime: bool,
     /// Run these commands instead of the menu, e.g. "list; play ode_to_joy; wait; quit".
     #[arg(long)]
     pub script: Option<String>,

@@ -8,6 +8,7 @@ mod cli;
 mod demo;
 mod run;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -18,7 +19,8 @@ fn main() -> ExitCode {
     match run::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("streamlab: {e:#}");
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "streamlab: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -36,7 +38,25 @@ fn init_logging(verbose: u8, quiet: bool, command: &cli::Command) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| QuietStderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
+}
+
+/// Standard error that swallows write errors: when the log's reader goes
+/// away (`streamlab server | tee log`, then Ctrl-C), the server must still
+/// shut down cleanly instead of panicking on a broken pipe.
+struct QuietStderr;
+
+impl std::io::Write for QuietStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
 }

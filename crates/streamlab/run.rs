@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use streamlab_audio::library::Library;
-use streamlab_audio::sink::{Sink, SinkSpec};
+use streamlab_audio::sink::{Paced, Sink, SinkSpec};
 use streamlab_client::{menu, ClientOptions};
 use streamlab_proto::{Dialect, DialectChoice, ServerConfig};
 use streamlab_server::{Server, ServerOptions};
@@ -42,6 +42,18 @@ pub fn load_library(dir: Option<&Path>) -> Result<Library> {
 }
 
 fn server(args: ServerArgs) -> Result<()> {
+    // Every client holds two open files (its socket, and the clone the
+    // shutdown handle keeps to wake it); the default soft limit (often
+    // 1024) would refuse clients long before --max-clients does.
+    let wanted = args.max_clients.saturating_mul(2).saturating_add(32);
+    match streamlab_server::raise_fd_limit() {
+        Ok(Some(n)) if n < wanted => tracing::warn!(
+            "only {n} open files allowed: --max-clients {} needs about {wanted}",
+            args.max_clients
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
+    }
     let library = load_library(args.music.as_deref())?;
     let options = ServerOptions {
         session: ServerConfig {
@@ -60,8 +72,8 @@ fn server(args: ServerArgs) -> Result<()> {
     let server = Server::bind(addr, library.tracks().to_vec(), options)?;
     let stop = server.shutdown_handle();
     ctrlc::set_handler(move || {
-        tracing::info!("Ctrl-C: stopping");
         stop.shutdown();
+        tracing::info!("Ctrl-C: stopping");
     })
     .context("installing the Ctrl-C handler")?;
     tracing::info!(
@@ -84,21 +96,26 @@ pub fn resolve(addr: &str) -> Result<SocketAddr> {
         Ok(v6) => format!("[{v6}]:{}", streamlab_proto::original::PORT),
         Err(_) => with_port,
     };
+    let well_formed = bracketed
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !well_formed {
+        bail!("invalid server address '{addr}' (expected HOST:PORT, or HOST for port 2635)");
+    }
     bracketed
         .to_socket_addrs()
-        .with_context(|| format!("invalid server address '{addr}' (expected HOST:PORT)"))?
+        .with_context(|| format!("cannot resolve the server address '{addr}'"))?
         .next()
         .ok_or_else(|| anyhow!("server address '{addr}' resolves to nothing"))
 }
 
 /// Opens the requested output. With no request: the speaker if it works,
 /// else a WAV file, saying so once.
-pub fn open_output(spec: Option<&str>) -> Result<Box<dyn Sink>> {
-    if let Some(text) = spec {
-        let spec: SinkSpec = text.parse().map_err(|e| anyhow!("{e}"))?;
+pub fn open_output(spec: Option<&SinkSpec>) -> Result<Box<dyn Sink>> {
+    if let Some(spec) = spec {
         return spec
             .open()
-            .with_context(|| format!("opening output '{text}'"));
+            .with_context(|| format!("opening output '{spec}'"));
     }
     match SinkSpec::Speaker(None).open() {
         Ok(sink) => Ok(sink),
@@ -108,18 +125,24 @@ pub fn open_output(spec: Option<&str>) -> Result<Box<dyn Sink>> {
                 "streamlab: no speaker ({e}); writing the audio to {} instead",
                 path.display()
             );
-            SinkSpec::Wav(path.clone())
+            // It stands in for the speaker, so it keeps the speaker's pace.
+            let file = SinkSpec::Wav(path.clone())
                 .open()
-                .with_context(|| format!("opening {}", path.display()))
+                .with_context(|| format!("opening {}", path.display()))?;
+            Ok(Box::new(Paced::new(file)))
         }
     }
 }
 
 fn client(args: ClientArgs) -> Result<()> {
-    // Check the script before connecting: a typo fails fast.
+    // Check the script and the output before connecting: a typo fails fast.
     if let Some(script) = &args.script {
         menu::parse_script(script)?;
     }
+    let output = match &args.output {
+        Some(text) => Some(text.parse::<SinkSpec>().map_err(|e| anyhow!("{e}"))?),
+        None => None,
+    };
     let addr = resolve(&args.addr)?;
     let mut opts = ClientOptions::new(addr);
     opts.dialect = match args.dialect {
@@ -128,9 +151,14 @@ fn client(args: ClientArgs) -> Result<()> {
     };
     opts.pause = Duration::from_millis(args.pause_ms);
     opts.settle = Duration::from_millis(args.settle_ms);
-    let sink = open_output(args.output.as_deref())?;
+    // Connect first, so a missing server is the one error shown.
+    let conn = streamlab_client::open_connection(&opts)?;
+    let mut sink = open_output(output.as_ref())?;
+    if args.realtime && !sink.realtime() {
+        sink = Box::new(Paced::new(sink));
+    }
     let stdout = std::io::stdout();
-    let mut app = streamlab_client::connect(&opts, sink, stdout.lock())?;
+    let mut app = streamlab_client::start(conn, sink, stdout.lock())?;
     let stdin = std::io::stdin();
     match &args.script {
         Some(script) => menu::run_script(&mut app, script)?,
@@ -138,7 +166,7 @@ fn client(args: ClientArgs) -> Result<()> {
         None => menu::run_lines(&mut app, stdin.lock())?,
     }
     if let Some(e) = app.player().status().last_error {
-        bail!("audio output failed: {e}");
+        bail!("playback stopped: {e}");
     }
     Ok(())
 }

@@ -42,6 +42,9 @@ struct State {
     progress: Progress,
 }
 
+/// The most memory reserved up front for an announced length.
+const PRESIZE_LIMIT: u64 = 256 << 20;
+
 /// The PCM of one song, shared (in an `Arc`) between the thread that
 /// downloads it and the thread that plays it.
 #[derive(Debug)]
@@ -63,7 +66,10 @@ impl TrackBuffer {
             format,
             expected_len,
             state: Mutex::new(State {
-                data: Vec::new(),
+                // Reserving the announced length once saves the copies of a
+                // growing Vec and most page-fault churn (see benches/). A
+                // server's word is not proof, so the reservation is capped.
+                data: Vec::with_capacity(expected_len.unwrap_or(0).min(PRESIZE_LIMIT) as usize),
                 progress: Progress::Downloading,
             }),
             grew: Condvar::new(),

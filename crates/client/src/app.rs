@@ -27,6 +27,15 @@ const SYNC_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest `wait` waits for a song to end.
 const WAIT_LIMIT: Duration = Duration::from_secs(30 * 60);
 
+/// The playback controls that act on the player alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Control {
+    Pause,
+    Resume,
+    Restart,
+    Stop,
+}
+
 /// Whether to go on after a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -44,6 +53,8 @@ pub struct App<W: Write> {
     devices: Vec<Device>,
     /// The last song list, to spell names as the server does.
     songs: Vec<String>,
+    /// What the server was last told we do.
+    reported: PlayState,
     out: W,
 }
 
@@ -55,6 +66,7 @@ impl<W: Write> App<W> {
             chosen: None,
             devices: Vec::new(),
             songs: Vec::new(),
+            reported: PlayState::Idle,
             out,
         }
     }
@@ -80,20 +92,23 @@ impl<W: Write> App<W> {
     /// found, a bad argument) are printed and do not stop the app; an error
     /// returned means the connection is unusable.
     pub fn execute(&mut self, cmd: UserCommand) -> Result<Flow, ClientError> {
+        if let Some(reason) = self.conn.closed_reason() {
+            if cmd == UserCommand::Quit {
+                self.say("the connection is already closed");
+                return Ok(Flow::Quit);
+            }
+            return Err(ClientError::Closed(reason));
+        }
+        self.catch_up();
         match cmd {
             UserCommand::Play(name) => self.play(name)?,
             UserCommand::Change(Some(name)) => self.play(Some(name))?,
             UserCommand::Change(None) => self.say("change needs a song name: change NAME"),
-            UserCommand::Resume => self.control("resumed", PlayState::Playing, Player::resume),
-            UserCommand::Pause => self.control("paused", PlayState::Paused, Player::pause),
-            UserCommand::Restart => self.control("restarted", PlayState::Playing, Player::restart),
-            UserCommand::Stop => self.control("stopped", PlayState::Stopped, Player::stop),
-            UserCommand::Loop(on) => {
-                let on = on.unwrap_or(!self.player.status().looping);
-                self.player.set_loop(on);
-                self.player.sync(SYNC_TIMEOUT);
-                self.say(if on { "loop on" } else { "loop off" });
-            }
+            UserCommand::Resume => self.control(Control::Resume),
+            UserCommand::Pause => self.control(Control::Pause),
+            UserCommand::Restart => self.control(Control::Restart),
+            UserCommand::Stop => self.control(Control::Stop),
+            UserCommand::Loop(on) => self.set_loop(on),
             UserCommand::List => self.list()?,
             UserCommand::Devices => self.show_devices()?,
             UserCommand::Listen(n) => self.listen(n)?,
@@ -134,18 +149,73 @@ impl<W: Write> App<W> {
     /// OK, which the connection swallows (framed).
     fn report(&mut self, state: PlayState) {
         let song = self.chosen.clone();
+        self.reported = state;
         let _ = self.conn.send(Request::Status { state, song });
     }
 
-    fn control(&mut self, done: &str, state: PlayState, action: fn(&Player)) {
-        if self.player.status().song.is_none() {
-            return self.say("nothing is playing");
+    /// A song that played to its end was last reported as playing: tell
+    /// the server it stopped, so other devices' lists stay true.
+    fn catch_up(&mut self) {
+        let s = self.player.status().state;
+        let over = matches!(s, PlayerState::Finished | PlayerState::Stopped);
+        if self.reported == PlayState::Playing && over {
+            self.report(PlayState::Stopped);
         }
-        action(&self.player);
+    }
+
+    /// Pause, resume, restart or stop: act at once, tell the server, and
+    /// show the status line; refuse what makes no sense in this state.
+    fn control(&mut self, c: Control) {
+        let status = self.player.status();
+        let active = matches!(status.state, PlayerState::Playing | PlayerState::Buffering);
+        let refusal = match c {
+            _ if status.song.is_none() => Some("nothing is playing (play NAME first)"),
+            Control::Pause if !active => Some("nothing is playing"),
+            Control::Resume if status.state != PlayerState::Paused => Some("not paused"),
+            Control::Stop if !active && status.state != PlayerState::Paused => {
+                Some("nothing is playing")
+            }
+            _ => None,
+        };
+        if let Some(why) = refusal {
+            return self.say(why);
+        }
+        let state = match c {
+            Control::Pause => {
+                self.player.pause();
+                PlayState::Paused
+            }
+            Control::Resume => {
+                self.player.resume();
+                PlayState::Playing
+            }
+            Control::Restart => {
+                self.player.restart();
+                PlayState::Playing
+            }
+            Control::Stop => {
+                self.player.stop();
+                PlayState::Stopped
+            }
+        };
         self.player.sync(SYNC_TIMEOUT);
         self.report(state);
-        let line = format!("{done}: {}", self.status_line());
+        let line = self.status_line();
         self.say(&line);
+    }
+
+    fn set_loop(&mut self, on: Option<bool>) {
+        let on = on.unwrap_or(!self.player.status().looping);
+        if on && !self.player.realtime() {
+            // A file or null output plays as fast as it can: a loop would
+            // write without end.
+            return self.say(
+                "loop needs a real-time output (a speaker, or --realtime): this one would grow without end",
+            );
+        }
+        self.player.set_loop(on);
+        self.player.sync(SYNC_TIMEOUT);
+        self.say(if on { "loop on" } else { "loop off" });
     }
 
     fn play(&mut self, name: Option<String>) -> Result<(), ClientError> {
@@ -229,13 +299,17 @@ impl<W: Write> App<W> {
                 self.say(&format!("{}:", plural(devices.len(), "device")));
                 let me = self.conn.local();
                 for (i, d) in devices.iter().enumerate() {
-                    let song = d.song.as_deref().unwrap_or("-");
+                    let song = d
+                        .song
+                        .as_deref()
+                        .map(|s| format!(" {s}"))
+                        .unwrap_or_default();
                     let you = if d.port == me.port() && d.ip == me.ip().to_string() {
                         "  (this client)"
                     } else {
                         ""
                     };
-                    let line = format!("  {}. {}:{} {} {song}{you}", i + 1, d.ip, d.port, d.state);
+                    let line = format!("  {}. {}:{} {}{song}{you}", i + 1, d.ip, d.port, d.state);
                     self.say(&line);
                 }
                 self.devices = devices;
@@ -277,8 +351,15 @@ impl<W: Write> App<W> {
     }
 
     fn wait(&mut self) {
-        if self.player.status().song.is_none() {
+        let status = self.player.status();
+        if status.song.is_none() {
             return self.say("nothing is playing");
+        }
+        if status.looping && status.state != PlayerState::Finished {
+            return self.say("loop is on: the song never ends (loop off, then wait)");
+        }
+        if status.state == PlayerState::Paused {
+            return self.say("paused: the song cannot end (resume, then wait)");
         }
         self.player.wait_until_done(WAIT_LIMIT);
         let s = self.player.status();

@@ -34,6 +34,8 @@ struct Shared {
     session: Mutex<ClientSession>,
     writer: Mutex<TcpStream>,
     start: Instant,
+    /// Why the connection ended, once it has.
+    closed: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -75,7 +77,7 @@ impl Connection {
     /// Connects and starts the reader thread. A framed session greets the
     /// server at once; its answer is the first reply.
     pub fn connect(addr: SocketAddr, config: ClientConfig) -> Result<Connection, ClientError> {
-        let connect_err = |source| ClientError::Connect { addr, source };
+        let connect_err = |error| ClientError::Connect { addr, error };
         let stream =
             TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(connect_err)?;
         let _ = stream.set_nodelay(true);
@@ -85,6 +87,7 @@ impl Connection {
             session: Mutex::new(ClientSession::new(config)),
             writer: Mutex::new(writer),
             start: Instant::now(),
+            closed: Mutex::new(None),
         });
         {
             let mut s = shared.session();
@@ -161,6 +164,15 @@ impl Connection {
         }
     }
 
+    /// Why the connection is closed, or `None` while it is open.
+    pub fn closed_reason(&self) -> Option<String> {
+        self.shared
+            .closed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Throws away replies nobody waited for.
     pub fn drain_replies(&self) {
         while self.replies.try_recv().is_ok() {}
@@ -213,6 +225,12 @@ fn read_loop(mut stream: TcpStream, shared: &Shared, cache: &Cache, tx: &mpsc::S
         let events: Vec<ClientEvent> = std::iter::from_fn(|| s.poll_event()).collect();
         drop(s);
         for e in events {
+            if let ClientEvent::Closed { reason } = &e {
+                let why = reason
+                    .clone()
+                    .unwrap_or_else(|| "the server closed the connection".into());
+                *shared.closed.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+            }
             dispatch(e, &mut current, cache, tx);
         }
         if closed {

@@ -34,10 +34,10 @@ pub use connection::Connection;
 /// What can go wrong for the client as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot connect to {addr}: {source}")]
+    #[error("cannot connect to {addr}: {error}")]
     Connect {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{0}")]
     Io(String),
@@ -76,12 +76,29 @@ impl ClientOptions {
 }
 
 /// Connects, greets (framed), opens the output and returns a ready app.
-/// Playback goes to `sink`.
+/// Connects, greets (framed) and returns an app that plays into `sink`.
 pub fn connect<W: Write>(
     opts: &ClientOptions,
     sink: Box<dyn Sink>,
     out: W,
 ) -> Result<App<W>, ClientError> {
+    let conn = open_connection(opts)?;
+    start(conn, sink, out)
+}
+
+/// Starts the player on `sink` and returns the app around `conn`.
+pub fn start<W: Write>(
+    conn: Connection,
+    sink: Box<dyn Sink>,
+    out: W,
+) -> Result<App<W>, ClientError> {
+    let player = Player::new(sink).map_err(|e| ClientError::Audio(e.to_string()))?;
+    Ok(App::new(conn, player, out))
+}
+
+/// Connects and, in the framed dialect, waits for the greeting's answer
+/// (a full server answers `ERR 503` instead).
+pub fn open_connection(opts: &ClientOptions) -> Result<Connection, ClientError> {
     let mut config = ClientConfig::new(opts.dialect);
     config.pause = opts.pause;
     config.settle = opts.settle;
@@ -103,8 +120,7 @@ pub fn connect<W: Write>(
             }
         }
     }
-    let player = Player::new(sink).map_err(|e| ClientError::Audio(e.to_string()))?;
-    Ok(App::new(conn, player, out))
+    Ok(conn)
 }
 
 /// A name for the greeting: the host name when the system says it.

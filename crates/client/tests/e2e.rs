@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use streamlab_audio::library::Library;
-use streamlab_audio::sink::{NullSink, Sink, WavSink};
+use streamlab_audio::sink::{NullSink, Paced, Sink, WavSink};
 use streamlab_audio::wav::load_wav;
 use streamlab_client::{connect, menu, App, ClientOptions};
 use streamlab_proto::{Dialect, PcmFormat, ServerConfig};
@@ -98,11 +98,23 @@ fn a_scripted_session_reads_like_a_transcript() {
 #[test]
 fn controls_act_on_the_player_at_once() {
     let (server, _) = start_server();
-    let mut app = app(&server, Dialect::Framed, Box::new(NullSink::new()));
-    // A null sink plays faster than real time, so loop keeps it busy.
-    let out = run(&mut app, "loop on; play twinkle; pause; status");
-    assert!(out.contains("loop on\n"), "{out}");
-    assert!(out.contains("paused: paused twinkle"), "{out}");
+    // Paced like a speaker, so that the song lasts long enough to control.
+    let paced = Paced::new(Box::new(NullSink::new()));
+    let mut app = app(&server, Dialect::Framed, Box::new(paced));
+    let out = run(
+        &mut app,
+        "pause; loop on; play twinkle; pause; status; wait",
+    );
+    assert!(
+        out.starts_with("> pause\nnothing is playing (play NAME first)\n"),
+        "{out}"
+    );
+    assert!(out.contains("> loop on\nloop on\n"), "{out}");
+    assert!(out.contains("> pause\npaused twinkle"), "{out}");
+    assert!(
+        out.contains("> wait\nloop is on: the song never ends"),
+        "{out}"
+    );
     let paused_at = app.player().status().position_bytes;
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(
@@ -110,11 +122,24 @@ fn controls_act_on_the_player_at_once() {
         paused_at,
         "pause holds position"
     );
-    let out = run(&mut app, "resume; loop off; wait; restart; stop; quit");
-    assert!(out.contains("resumed: playing twinkle"), "{out}");
+    let out = run(
+        &mut app,
+        "resume; resume; loop off; wait; restart; stop; stop; quit",
+    );
+    assert!(out.contains("> resume\nplaying twinkle"), "{out}");
+    assert!(out.contains("> resume\nnot paused\n"), "{out}");
     assert!(out.contains("finished 'twinkle'"), "{out}");
-    assert!(out.contains("stopped: stopped twinkle"), "{out}");
+    assert!(out.contains("> stop\nstopped twinkle"), "{out}");
+    assert!(out.contains("> stop\nnothing is playing\n"), "{out}");
     assert!(out.contains("goodbye"), "{out}");
+}
+
+#[test]
+fn loop_is_refused_on_an_output_that_is_not_real_time() {
+    let (server, _) = start_server();
+    let mut app = app(&server, Dialect::Framed, Box::new(NullSink::new()));
+    let out = run(&mut app, "loop on; quit");
+    assert!(out.contains("loop needs a real-time output"), "{out}");
 }
 
 #[test]
@@ -144,7 +169,8 @@ fn the_second_play_comes_from_the_cache_and_change_switches_songs() {
 fn listen_along_plays_what_another_device_reports() {
     for dialect in [Dialect::Framed, Dialect::Original] {
         let (server, _) = start_server();
-        let mut alice = app(&server, dialect, Box::new(NullSink::new()));
+        let paced = Paced::new(Box::new(NullSink::new()));
+        let mut alice = app(&server, dialect, Box::new(paced));
         run(&mut alice, "loop on; play amazing_grace");
         // Alice's status report travels on its own; wait (bounded) for it.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);

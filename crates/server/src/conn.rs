@@ -29,7 +29,7 @@ pub enum End {
 /// Runs one connection to its end.
 pub fn serve(
     id: u64,
-    mut stream: TcpStream,
+    stream: Arc<TcpStream>,
     peer: SocketAddr,
     shared: Arc<Shared>,
     config: ServerConfig,
@@ -40,24 +40,26 @@ pub fn serve(
     let _ = stream.set_write_timeout(Some(write_timeout));
     let mut session = ServerSession::new(id, config);
     let mut buf = vec![0u8; 16 * 1024];
+    let mut progress = Progress::new(write_timeout);
     let end = loop {
         log_events(id, peer, &mut session);
         let now = start.elapsed();
         let out = session.pending(now);
         if !out.is_empty() {
-            match stream.write(out) {
-                Ok(n) => session.consume(start.elapsed(), n),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => {
-                    break End::Error(format!(
-                        "the client read nothing for {}s; dropping it",
-                        write_timeout.as_secs()
-                    ))
-                }
+            progress.writing();
+            let written = match (&*stream).write(out) {
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => 0,
+                Err(e) if is_timeout(&e) => 0,
                 Err(e) => break End::Error(e.to_string()),
+            };
+            session.consume(start.elapsed(), written);
+            if let Err(stalled) = progress.wrote(written) {
+                break End::Error(stalled);
             }
             continue;
         }
+        progress.idle();
         if session.is_finished(now) {
             break End::Finished;
         }
@@ -70,7 +72,7 @@ pub fn serve(
             Some(Dialect::Framed) => buf.len(),
             _ => original::RECV_SIZE,
         };
-        match stream.read(&mut buf[..max]) {
+        match (&*stream).read(&mut buf[..max]) {
             Ok(0) => {
                 session.handle_eof();
                 break End::PeerClosed;
@@ -83,6 +85,53 @@ pub fn serve(
     log_events(id, peer, &mut session);
     let _ = stream.shutdown(std::net::Shutdown::Both);
     end
+}
+
+/// Tells a slow reader from a dead one. A client that stops reading still
+/// lets the kernel take a few bytes now and then (its buffers grow), so
+/// one blocked write proves nothing; what counts is how much it took over
+/// a whole `window`.
+struct Progress {
+    window: Duration,
+    since: Option<(Instant, u64)>,
+}
+
+/// Less than this many bytes in a whole window means the client is stuck.
+const MIN_PROGRESS: u64 = 64 * 1024;
+
+impl Progress {
+    fn new(window: Duration) -> Self {
+        Progress {
+            window,
+            since: None,
+        }
+    }
+
+    /// Nothing to write: a quiet client is not a stuck one.
+    fn idle(&mut self) {
+        self.since = None;
+    }
+
+    /// A write is about to start: the window opens now if it is not open.
+    fn writing(&mut self) {
+        self.since.get_or_insert((Instant::now(), 0));
+    }
+
+    fn wrote(&mut self, n: usize) -> Result<(), String> {
+        let (start, bytes) = self.since.get_or_insert((Instant::now(), 0));
+        *bytes += n as u64;
+        if start.elapsed() < self.window {
+            return Ok(());
+        }
+        if *bytes < MIN_PROGRESS {
+            return Err(format!(
+                "the client took only {bytes} bytes in {}s; dropping it",
+                self.window.as_secs()
+            ));
+        }
+        self.since = None;
+        Ok(())
+    }
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod conn;
+pub mod limits;
 pub mod registry;
 pub mod shutdown;
 
@@ -29,19 +30,37 @@ use std::time::Duration;
 use streamlab_proto::{busy_message, ServerConfig, Track};
 use tracing::{info, warn};
 
+pub use limits::raise_fd_limit;
 pub use registry::{Registry, Shared};
 pub use shutdown::ShutdownHandle;
 
 /// What can stop a server from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("cannot listen on {addr}: {source}")]
+    // The cause is in the message, not a `#[source]`, so that it is
+    // printed once whatever prints the error.
+    #[error("cannot listen on {addr}: {error}{}", bind_hint(error))]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("no songs to serve")]
     NoSongs,
+}
+
+fn bind_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => " (is another server running? try another --port)",
+        _ => "",
+    }
+}
+
+/// `1 client`, `2 clients`.
+fn plural(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
 }
 
 /// Server settings beyond the protocol's.
@@ -84,7 +103,7 @@ impl Server {
         if tracks.is_empty() {
             return Err(ServerError::NoSongs);
         }
-        let bind_err = |source| ServerError::Bind { addr, source };
+        let bind_err = |error| ServerError::Bind { addr, error };
         let listener = TcpListener::bind(addr).map_err(bind_err)?;
         let local = listener.local_addr().map_err(bind_err)?;
         Ok(Server {
@@ -119,10 +138,10 @@ impl Server {
         let mut threads: Vec<JoinHandle<()>> = Vec::new();
         let mut next_id = 1u64;
         info!(
-            "listening on {} ({} songs, up to {} clients)",
+            "listening on {} ({}, up to {})",
             self.local_addr(),
-            self.shared.tracks.len(),
-            self.options.max_clients
+            plural(self.shared.tracks.len(), "song"),
+            plural(self.options.max_clients, "client")
         );
         for incoming in self.listener.incoming() {
             if self.stop.is_stopping() {
@@ -142,9 +161,10 @@ impl Server {
             }
             next_id += 1;
         }
+        threads.retain(|t| !t.is_finished());
         info!(
-            "shutting down: closing {} connections",
-            self.shared.registry.len()
+            "shutting down: waiting for {}",
+            plural(threads.len(), "connection thread")
         );
         for t in threads {
             let _ = t.join();
@@ -177,7 +197,8 @@ impl Server {
             return None;
         }
         let count = self.shared.registry.add(id, peer);
-        info!(conn = id, %peer, "connected ({count} clients)");
+        info!(conn = id, %peer, "connected ({} now)", plural(count, "client"));
+        let stream = Arc::new(stream);
         self.stop.track(id, &stream);
         let shared = Arc::clone(&self.shared);
         let config = self.options.session.clone();

@@ -16,7 +16,7 @@ use std::time::Duration;
 struct Inner {
     stopping: AtomicBool,
     listen_addr: SocketAddr,
-    conns: Mutex<BTreeMap<u64, TcpStream>>,
+    conns: Mutex<BTreeMap<u64, Arc<TcpStream>>>,
 }
 
 /// A cloneable handle that stops the server it came from.
@@ -61,15 +61,15 @@ impl ShutdownHandle {
         self.inner.stopping.load(Ordering::SeqCst)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, TcpStream>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<TcpStream>>> {
         self.inner.conns.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Remembers a clone of a connection so shutdown can wake it.
-    pub(crate) fn track(&self, id: u64, stream: &TcpStream) {
-        if let Ok(clone) = stream.try_clone() {
-            self.lock().insert(id, clone);
-        }
+    /// Remembers a connection so shutdown can wake it. (A shared handle,
+    /// not `try_clone`: a duplicated descriptor would cost a second open
+    /// file per client.)
+    pub(crate) fn track(&self, id: u64, stream: &Arc<TcpStream>) {
+        self.lock().insert(id, Arc::clone(stream));
         // A connection accepted while shutdown ran is woken here.
         if self.is_stopping() {
             let _ = stream.shutdown(Both::Both);

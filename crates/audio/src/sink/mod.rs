@@ -8,6 +8,7 @@
 //! speaker:NAME    the first sound card whose name contains NAME
 //! ```
 
+mod paced;
 #[cfg(any(test, feature = "speaker"))]
 mod ring;
 #[cfg(feature = "speaker")]
@@ -22,6 +23,7 @@ use streamlab_proto::PcmFormat;
 
 use crate::AudioError;
 
+pub use paced::Paced;
 pub use wav::WavSink;
 
 /// Something that plays PCM bytes.
