@@ -38,12 +38,13 @@ pub enum UserCommand {
 }
 
 /// The menu as the original client drew it (with our word for each entry).
-pub const MENU: &str = "\
- ____________________________________________________________
-|  1 Play       2 Resume     3 Restart    4 Stop             |
-|  5 Loop       6 Pause      7 List       8 Change song      |
-|  9 List devices           10 Quit      (or type: help)     |
-|____________________________________________________________|";
+pub const MENU: &str = concat!(
+    " ____________________________________________________________\n",
+    "|  1 Play       2 Resume     3 Restart    4 Stop             |\n",
+    "|  5 Loop       6 Pause      7 List       8 Change song      |\n",
+    "|  9 List devices           10 Quit      (or type: help)     |\n",
+    "|____________________________________________________________|",
+);
 
 /// The help text for words.
 pub const HELP: &str = "\

@@ -188,3 +188,24 @@ fn listen_along_plays_what_another_device_reports() {
         run(&mut alice, "quit");
     }
 }
+
+#[test]
+fn the_interactive_menu_asks_for_what_a_number_needs() {
+    let (server, _) = start_server();
+    let mut app = app(&server, Dialect::Framed, Box::new(NullSink::new()));
+    // 1 asks for a song name; 9 lists devices and asks which one to follow.
+    let keys = "7\n1\nfrere_jacques\n\nbogus\n9\n1\n8\ntwinkle\n10\n";
+    menu::run_interactive(&mut app, keys.as_bytes()).expect("the menu runs");
+    let out = String::from_utf8_lossy(app.output()).into_owned();
+    assert!(out.starts_with(streamlab_client::commands::MENU), "{out}");
+    assert!(out.contains("[idle] > 5 songs:"), "{out}");
+    assert!(out.contains("song name: playing 'frere_jacques'"), "{out}");
+    assert!(out.contains("unknown command 'bogus' (type help)"), "{out}");
+    assert!(
+        out.contains("device number to play its song (Enter to go back): "),
+        "{out}"
+    );
+    assert!(out.contains("from the cache"), "{out}");
+    assert!(out.contains("new song name: playing 'twinkle'"), "{out}");
+    assert!(out.ends_with("goodbye\n"), "{out}");
+}
