@@ -116,6 +116,19 @@ fn drive(
     panic!("no progress after 100000 steps");
 }
 
+/// Everything the server has to write at time zero.
+fn drain(server: &mut ServerSession) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let p = server.pending(Duration::ZERO).to_vec();
+        if p.is_empty() {
+            return out;
+        }
+        server.consume(Duration::ZERO, p.len());
+        out.extend(p);
+    }
+}
+
 fn session_pair(dialect: Dialect) -> (ServerSession, ClientSession) {
     let server = ServerSession::new(1, ServerConfig::default());
     let client = ClientSession::new(ClientConfig::new(dialect));
@@ -212,14 +225,7 @@ fn original_server_answers(reads: &[&[u8]]) -> String {
     let mut out = Vec::new();
     for r in reads {
         server.handle_read(Duration::ZERO, r, &ctx);
-        loop {
-            let p = server.pending(Duration::ZERO).to_vec();
-            if p.is_empty() {
-                break;
-            }
-            server.consume(Duration::ZERO, p.len());
-            out.extend(p);
-        }
+        out.extend(drain(&mut server));
     }
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -294,15 +300,7 @@ fn the_framed_server_answers_every_error_with_a_status_line() {
     let mut server = ServerSession::new(1, cfg);
     let input = b"dance\ndownload\ndownload nope\ndownload ../x\nstatus dancing\n\xff\n";
     server.handle_read(Duration::ZERO, input, &ctx);
-    let mut out = Vec::new();
-    loop {
-        let p = server.pending(Duration::ZERO).to_vec();
-        if p.is_empty() {
-            break;
-        }
-        server.consume(Duration::ZERO, p.len());
-        out.extend(p);
-    }
+    let out = drain(&mut server);
     let text = String::from_utf8(out).unwrap();
     insta::assert_snapshot!(text, @r#"
     ERR 400 unknown command 'dance'; send 'help' for the commands
@@ -437,15 +435,7 @@ fn framed_server_answers(ctx: &Ctx, input: &[u8]) -> String {
     };
     let mut server = ServerSession::new(2, cfg);
     server.handle_read(Duration::ZERO, input, ctx);
-    let mut out = Vec::new();
-    loop {
-        let p = server.pending(Duration::ZERO).to_vec();
-        if p.is_empty() {
-            break;
-        }
-        server.consume(Duration::ZERO, p.len());
-        out.extend(p);
-    }
+    let out = drain(&mut server);
     String::from_utf8(out).expect("framed replies are UTF-8")
 }
 

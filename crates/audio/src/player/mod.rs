@@ -195,14 +195,28 @@ impl Player {
     /// finished or stopped (or nothing was ever played). Returns false if
     /// `timeout` passed first (e.g. a looping or paused song).
     pub fn wait_until_done(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut shared = self.shared.lock();
-        loop {
+        self.wait_for(timeout, |shared| {
             let idle = matches!(
                 shared.status.state,
                 PlayerState::Idle | PlayerState::Stopped | PlayerState::Finished
             );
-            if shared.applied >= shared.sent && idle {
+            shared.applied >= shared.sent && idle
+        })
+    }
+
+    /// Waits until every control sent so far has been applied, so that
+    /// [`status`](Self::status) reflects it. False if `timeout` passed.
+    pub fn sync(&self, timeout: Duration) -> bool {
+        self.wait_for(timeout, |shared| shared.applied >= shared.sent)
+    }
+
+    /// Waits until `done` holds for the shared state; false if `timeout`
+    /// passed or the player thread is gone.
+    fn wait_for(&self, timeout: Duration, done: impl Fn(&Shared) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut shared = self.shared.lock();
+        loop {
+            if done(&shared) {
                 return true;
             }
             let now = Instant::now();
@@ -214,24 +228,6 @@ impl Player {
                 Err(poisoned) => poisoned.into_inner().0,
             };
         }
-    }
-
-    /// Waits until every control sent so far has been applied, so that
-    /// [`status`](Self::status) reflects it. False if `timeout` passed.
-    pub fn sync(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut shared = self.shared.lock();
-        while shared.applied < shared.sent {
-            let now = Instant::now();
-            if now >= deadline || self.thread.as_ref().is_none_or(|t| t.is_finished()) {
-                return false;
-            }
-            shared = match self.shared.changed.wait_timeout(shared, deadline - now) {
-                Ok((shared, _)) => shared,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
-        true
     }
 
     fn send(&self, command: Command) {
