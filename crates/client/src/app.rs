@@ -92,6 +92,17 @@ impl<W: Write> App<W> {
     /// found, a bad argument) are printed and do not stop the app; an error
     /// returned means the connection is unusable.
     pub fn execute(&mut self, cmd: UserCommand) -> Result<Flow, ClientError> {
+        match self.run(cmd) {
+            // A late answer is not fatal: the next request gets its own.
+            Err(e @ ClientError::Timeout { .. }) => {
+                self.say(&e.to_string());
+                Ok(Flow::Continue)
+            }
+            other => other,
+        }
+    }
+
+    fn run(&mut self, cmd: UserCommand) -> Result<Flow, ClientError> {
         if let Some(reason) = self.conn.closed_reason() {
             if cmd == UserCommand::Quit {
                 self.say("the connection is already closed");
@@ -133,16 +144,14 @@ impl<W: Write> App<W> {
 
     /// Sends a request and waits for the reply to it.
     fn ask(&mut self, req: Request, timeout: Duration) -> Result<ClientEvent, ClientError> {
-        self.conn.drain_replies();
-        self.conn.send(req)?;
-        match self.conn.reply(timeout)? {
-            ClientEvent::Closed { reason } => {
-                Err(ClientError::Closed(reason.unwrap_or_else(|| {
-                    "the server closed the connection".into()
-                })))
-            }
-            reply => Ok(reply),
-        }
+        let what = streamlab_proto::client::framed_line(&req)
+            .trim_end()
+            .to_string();
+        let id = self.conn.send(req)?;
+        self.conn.answer(id, timeout).map_err(|e| match e {
+            ClientError::Timeout { secs, .. } => ClientError::Timeout { what, secs },
+            e => e,
+        })
     }
 
     /// Tells the server what we do; it does not answer (original) or says
@@ -267,7 +276,17 @@ impl<W: Write> App<W> {
     fn download(&mut self, name: &str) -> Result<Option<Arc<TrackBuffer>>, ClientError> {
         let req = Request::Download { name: name.into() };
         match self.ask(req, TRACK_TIMEOUT)? {
-            ClientEvent::TrackStart { name, .. } => Ok(self.cached(&name)),
+            ClientEvent::TrackStart { name, .. } => {
+                let buffer = self.cached(&name);
+                if buffer.is_none() {
+                    let why = self
+                        .conn
+                        .closed_reason()
+                        .unwrap_or_else(|| "it failed".into());
+                    self.say(&format!("the download of '{name}' failed: {why}"));
+                }
+                Ok(buffer)
+            }
             ClientEvent::NotFound { message, .. } => {
                 self.say(&message);
                 Ok(None)
@@ -380,7 +399,7 @@ impl<W: Write> App<W> {
         self.say(&line);
     }
 
-    /// `playing ode_to_joy 1.2/5.0 s, downloaded 100%`
+    /// `playing ode_to_joy 1.2/4.8 s, downloading 42%`
     pub fn status_line(&self) -> String {
         status_line(&self.player.status(), self.cached_len())
     }
@@ -397,7 +416,20 @@ pub fn status_line(s: &PlayerStatus, download: Option<(u64, Option<u64>, bool)>)
     let Some(song) = &s.song else {
         return "idle".to_string();
     };
-    let mut line = format!("{} {song} {:.1} s", state_word(&s.state), s.position_secs);
+    let total = match download {
+        Some((got, _, true)) => Some(got),
+        Some((_, expected, false)) => expected,
+        None => None,
+    };
+    let length = match (total, s.format) {
+        (Some(bytes), Some(f)) => format!("/{:.1}", f.seconds(bytes)),
+        _ => String::new(),
+    };
+    let mut line = format!(
+        "{} {song} {:.1}{length} s",
+        state_word(&s.state),
+        s.position_secs
+    );
     if s.looping {
         line.push_str(", loop on");
     }

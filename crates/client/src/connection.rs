@@ -2,11 +2,14 @@
 //! thread that turns replies into song buffers and answers.
 //!
 //! The application thread sends requests (writing them itself, under the
-//! session's lock) and waits for answers on a channel. The reader thread
-//! does everything else: it reads the socket, feeds the session, writes any
-//! request the session released (the original dialect holds requests back,
-//! see [`streamlab_proto::client`]), appends audio to the song's
-//! [`TrackBuffer`] in the cache, and forwards every other event.
+//! session's lock) and waits for *its* answer: every request gets an id
+//! from the session, and every answer carries the id of the request it
+//! answers, so a late answer to an abandoned request is never mistaken for
+//! the next one. The reader thread does everything else: it reads the
+//! socket, feeds the session, writes any request the session released (the
+//! original dialect holds requests back, see [`streamlab_proto::client`]),
+//! appends audio to the song's [`TrackBuffer`] in the cache, and forwards
+//! every other event.
 //!
 //! Audio never passes through the application thread, so a song keeps
 //! downloading while the user pauses, lists or changes songs.
@@ -20,6 +23,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use streamlab_audio::buffer::TrackBuffer;
+use streamlab_proto::client::RequestId;
 use streamlab_proto::{ClientConfig, ClientEvent, ClientSession, Dialect, Request};
 
 use crate::ClientError;
@@ -27,20 +31,36 @@ use crate::ClientError;
 /// Songs downloaded (or downloading) in this session, by lowercase name.
 pub type Cache = Arc<Mutex<HashMap<String, Arc<TrackBuffer>>>>;
 
-/// An answer to a request, as the application sees it.
-pub type Reply = ClientEvent;
+/// An event for the application, with the id of the request it answers.
+type Answer = (Option<RequestId>, ClientEvent);
+
+/// A request's write may block this long before the server counts as gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// While a reply is due in the original dialect, the reader wakes at least
+/// this often, so timers set by the application thread are not slept through.
+const ORIGINAL_TICK: Duration = Duration::from_millis(50);
 
 struct Shared {
     session: Mutex<ClientSession>,
-    writer: Mutex<TcpStream>,
+    /// The socket; reads happen on the reader thread's own handle.
+    stream: TcpStream,
     start: Instant,
+    /// When bytes last arrived: a reply is late only when nothing moves.
+    last_input: Mutex<Instant>,
     /// Why the connection ended, once it has.
     closed: Mutex<Option<String>>,
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The data behind these locks stays consistent even if a holder
+    // panicked, so keep going with it.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Shared {
     fn session(&self) -> MutexGuard<'_, ClientSession> {
-        self.session.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.session)
     }
 
     fn now(&self) -> Duration {
@@ -50,14 +70,13 @@ impl Shared {
     /// Writes whatever the session has pending. Called with the session
     /// locked so writes stay in order.
     fn flush(&self, session: &mut ClientSession) -> std::io::Result<()> {
-        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             let now = self.now();
             let out = session.pending(now);
             if out.is_empty() {
                 return Ok(());
             }
-            let n = w.write(out)?;
+            let n = (&self.stream).write(out)?;
             session.consume(now, n);
         }
     }
@@ -66,7 +85,7 @@ impl Shared {
 /// A live connection to a server.
 pub struct Connection {
     shared: Arc<Shared>,
-    replies: Receiver<Reply>,
+    answers: Receiver<Answer>,
     cache: Cache,
     reader: Option<JoinHandle<()>>,
     peer: SocketAddr,
@@ -75,18 +94,20 @@ pub struct Connection {
 
 impl Connection {
     /// Connects and starts the reader thread. A framed session greets the
-    /// server at once; its answer is the first reply.
+    /// server at once; the answer carries [`ClientSession::HELLO_ID`].
     pub fn connect(addr: SocketAddr, config: ClientConfig) -> Result<Connection, ClientError> {
         let connect_err = |error| ClientError::Connect { addr, error };
         let stream =
             TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(connect_err)?;
         let _ = stream.set_nodelay(true);
+        let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
         let local = stream.local_addr().map_err(connect_err)?;
-        let writer = stream.try_clone().map_err(connect_err)?;
+        let reader_stream = stream.try_clone().map_err(connect_err)?;
         let shared = Arc::new(Shared {
             session: Mutex::new(ClientSession::new(config)),
-            writer: Mutex::new(writer),
+            stream,
             start: Instant::now(),
+            last_input: Mutex::new(Instant::now()),
             closed: Mutex::new(None),
         });
         {
@@ -94,17 +115,17 @@ impl Connection {
             shared.flush(&mut s).map_err(connect_err)?;
         }
         let cache: Cache = Arc::default();
-        let (tx, replies) = mpsc::channel();
+        let (tx, answers) = mpsc::channel();
         let reader = {
             let (shared, cache) = (Arc::clone(&shared), Arc::clone(&cache));
             std::thread::Builder::new()
                 .name("client-reader".into())
-                .spawn(move || read_loop(stream, &shared, &cache, &tx))
+                .spawn(move || read_loop(reader_stream, &shared, &cache, &tx))
                 .map_err(connect_err)?
         };
         Ok(Connection {
             shared,
-            replies,
+            answers,
             cache,
             reader: Some(reader),
             peer: addr,
@@ -128,13 +149,22 @@ impl Connection {
         &self.cache
     }
 
-    /// Sends a request (the session may hold it until earlier replies end).
-    pub fn send(&self, req: Request) -> Result<(), ClientError> {
+    /// Why the connection is closed, or `None` while it is open.
+    pub fn closed_reason(&self) -> Option<String> {
+        lock(&self.shared.closed).clone()
+    }
+
+    /// Sends a request (the session may hold it until earlier replies end)
+    /// and returns its id, for [`answer`](Self::answer).
+    pub fn send(&self, req: Request) -> Result<RequestId, ClientError> {
         let mut s = self.shared.session();
         if s.is_closed() {
-            return Err(ClientError::Closed("the connection is closed".into()));
+            let why = self
+                .closed_reason()
+                .unwrap_or_else(|| "it is closed".into());
+            return Err(ClientError::Closed(why));
         }
-        s.send(self.shared.now(), req);
+        let id = s.send(self.shared.now(), req);
         let io = |e: std::io::Error| ClientError::Io(format!("sending to {}: {e}", self.peer));
         self.shared.flush(&mut s).map_err(io)?;
         // The original dialect may hold the request for its pause; the reader
@@ -149,89 +179,99 @@ impl Connection {
             s.handle_timeout(self.shared.now());
             self.shared.flush(&mut s).map_err(io)?;
         }
-        Ok(())
+        Ok(id)
     }
 
-    /// Waits for the next reply. Replies left over from an earlier request
-    /// that timed out are skipped by the caller's matching.
-    pub fn reply(&self, timeout: Duration) -> Result<Reply, ClientError> {
-        match self.replies.recv_timeout(timeout) {
-            Ok(r) => Ok(r),
-            Err(RecvTimeoutError::Timeout) => Err(ClientError::Timeout(timeout)),
-            Err(RecvTimeoutError::Disconnected) => {
-                Err(ClientError::Closed("the connection is closed".into()))
+    /// Waits for the answer to request `id`. The wait ends `patience` after
+    /// the server last sent anything, so a reply queued behind a long
+    /// download does not time out while the download flows. Answers to
+    /// other (abandoned) requests are skipped; bytes nobody asked for are
+    /// logged.
+    pub fn answer(&self, id: RequestId, patience: Duration) -> Result<ClientEvent, ClientError> {
+        let asked = Instant::now();
+        loop {
+            let since = (*lock(&self.shared.last_input)).max(asked);
+            let left = patience.saturating_sub(since.elapsed());
+            if left.is_zero() {
+                return Err(ClientError::Timeout {
+                    what: format!("request {id}"),
+                    secs: patience.as_secs(),
+                });
+            }
+            match self
+                .answers
+                .recv_timeout(left.min(Duration::from_millis(250)))
+            {
+                Ok((Some(n), event)) if n == id => return Ok(event),
+                Ok((_, ClientEvent::Closed { reason })) => {
+                    let why = reason.unwrap_or_else(|| "the server closed the connection".into());
+                    return Err(ClientError::Closed(why));
+                }
+                Ok((None, ClientEvent::ServerError { message, .. })) => {
+                    tracing::warn!("the server said, unasked: {message}");
+                }
+                Ok((n, event)) => tracing::debug!("skipping an old answer ({n:?}): {event:?}"),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    let why = self
+                        .closed_reason()
+                        .unwrap_or_else(|| "it is closed".into());
+                    return Err(ClientError::Closed(why));
+                }
             }
         }
-    }
-
-    /// Why the connection is closed, or `None` while it is open.
-    pub fn closed_reason(&self) -> Option<String> {
-        self.shared
-            .closed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Throws away replies nobody waited for.
-    pub fn drain_replies(&self) {
-        while self.replies.try_recv().is_ok() {}
     }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        if let Ok(w) = self.shared.writer.lock() {
-            let _ = w.shutdown(std::net::Shutdown::Both);
-        }
+        // No lock taken: the reader (or a blocked write) may hold the
+        // session; shutting the socket down wakes both.
+        let _ = self.shared.stream.shutdown(std::net::Shutdown::Both);
         if let Some(t) = self.reader.take() {
             let _ = t.join();
         }
     }
 }
 
-/// The reader thread: socket → session → cache and replies.
-fn read_loop(mut stream: TcpStream, shared: &Shared, cache: &Cache, tx: &mpsc::Sender<Reply>) {
+/// The reader thread: socket → session → cache and answers.
+fn read_loop(mut stream: TcpStream, shared: &Shared, cache: &Cache, tx: &mpsc::Sender<Answer>) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut current: Option<Arc<TrackBuffer>> = None;
     loop {
-        let wait = {
-            let s = shared.session();
-            s.poll_timeout().map(|t| t.saturating_sub(shared.now()))
-        };
-        let wait = wait
-            .unwrap_or(Duration::from_secs(3600))
-            .max(Duration::from_millis(1));
-        let _ = stream.set_read_timeout(Some(wait));
+        let _ = stream.set_read_timeout(Some(read_wait(shared)));
         let read = stream.read(&mut buf);
         let mut s = shared.session();
         let now = shared.now();
         match read {
             Ok(0) => s.handle_eof(now),
-            Ok(n) => s.handle_input(now, &buf[..n]),
+            Ok(n) => {
+                *lock(&shared.last_input) = Instant::now();
+                s.handle_input(now, &buf[..n]);
+            }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 s.handle_timeout(now)
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => {
-                s.handle_eof(now);
                 tracing::debug!("read error: {e}");
+                s.handle_eof(now);
             }
         }
         if let Err(e) = shared.flush(&mut s) {
             tracing::debug!("write error: {e}");
         }
         let closed = s.is_closed();
-        let events: Vec<ClientEvent> = std::iter::from_fn(|| s.poll_event()).collect();
+        let events: Vec<Answer> = std::iter::from_fn(|| s.poll_answer()).collect();
         drop(s);
-        for e in events {
+        for (id, e) in events {
             if let ClientEvent::Closed { reason } = &e {
                 let why = reason
                     .clone()
                     .unwrap_or_else(|| "the server closed the connection".into());
-                *shared.closed.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+                *lock(&shared.closed) = Some(why);
             }
-            dispatch(e, &mut current, cache, tx);
+            dispatch(id, e, &mut current, cache, tx);
         }
         if closed {
             return;
@@ -239,12 +279,28 @@ fn read_loop(mut stream: TcpStream, shared: &Shared, cache: &Cache, tx: &mpsc::S
     }
 }
 
+/// How long the reader may block in `read`: until the session's next
+/// timer, and never long while an original-dialect reply is due (the
+/// application thread may have started a timer since).
+fn read_wait(shared: &Shared) -> Duration {
+    let s = shared.session();
+    let mut wait = s
+        .poll_timeout()
+        .map(|t| t.saturating_sub(shared.now()))
+        .unwrap_or(Duration::from_secs(3600));
+    if s.dialect() == Dialect::Original && s.outstanding() > 0 {
+        wait = wait.min(ORIGINAL_TICK);
+    }
+    wait.max(Duration::from_millis(1))
+}
+
 /// Routes one event: audio to its buffer, everything else to the app.
 fn dispatch(
+    id: Option<RequestId>,
     event: ClientEvent,
     current: &mut Option<Arc<TrackBuffer>>,
     cache: &Cache,
-    tx: &mpsc::Sender<Reply>,
+    tx: &mpsc::Sender<Answer>,
 ) {
     match event {
         ClientEvent::TrackStart {
@@ -253,10 +309,9 @@ fn dispatch(
             bytes,
         } => {
             let buffer = Arc::new(TrackBuffer::new(name, format, bytes));
-            let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
-            c.insert(name.to_lowercase(), Arc::clone(&buffer));
+            lock(cache).insert(name.to_lowercase(), Arc::clone(&buffer));
             *current = Some(buffer);
-            let _ = tx.send(event);
+            let _ = tx.send((id, event));
         }
         ClientEvent::TrackData { data, .. } => {
             if let Some(b) = current {
@@ -268,16 +323,15 @@ fn dispatch(
                 b.finish();
             }
         }
-        ClientEvent::Recorded => {}
         ClientEvent::Closed { ref reason } => {
             if let Some(b) = current.take() {
                 let why = reason.clone().unwrap_or_else(|| "connection closed".into());
                 b.fail(&why);
             }
-            let _ = tx.send(event);
+            let _ = tx.send((id, event));
         }
         other => {
-            let _ = tx.send(other);
+            let _ = tx.send((id, other));
         }
     }
 }

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use streamlab_audio::player::Player;
 use streamlab_audio::sink::Sink;
-use streamlab_proto::{ClientConfig, ClientEvent, Dialect};
+use streamlab_proto::{ClientConfig, ClientEvent, ClientSession, Dialect};
 
 pub use app::{App, Flow};
 pub use connection::Connection;
@@ -41,8 +41,8 @@ pub enum ClientError {
     },
     #[error("{0}")]
     Io(String),
-    #[error("no answer from the server within {0:?}")]
-    Timeout(Duration),
+    #[error("no answer to '{what}' within {secs} s (the server sent nothing meanwhile)")]
+    Timeout { what: String, secs: u64 },
     #[error("connection closed: {0}")]
     Closed(String),
     #[error("the server refused us: {0}")]
@@ -105,7 +105,15 @@ pub fn open_connection(opts: &ClientOptions) -> Result<Connection, ClientError> 
     config.agent = agent_name();
     let conn = Connection::connect(opts.addr, config)?;
     if opts.dialect == Dialect::Framed {
-        match conn.reply(Duration::from_secs(10))? {
+        let greeting = conn.answer(ClientSession::HELLO_ID, Duration::from_secs(10));
+        let greeting = greeting.map_err(|e| match e {
+            ClientError::Timeout { secs, .. } => ClientError::Refused(format!(
+                "no answer to 'hello' from {} within {secs} s: if it speaks the original dialect, use --dialect original",
+                opts.addr
+            )),
+            e => e,
+        })?;
+        match greeting {
             ClientEvent::Ready(_) => {}
             ClientEvent::ServerError { message, .. } => return Err(ClientError::Refused(message)),
             ClientEvent::Closed { reason } => {

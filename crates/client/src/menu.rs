@@ -37,7 +37,8 @@ pub fn run_script<W: Write>(app: &mut App<W>, script: &str) -> Result<(), Client
 }
 
 /// Runs commands read line by line from a non-terminal input (a pipe), as
-/// a script: each line is echoed and run as soon as it is read.
+/// a script: each line is echoed and run as soon as it is read. At the end
+/// of the input the client says goodbye, as if `quit` had been typed.
 pub fn run_lines<W: Write>(app: &mut App<W>, input: impl BufRead) -> Result<(), ClientError> {
     for line in input.lines() {
         let line = line.map_err(|e| ClientError::Io(format!("reading commands: {e}")))?;
@@ -49,11 +50,16 @@ pub fn run_lines<W: Write>(app: &mut App<W>, input: impl BufRead) -> Result<(), 
                         return Ok(());
                     }
                 }
-                Err(e) => return Err(ClientError::Script(format!("{text:?}: {e}"))),
+                Err(e) => {
+                    // Leave politely, then fail: a bad command is an error.
+                    app.execute(UserCommand::Quit)?;
+                    return Err(ClientError::Script(format!("{text:?}: {e}")));
+                }
             }
         }
     }
-    Ok(())
+    let _ = writeln!(app.output(), "> (end of input) quit");
+    app.execute(UserCommand::Quit).map(|_| ())
 }
 
 /// The interactive menu: draws the original menu, shows the status line in

@@ -114,6 +114,12 @@ pub enum ClientEvent {
     },
 }
 
+/// Identifies a request, so that its answer can be told from others.
+pub type RequestId = u64;
+
+/// The most lines a counted framed body may announce.
+pub const MAX_BODY_LINES: usize = 100_000;
+
 /// What reply a sent request waits for.
 #[derive(Debug, Clone, PartialEq)]
 enum Expect {
@@ -142,7 +148,7 @@ enum Framed {
 enum Original {
     /// Collecting a reply's first bytes.
     Head,
-    /// Inside a track's audio; `tail` holds the last bytes, which may be the
+    /// Inside a track's audio; `acc` holds the last bytes, which may be the
     /// start of `track_data_end`.
     Track { name: String, total: u64 },
 }
@@ -152,11 +158,17 @@ enum Original {
 pub struct ClientSession {
     config: ClientConfig,
     out: Outbox,
-    /// Original: requests not yet sent (one in flight at a time).
-    queue: VecDeque<Request>,
+    /// Original: requests not yet sent (one in flight at a time), with the
+    /// id [`send`](Self::send) gave each.
+    queue: VecDeque<(RequestId, Request)>,
     /// Replies awaited, oldest first.
     waiting: VecDeque<Expect>,
-    events: VecDeque<ClientEvent>,
+    /// The ids of `waiting`, in the same order.
+    waiting_ids: VecDeque<RequestId>,
+    /// The id the next request gets.
+    next_id: RequestId,
+    /// Events, each tagged with the request it answers (if it answers one).
+    events: VecDeque<(Option<RequestId>, ClientEvent)>,
     lines: LineBuffer,
     framed: Framed,
     original: Original,
@@ -178,6 +190,8 @@ impl ClientSession {
             out: Outbox::default(),
             queue: VecDeque::new(),
             waiting: VecDeque::new(),
+            waiting_ids: VecDeque::new(),
+            next_id: 0,
             events: VecDeque::new(),
             lines: LineBuffer::new(MAX_REPLY_LINE),
             framed: Framed::Line,
@@ -193,10 +207,14 @@ impl ClientSession {
             let agent = s.config.agent.clone();
             let line = format!("hello {} {agent}\n", framed::VERSION);
             s.out.push(line.into_bytes(), Duration::ZERO);
-            s.waiting.push_back(Expect::Hello);
+            let id = s.new_id();
+            s.push_waiting(id, Expect::Hello);
         }
         s
     }
+
+    /// The id of the greeting a framed session sends by itself (always 0).
+    pub const HELLO_ID: RequestId = 0;
 
     // ----- getters -----
 
@@ -223,6 +241,7 @@ impl ClientSession {
         }
         if let Some(e) = self.waiting.front() {
             let quiet = match (e, self.last_input) {
+                (_, Some(last)) if self.could_grow() => Some(last + self.config.reply_timeout),
                 (Expect::List | Expect::Devices, Some(last)) => Some(last + self.config.settle),
                 (Expect::List | Expect::Devices, None) => {
                     Some(self.sent_at + self.config.reply_timeout)
@@ -260,25 +279,29 @@ impl ClientSession {
 
     // ----- inputs -----
 
-    /// Asks the server something. In the original dialect requests it cannot
-    /// express are dropped with a [`ClientEvent::ServerError`]-free no-op.
-    pub fn send(&mut self, now: Duration, req: Request) {
+    /// Asks the server something and returns the request's id: the events
+    /// that answer it carry that id (see [`poll_answer`](Self::poll_answer)).
+    /// In the original dialect, requests it cannot express (`help`, a status
+    /// other than playing a song) are silently dropped.
+    pub fn send(&mut self, now: Duration, req: Request) -> RequestId {
+        let id = self.new_id();
         if self.closed {
-            return;
+            return id;
         }
         match self.config.dialect {
             Dialect::Framed => {
                 let line = framed_line(&req);
                 self.out.push(line.into_bytes(), Duration::ZERO);
-                self.waiting.push_back(expect_for(&req));
+                self.push_waiting(id, expect_for(&req));
             }
             Dialect::Original => {
                 if original::encode_request(&req).is_some() {
-                    self.queue.push_back(req);
+                    self.queue.push_back((id, req));
                     self.flush_queue(now);
                 }
             }
         }
+        id
     }
 
     /// `n` bytes of [`pending`](Self::pending) were written.
@@ -326,6 +349,10 @@ impl ClientSession {
             }
         }
         let reason = match (self.waiting.front(), &self.framed, &self.original) {
+            // Bytes nobody asked for, then the close: a busy reply, say.
+            (None, _, _) if !self.acc.is_empty() => {
+                Some(String::from_utf8_lossy(&self.acc).trim_end().to_string())
+            }
             (None, _, _) if self.queue.is_empty() => None,
             (_, Framed::Track { name, left, .. }, _) => Some(format!(
                 "the server closed the connection {left} bytes before the end of '{name}'"
@@ -340,6 +367,13 @@ impl ClientSession {
 
     /// Next event, oldest first.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front().map(|(_, e)| e)
+    }
+
+    /// Next event with the id of the request it answers: a reply (or a
+    /// track's start) carries its request's id; audio, the end of a track,
+    /// the close and bytes nobody asked for carry `None`.
+    pub fn poll_answer(&mut self) -> Option<(Option<RequestId>, ClientEvent)> {
         self.events.pop_front()
     }
 
@@ -349,17 +383,44 @@ impl ClientSession {
         self.closed = true;
         self.queue.clear();
         self.waiting.clear();
+        self.waiting_ids.clear();
         self.out.clear();
-        self.events.push_back(ClientEvent::Closed { reason });
+        self.events
+            .push_back((None, ClientEvent::Closed { reason }));
     }
 
+    fn new_id(&mut self) -> RequestId {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn push_waiting(&mut self, id: RequestId, e: Expect) {
+        self.waiting.push_back(e);
+        self.waiting_ids.push_back(id);
+    }
+
+    fn pop_waiting(&mut self) -> Option<Expect> {
+        self.waiting_ids.pop_front();
+        self.waiting.pop_front()
+    }
+
+    /// Queues an event. Replies are tagged with the request at the head of
+    /// `waiting`, so call this *before* popping the request it answers.
     fn emit(&mut self, e: ClientEvent) {
-        self.events.push_back(e);
+        let answers = !matches!(
+            e,
+            ClientEvent::TrackData { .. }
+                | ClientEvent::TrackEnd { .. }
+                | ClientEvent::Closed { .. }
+        );
+        let id = answers.then(|| self.waiting_ids.front().copied()).flatten();
+        self.events.push_back((id, e));
     }
 
     fn flush_queue(&mut self, now: Duration) {
         while self.waiting.is_empty() && now >= self.gate {
-            let Some(req) = self.queue.pop_front() else {
+            let Some((id, req)) = self.queue.pop_front() else {
                 return;
             };
             let Some(bytes) = original::encode_request(&req) else {
@@ -371,14 +432,14 @@ impl ClientSession {
             self.acc.clear();
             match expect_for(&req) {
                 Expect::Status => self.gate = now + self.config.pause,
-                e => self.waiting.push_back(e),
+                e => self.push_waiting(id, e),
             }
         }
     }
 
     /// A reply is complete: forget it and let the next request go.
     fn original_done(&mut self, now: Duration) {
-        self.waiting.pop_front();
+        self.pop_waiting();
         self.acc.clear();
         self.original = Original::Head;
         self.last_input = None;
@@ -503,6 +564,9 @@ impl ClientSession {
             }
             _ if self.last_input.is_none() => {}
             _ if now < quiet_since + self.config.settle => {}
+            // Half a marker: the rest may be late (a retransmission), so
+            // wait for it as long as for a reply.
+            _ if self.could_grow() && now < quiet_since + self.config.reply_timeout => {}
             _ if refused && self.original == Original::Head => {
                 self.emit(server_text(&self.acc));
                 self.original_done(now);
@@ -528,6 +592,22 @@ impl ClientSession {
                 self.original_done(now);
             }
         }
+    }
+
+    /// True when the bytes gathered so far are the start of a reply that
+    /// the original dialect ends by content, not by silence: a marker,
+    /// `goodbye`, the not-found message or `Comando Inexistente.`.
+    fn could_grow(&self) -> bool {
+        let acc = self.acc.as_slice();
+        let strict_prefix = |full: &[u8]| full.len() > acc.len() && full.starts_with(acc);
+        let not_found = original::NOT_FOUND_PREFIX.as_bytes();
+        self.original == Original::Head
+            && (strict_prefix(original::TRACK_START)
+                || strict_prefix(original::GOODBYE)
+                || strict_prefix(original::UNKNOWN_COMMAND.as_bytes())
+                || strict_prefix(not_found)
+                || (acc.starts_with(not_found)
+                    && !acc.ends_with(original::NOT_FOUND_SUFFIX.as_bytes())))
     }
 
     fn framed_input(&mut self, mut data: &[u8]) {
@@ -582,7 +662,7 @@ impl ClientSession {
             Framed::Track { name, total, .. } => {
                 if line.strip_prefix("track_data_end ") == Some(name.as_str()) {
                     self.emit(ClientEvent::TrackEnd { name, bytes: total });
-                    self.waiting.pop_front();
+                    self.pop_waiting();
                 } else {
                     let why = format!("expected 'track_data_end {name}', got {line:?}");
                     self.close(Some(why));
@@ -601,7 +681,7 @@ impl ClientSession {
             self.framed = Framed::Body { left, items };
             return;
         }
-        let e = match self.waiting.pop_front() {
+        let e = match self.waiting.front() {
             Some(Expect::Devices) => ClientEvent::Devices(
                 items
                     .iter()
@@ -615,6 +695,7 @@ impl ClientSession {
             _ => ClientEvent::Songs(items),
         };
         self.emit(e);
+        self.pop_waiting();
     }
 
     fn framed_status(&mut self, line: String) {
@@ -646,19 +727,22 @@ impl ClientSession {
             (Status::Err { code, message }, Some(Expect::Download(name)))
                 if code == framed::code::NOT_FOUND =>
             {
-                self.waiting.pop_front();
                 self.emit(ClientEvent::NotFound { name, message });
+                self.pop_waiting();
             }
             (Status::Err { code, message }, _) => {
-                self.waiting.pop_front();
                 self.emit(ClientEvent::ServerError {
                     code: Some(code),
                     message,
                 });
+                self.pop_waiting();
             }
             (s @ Status::Ok(_), Some(Expect::List | Expect::Devices | Expect::Help)) => {
                 match s.count() {
                     Some(0) => self.framed_body(0, Vec::new()),
+                    Some(n) if n > MAX_BODY_LINES => self.close(Some(format!(
+                        "the server announced {n} lines; more than {MAX_BODY_LINES} is not believable"
+                    ))),
                     Some(n) => {
                         self.framed = Framed::Body {
                             left: n,
@@ -669,7 +753,6 @@ impl ClientSession {
                 }
             }
             (Status::Ok(text), Some(e)) => {
-                self.waiting.pop_front();
                 let ev = match e {
                     Expect::Hello => ClientEvent::Ready(text),
                     Expect::Quit => ClientEvent::Goodbye,
@@ -679,6 +762,7 @@ impl ClientSession {
                     }
                 };
                 self.emit(ev);
+                self.pop_waiting();
             }
             (Status::Ok(_), None) => self.close(Some(format!("unexpected reply {line:?}"))),
         }

@@ -525,3 +525,70 @@ fn a_framed_track_nobody_asked_for_ends_the_session() {
     };
     assert!(reason.starts_with("a track nobody asked for"), "{reason}");
 }
+
+#[test]
+fn answers_carry_the_id_of_the_request_they_answer() {
+    let mut client = ClientSession::new(ClientConfig::new(Dialect::Framed));
+    let t = Duration::ZERO;
+    let status = client.send(
+        t,
+        Request::Status {
+            state: PlayState::Paused,
+            song: None,
+        },
+    );
+    let list = client.send(t, Request::List);
+    let download = client.send(t, Request::Download { name: "RV".into() });
+    client.handle_input(
+        t,
+        b"OK streamlab/1 ready\nERR 400 no\nOK 1 songs\nRV\ntrack_data_start 2 44100 2 s16le RV\nab",
+    );
+    let answers: Vec<_> = std::iter::from_fn(|| client.poll_answer()).collect();
+    let ids: Vec<Option<u64>> = answers.iter().map(|(id, _)| *id).collect();
+    assert_eq!(
+        ids,
+        vec![
+            Some(ClientSession::HELLO_ID),
+            Some(status),
+            Some(list),
+            Some(download),
+            None
+        ]
+    );
+}
+
+#[test]
+fn half_a_marker_waits_for_the_rest_instead_of_ending_the_reply() {
+    let mut client = ClientSession::new(ClientConfig::new(Dialect::Original));
+    let t = Duration::ZERO;
+    client.send(t, Request::Download { name: "RV".into() });
+    client.consume(t, client.pending(t).len());
+    client.handle_input(t, b"track_d");
+    // Long past the 100 ms settle, short of the 3 s reply timeout.
+    let late = Duration::from_millis(900);
+    assert_eq!(client.poll_timeout(), Some(Duration::from_secs(3)));
+    client.handle_timeout(late);
+    assert_eq!(client.poll_event(), None, "nothing is decided yet");
+    client.handle_input(late, b"ata_startPCMtrack_data_end");
+    let events: Vec<_> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert_eq!(track_bytes(&events), b"PCM");
+}
+
+#[test]
+fn a_busy_reply_before_any_request_becomes_the_reason_for_the_close() {
+    let mut client = ClientSession::new(ClientConfig::new(Dialect::Original));
+    let t = Duration::ZERO;
+    client.handle_input(
+        t,
+        b"ERR 503 busy: the server already serves 2 clients; try again later\n",
+    );
+    client.handle_eof(t);
+    let reason = std::iter::from_fn(|| client.poll_event()).find_map(|e| match e {
+        ClientEvent::Closed { reason } => reason,
+        _ => None,
+    });
+    assert_eq!(
+        reason.as_deref(),
+        Some("ERR 503 busy: the server already serves 2 clients; try again later")
+    );
+}
