@@ -32,7 +32,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use streamlab_client::Connection;
-use streamlab_proto::{ClientConfig, ClientEvent, Dialect, PcmFormat, Request, Track};
+use streamlab_proto::{
+    ClientConfig, ClientEvent, ClientSession, Dialect, PcmFormat, Request, Track,
+};
 use streamlab_server::{Server, ServerOptions};
 
 use crate::Summary;
@@ -127,7 +129,7 @@ fn streamlab_run(addr: SocketAddr, n: usize, rounds: usize) -> Result<(u64, Dura
 
 fn greeted(addr: SocketAddr) -> Result<Connection> {
     let conn = Connection::connect(addr, ClientConfig::new(Dialect::Framed))?;
-    match conn.reply(TIMEOUT)? {
+    match conn.answer(ClientSession::HELLO_ID, TIMEOUT)? {
         ClientEvent::Ready(_) => Ok(conn),
         other => bail!("greeting answered with {other:?}"),
     }
@@ -138,13 +140,13 @@ fn greeted(addr: SocketAddr) -> Result<Connection> {
 fn download(conn: &Connection, rounds: usize) -> Result<u64> {
     let mut bytes = 0;
     for _ in 0..rounds {
-        conn.send(Request::Download { name: SONG.into() })?;
-        conn.send(Request::List)?;
-        match conn.reply(TIMEOUT)? {
+        let download = conn.send(Request::Download { name: SONG.into() })?;
+        let list = conn.send(Request::List)?;
+        match conn.answer(download, TIMEOUT)? {
             ClientEvent::TrackStart { .. } => {}
             other => bail!("download answered with {other:?}"),
         }
-        match conn.reply(TIMEOUT)? {
+        match conn.answer(list, TIMEOUT)? {
             ClientEvent::Songs(_) => {}
             other => bail!("list answered with {other:?}"),
         }
