@@ -147,6 +147,20 @@ fn bad_addresses_and_outputs_are_named() {
 }
 
 #[test]
+fn localhost_reaches_a_server_on_127_0_0_1_whatever_it_resolves_to_first() {
+    // The server binds 127.0.0.1; `localhost` may resolve to ::1 first.
+    let server = ServerProcess::start(&[]);
+    let port = server.addr.rsplit_once(':').unwrap().1;
+    let localhost = format!("localhost:{port}");
+    streamlab()
+        .args(["client", &localhost, "--script", "list; quit"])
+        .args(["--output", "null"])
+        .assert()
+        .success();
+    assert!(server.interrupt());
+}
+
+#[test]
 fn the_demo_streams_a_song_in_both_dialects_and_checks_it() {
     let out = streamlab()
         .arg("demo")

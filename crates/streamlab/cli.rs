@@ -66,9 +66,10 @@ pub struct ServerArgs {
     pub dialect: ServerDialect,
     /// Original dialect: milliseconds of silence after each control message,
     /// so the original client reads it alone (0 shows why it is needed).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub pause_ms: u64,
-    /// Drop a client that accepts no data for this many seconds.
+    /// Drop a client that takes less than 64 KiB of data in this many
+    /// seconds while the server has data for it.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub write_timeout: u64,
 }
@@ -93,10 +94,10 @@ pub struct ClientArgs {
     #[arg(long)]
     pub script: Option<String>,
     /// Original dialect: milliseconds to wait after a command with no reply.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub pause_ms: u64,
     /// Original dialect: milliseconds of silence that end a list reply.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=10_000))]
     pub settle_ms: u64,
 }
 
@@ -108,4 +109,32 @@ pub struct DemoArgs {
     /// The song the client plays [default: the first one].
     #[arg(long)]
     pub song: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parses(args: &str) -> bool {
+        Cli::try_parse_from(args.split_whitespace()).is_ok()
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn pauses_and_settle_times_are_bounded() {
+        assert!(parses("streamlab server --pause-ms 0"));
+        assert!(parses("streamlab server --pause-ms 10000"));
+        assert!(!parses("streamlab server --pause-ms 10001"));
+        assert!(parses("streamlab client --pause-ms 10000"));
+        assert!(!parses("streamlab client --pause-ms 10001"));
+        assert!(!parses("streamlab client --settle-ms 9"));
+        assert!(parses("streamlab client --settle-ms 10"));
+        assert!(parses("streamlab client --settle-ms 10000"));
+        assert!(!parses("streamlab client --settle-ms 10001"));
+    }
 }

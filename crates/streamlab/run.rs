@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use streamlab_audio::library::Library;
 use streamlab_audio::sink::{Paced, Sink, SinkSpec};
-use streamlab_client::{menu, ClientOptions};
+use streamlab_client::{menu, ClientError, ClientOptions};
 use streamlab_proto::{Dialect, DialectChoice, ServerConfig};
 use streamlab_server::{Server, ServerOptions};
 
@@ -42,10 +42,12 @@ pub fn load_library(dir: Option<&Path>) -> Result<Library> {
 }
 
 fn server(args: ServerArgs) -> Result<()> {
-    // Every client holds two open files (its socket, and the clone the
-    // shutdown handle keeps to wake it); the default soft limit (often
-    // 1024) would refuse clients long before --max-clients does.
-    let wanted = args.max_clients.saturating_mul(2).saturating_add(32);
+    // Every client holds one open file, its socket (the shutdown handle
+    // shares it rather than duplicating it). The margin covers the
+    // listener, stdio and the few refused clients still being closed.
+    // The default soft limit (often 1024) would refuse clients long before
+    // --max-clients does.
+    let wanted = args.max_clients.saturating_add(64);
     match streamlab_server::raise_fd_limit() {
         Ok(Some(n)) if n < wanted => tracing::warn!(
             "only {n} open files allowed: --max-clients {} needs about {wanted}",
@@ -85,8 +87,9 @@ fn server(args: ServerArgs) -> Result<()> {
     Ok(())
 }
 
-/// `HOST:PORT`, `[V6]:PORT`, or a bare `HOST` meaning port 2635.
-pub fn resolve(addr: &str) -> Result<SocketAddr> {
+/// `HOST:PORT`, `[V6]:PORT`, or a bare `HOST` meaning port 2635, resolved
+/// to every address the name has, in the resolver's order (never empty).
+pub fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
     let with_port = if addr.parse::<std::net::IpAddr>().is_ok() || !addr.contains(':') {
         format!("{addr}:{}", streamlab_proto::original::PORT)
     } else {
@@ -102,11 +105,37 @@ pub fn resolve(addr: &str) -> Result<SocketAddr> {
     if !well_formed {
         bail!("invalid server address '{addr}' (expected HOST:PORT, or HOST for port 2635)");
     }
-    bracketed
+    let addrs: Vec<SocketAddr> = bracketed
         .to_socket_addrs()
         .with_context(|| format!("cannot resolve the server address '{addr}'"))?
-        .next()
-        .ok_or_else(|| anyhow!("server address '{addr}' resolves to nothing"))
+        .collect();
+    if addrs.is_empty() {
+        bail!("server address '{addr}' resolves to nothing");
+    }
+    Ok(addrs)
+}
+
+/// Connects to the first of `addrs` that accepts, in order: `localhost`
+/// may name `::1` first while the server listens on `127.0.0.1` only.
+/// Only a failure to connect moves on to the next address; a server that
+/// answers and refuses us (busy, say) is the answer. With none left, the
+/// last failure is the error.
+fn connect_any(
+    opts: &mut ClientOptions,
+    addrs: &[SocketAddr],
+) -> Result<streamlab_client::Connection> {
+    let mut last = None;
+    for &addr in addrs {
+        opts.addr = addr;
+        match streamlab_client::open_connection(opts) {
+            Err(e @ ClientError::Connect { .. }) => {
+                tracing::debug!("{e}");
+                last = Some(e);
+            }
+            result => return Ok(result?),
+        }
+    }
+    Err(last.map_or_else(|| anyhow!("no server address to connect to"), Into::into))
 }
 
 /// Opens the requested output. With no request: the speaker if it works,
@@ -143,8 +172,8 @@ fn client(args: ClientArgs) -> Result<()> {
         Some(text) => Some(text.parse::<SinkSpec>().map_err(|e| anyhow!("{e}"))?),
         None => None,
     };
-    let addr = resolve(&args.addr)?;
-    let mut opts = ClientOptions::new(addr);
+    let addrs = resolve(&args.addr)?;
+    let mut opts = ClientOptions::new(addrs[0]);
     opts.dialect = match args.dialect {
         ClientDialect::Original => Dialect::Original,
         ClientDialect::Framed => Dialect::Framed,
@@ -152,7 +181,7 @@ fn client(args: ClientArgs) -> Result<()> {
     opts.pause = Duration::from_millis(args.pause_ms);
     opts.settle = Duration::from_millis(args.settle_ms);
     // Connect first, so a missing server is the one error shown.
-    let conn = streamlab_client::open_connection(&opts)?;
+    let conn = connect_any(&mut opts, &addrs)?;
     let mut sink = open_output(output.as_ref())?;
     if args.realtime && !sink.realtime() {
         sink = Box::new(Paced::new(sink));
@@ -169,4 +198,43 @@ fn client(args: ClientArgs) -> Result<()> {
         bail!("playback stopped: {e}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use streamlab_proto::{PcmFormat, Track};
+
+    #[test]
+    fn the_client_tries_each_address_until_one_connects() {
+        let track = Track {
+            name: "tone".into(),
+            format: PcmFormat::CD,
+            pcm: vec![0u8; 4].into(),
+        };
+        let bind = "127.0.0.1:0".parse().unwrap();
+        let server = Server::bind(bind, vec![track], ServerOptions::default())
+            .unwrap()
+            .spawn();
+        // A port nobody listens on (any more): what `::1` is to a server
+        // on 127.0.0.1 when `localhost` names `::1` first.
+        let dead = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut opts = ClientOptions::new(dead);
+        let conn = connect_any(&mut opts, &[dead, server.addr]);
+        assert!(conn.is_ok(), "{:#}", conn.err().unwrap());
+        assert_eq!(opts.addr, server.addr, "the second address served");
+        let conn = connect_any(&mut opts, &[server.addr, dead]);
+        assert!(conn.is_ok());
+        assert_eq!(opts.addr, server.addr, "the first that works is taken");
+        let err = connect_any(&mut opts, &[dead, dead]).err().unwrap();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot connect to {dead}: ")),
+            "{err}"
+        );
+    }
 }

@@ -3,8 +3,9 @@
 //! It accepts TCP connections with `std::net`, gives each its own thread,
 //! and runs a [`streamlab_proto::ServerSession`] in it (see [`conn`]). The
 //! threads share the song catalogue and the device registry
-//! ([`registry`]). A [`ShutdownHandle`] stops everything cleanly
-//! ([`shutdown`]).
+//! ([`registry`]). A client over the limit gets a busy reply, and a failed
+//! `accept` a pause before the next (both in `accept.rs`). A
+//! [`ShutdownHandle`] stops everything cleanly ([`shutdown`]).
 //!
 //! ```no_run
 //! use streamlab_server::{Server, ServerOptions};
@@ -16,19 +17,20 @@
 //! # Ok::<(), streamlab_server::ServerError>(())
 //! ```
 
+mod accept;
 pub mod conn;
 pub mod limits;
 pub mod registry;
 pub mod shutdown;
 
-use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use streamlab_proto::{busy_message, ServerConfig, Track};
-use tracing::{info, warn};
+use streamlab_proto::{ServerConfig, Track};
+use tracing::{debug, info, warn};
 
 pub use limits::raise_fd_limit;
 pub use registry::{Registry, Shared};
@@ -70,7 +72,9 @@ pub struct ServerOptions {
     pub session: ServerConfig,
     /// Clients served at once; the next one gets a busy reply.
     pub max_clients: usize,
-    /// A client that accepts no byte for this long is dropped.
+    /// The stall rule's window: a client that takes less than
+    /// [`conn::MIN_PROGRESS`] (64 KiB) in this long, while the server has
+    /// data for it, is dropped. Time with nothing to send does not count.
     pub write_timeout: Duration,
 }
 
@@ -91,6 +95,8 @@ pub struct Server {
     options: ServerOptions,
     stop: ShutdownHandle,
     local: SocketAddr,
+    /// Refused clients whose close is still lingering (`accept::refuse`).
+    lingering: Arc<AtomicUsize>,
 }
 
 impl Server {
@@ -115,6 +121,7 @@ impl Server {
             options,
             stop: ShutdownHandle::new(local),
             local,
+            lingering: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -133,10 +140,12 @@ impl Server {
     }
 
     /// Accepts and serves clients until shut down, then waits for every
-    /// connection thread to end.
+    /// connection thread to end. (The short-lived threads that close on
+    /// refused clients are not waited for: each ends within a second.)
     pub fn run(self) {
         let mut threads: Vec<JoinHandle<()>> = Vec::new();
         let mut next_id = 1u64;
+        let mut backoff = accept::Backoff::default();
         info!(
             "listening on {} ({}, up to {})",
             self.local_addr(),
@@ -149,12 +158,12 @@ impl Server {
             }
             let stream = match incoming {
                 Ok(s) => s,
-                Err(e) => {
-                    warn!("accept failed: {e}");
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
-                }
+                Err(e) => match self.stop.sleep(backoff.failed(&e)) {
+                    true => break,
+                    false => continue,
+                },
             };
+            backoff.succeeded();
             threads.retain(|t| !t.is_finished());
             if let Some(t) = self.start_connection(next_id, stream) {
                 threads.push(t);
@@ -186,47 +195,85 @@ impl Server {
         }
     }
 
-    fn start_connection(&self, id: u64, mut stream: TcpStream) -> Option<JoinHandle<()>> {
-        let peer = stream.peer_addr().ok()?;
+    /// Registers a new connection and starts its thread; a client over
+    /// the limit is refused instead. Returns the thread, if one started.
+    fn start_connection(&self, id: u64, stream: TcpStream) -> Option<JoinHandle<()>> {
+        let peer = match stream.peer_addr() {
+            Ok(peer) => peer,
+            Err(e) => {
+                // Most likely the client reset the connection before it
+                // was accepted; there is nobody to serve.
+                debug!(conn = id, "dropped at once: no peer address ({e})");
+                return None;
+            }
+        };
         let limit = self.options.max_clients;
         if self.shared.registry.len() >= limit {
-            warn!(%peer, "refused: already serving {limit} clients");
-            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-            let _ = stream.write_all(&busy_message(limit));
-            let _ = stream.shutdown(std::net::Shutdown::Both);
+            accept::refuse(stream, peer, limit, &self.lingering);
             return None;
         }
-        let count = self.shared.registry.add(id, peer);
-        info!(conn = id, %peer, "connected ({} now)", plural(count, "client"));
         let stream = Arc::new(stream);
-        self.stop.track(id, &stream);
-        let shared = Arc::clone(&self.shared);
-        let config = self.options.session.clone();
-        let timeout = self.options.write_timeout;
-        let stop = self.stop.clone();
+        let registration = Registration::new(id, peer, &stream, &self.shared, &self.stop);
+        let count = self.shared.registry.len();
+        info!(conn = id, %peer, "connected ({} now)", plural(count, "client"));
+        let options = self.options.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("conn-{id}"))
             .stack_size(256 * 1024)
             .spawn(move || {
-                let end = conn::serve(id, stream, peer, Arc::clone(&shared), config, timeout);
-                shared.registry.remove(id);
-                stop.forget(id);
+                let Registration { shared, stop, .. } = &registration;
+                let end = conn::serve(id, &stream, peer, shared, &options, stop);
+                drop(registration);
                 match end {
-                    conn::End::Error(e) if !stop.is_stopping() => {
-                        warn!(conn = id, %peer, "disconnected: {e}")
-                    }
+                    conn::End::Error(e) => warn!(conn = id, %peer, "disconnected: {e}"),
                     _ => info!(conn = id, %peer, "disconnected"),
                 }
             });
         match spawned {
             Ok(t) => Some(t),
             Err(e) => {
+                // The unrun closure is dropped, and the registration in it
+                // with it: nothing is left registered.
                 warn!(conn = id, %peer, "cannot start a thread: {e}");
-                self.shared.registry.remove(id);
-                self.stop.forget(id);
                 None
             }
         }
+    }
+}
+
+/// A connection's entry in the registry and in the shutdown handle, both
+/// removed when this drops: after `serve` returns, but also when it panics
+/// (unwinding drops it) or when the thread never starts (the closure that
+/// owns it is dropped). So no ghost device stays in the list, and the
+/// shutdown handle keeps no socket of a thread that is gone.
+struct Registration {
+    id: u64,
+    shared: Arc<Shared>,
+    stop: ShutdownHandle,
+}
+
+impl Registration {
+    fn new(
+        id: u64,
+        peer: SocketAddr,
+        stream: &Arc<TcpStream>,
+        shared: &Arc<Shared>,
+        stop: &ShutdownHandle,
+    ) -> Registration {
+        shared.registry.add(id, peer);
+        stop.track(id, stream);
+        Registration {
+            id,
+            shared: Arc::clone(shared),
+            stop: stop.clone(),
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.shared.registry.remove(self.id);
+        self.stop.forget(self.id);
     }
 }
 
@@ -255,5 +302,42 @@ impl RunningServer {
 impl Drop for RunningServer {
     fn drop(&mut self) {
         self.stop_and_join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
+    #[test]
+    fn a_panicking_connection_leaves_no_ghost_device_and_no_open_socket() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = TcpStream::connect(addr).unwrap();
+        let (stream, peer) = listener.accept().unwrap();
+        let stream = Arc::new(stream);
+        let shared = Arc::new(Shared {
+            tracks: Vec::new(),
+            registry: Registry::default(),
+        });
+        let stop = ShutdownHandle::new(addr);
+        let registration = Registration::new(7, peer, &stream, &shared, &stop);
+        assert_eq!(shared.registry.len(), 1);
+        assert!(stop.is_tracking(7));
+        // A bug in a session, as a connection thread would meet it
+        // (resume_unwind: a panic without the panic message on stderr).
+        let crashed = catch_unwind(AssertUnwindSafe(move || {
+            let _registration = registration;
+            resume_unwind(Box::new("a bug in a session"));
+        }));
+        assert!(crashed.is_err());
+        assert!(shared.registry.is_empty(), "no ghost device");
+        assert!(!stop.is_tracking(7));
+        assert_eq!(
+            Arc::strong_count(&stream),
+            1,
+            "only this test holds the socket"
+        );
     }
 }

@@ -1,8 +1,10 @@
 //! The device registry: who is connected and what each says it plays.
 //!
-//! Every connection is registered when it is accepted and removed when its
-//! thread ends, whatever the reason. The registry and the song catalogue
-//! together are what a session sees as its [`ServerContext`].
+//! Every connection the server serves is registered when it is accepted
+//! and removed when its thread ends, whatever the reason, a panic included
+//! (a guard in `lib.rs` does it). A client refused for want of room is
+//! never registered. The registry and the song catalogue together are what
+//! a session sees as its [`ServerContext`].
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

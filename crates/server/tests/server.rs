@@ -138,6 +138,24 @@ fn framed_errors_are_status_lines_and_an_over_long_line_closes() {
 }
 
 #[test]
+fn the_reply_to_a_flood_arrives_before_a_clean_close() {
+    let server = start(DialectChoice::Framed, 0, 8);
+    let mut s = connect(&server);
+    // Far more than the server reads before it gives up on the line. An
+    // abrupt close with all that unread answers it with RST: the client's
+    // writes fail, and some stacks drop the reply unread. A lingering close
+    // sends FIN and reads on until the client is done.
+    s.write_all(&vec![b'x'; 256 * 1024]).unwrap();
+    let rest = read_to_close(&mut s);
+    assert_eq!(
+        String::from_utf8_lossy(&rest),
+        "ERR 413 line too long (the limit is 1024 bytes); closing\n"
+    );
+    s.write_all(b"more")
+        .expect("the server still reads: no reset");
+}
+
+#[test]
 fn a_client_that_vanishes_mid_track_does_not_disturb_another() {
     let server = start(DialectChoice::Framed, 0, 8);
     let mut quitter = connect(&server);
@@ -191,11 +209,17 @@ fn over_the_client_limit_a_busy_reply_then_close() {
         server.shared.registry.len() == 2
     });
     let mut c = connect(&server);
+    // A greeting and more: the refusal must still end in a clean close
+    // (see the flood test above).
+    c.write_all(b"hello test\n").unwrap();
+    c.write_all(&vec![b'x'; 256 * 1024]).unwrap();
     let reply = read_to_close(&mut c);
     assert_eq!(
         String::from_utf8_lossy(&reply),
         "ERR 503 busy: the server already serves 2 clients; try again later\n"
     );
+    c.write_all(b"more")
+        .expect("the server still reads: no reset");
     drop((a, b));
     eventually("the slots are free", || server.shared.registry.is_empty());
     let mut d = connect(&server);
@@ -240,4 +264,23 @@ fn shutdown_closes_idle_and_busy_connections_promptly() {
         "idle client sees the close"
     );
     let _ = busy.shutdown(Shutdown::Both);
+}
+
+#[test]
+fn shutdown_cuts_a_pause_short() {
+    // An hour's pause after `goodbye`: only shutdown can end it in time.
+    let server = start(DialectChoice::Original, 3_600_000, 8);
+    let mut s = connect(&server);
+    s.write_all(b"quit").unwrap();
+    let mut buf = [0u8; 1024];
+    let n = s.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"goodbye");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        server.shutdown();
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("shutdown finished");
+    assert_eq!(read_to_close(&mut s), b"", "then the client sees the close");
 }
