@@ -296,7 +296,25 @@ fn the_speaker_output_plays_through_cpal_on_the_alsa_null_device() {
 #[test]
 fn asking_for_the_speaker_without_the_feature_says_how_to_get_it() {
     let server = ServerProcess::start(&[]);
-    let line = error_line(streamlab().args(["client", &server.addr, "--output", "speaker"]));
-    assert!(line.contains("--features speaker"), "{line}");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = streamlab()
+        .env("TMPDIR", tmp.path())
+        .args([
+            "client",
+            &server.addr,
+            "--output",
+            "speaker",
+            "--script",
+            "list; quit",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // One notice, with the way to get a speaker, and the file used instead.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--features speaker"), "{stderr}");
+    assert!(stderr.contains("writing the audio to"), "{stderr}");
     assert!(server.interrupt());
 }

@@ -141,12 +141,16 @@ fn connect_any(
 /// Opens the requested output. With no request: the speaker if it works,
 /// else a WAV file, saying so once.
 pub fn open_output(spec: Option<&SinkSpec>) -> Result<Box<dyn Sink>> {
-    if let Some(spec) = spec {
-        return spec
-            .open()
-            .with_context(|| format!("opening output '{spec}'"));
-    }
-    match SinkSpec::Speaker(None).open() {
+    let speaker = match spec {
+        None => SinkSpec::Speaker(None),
+        Some(s @ SinkSpec::Speaker(_)) => s.clone(),
+        Some(other) => {
+            return other
+                .open()
+                .with_context(|| format!("opening output '{other}'"))
+        }
+    };
+    match speaker.open() {
         Ok(sink) => Ok(sink),
         Err(e) => {
             let path = std::env::temp_dir().join(format!("streamlab-{}.wav", std::process::id()));

@@ -274,6 +274,14 @@ impl<W: Write> App<W> {
     /// Asks for a song; returns its buffer as soon as the first byte may
     /// arrive, or `None` (after saying why) when the server refused.
     fn download(&mut self, name: &str) -> Result<Option<Arc<TrackBuffer>>, ClientError> {
+        // Replies come in order: a song still arriving goes first.
+        if let Some(busy) = self.downloading() {
+            let line = format!(
+                "'{}' is still downloading; '{name}' follows it",
+                busy.name()
+            );
+            self.say(&line);
+        }
         let req = Request::Download { name: name.into() };
         match self.ask(req, TRACK_TIMEOUT)? {
             ClientEvent::TrackStart { name, .. } => {
@@ -296,6 +304,15 @@ impl<W: Write> App<W> {
                 Ok(None)
             }
         }
+    }
+
+    /// A song whose download has started and not ended, if any.
+    fn downloading(&self) -> Option<Arc<TrackBuffer>> {
+        let cache = self.conn.cache().lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .values()
+            .find(|b| !b.is_complete() && b.failure().is_none())
+            .cloned()
     }
 
     fn list(&mut self) -> Result<(), ClientError> {

@@ -209,3 +209,28 @@ fn the_interactive_menu_asks_for_what_a_number_needs() {
     assert!(out.contains("new song name: playing 'twinkle'"), "{out}");
     assert!(out.ends_with("goodbye\n"), "{out}");
 }
+
+#[test]
+fn change_during_a_long_download_plays_the_new_song_and_keeps_the_old_one() {
+    // A 64 MB song takes a while even on loopback; `change` is typed at once.
+    let big = streamlab_proto::Track {
+        name: "long".into(),
+        format: PcmFormat::CD,
+        pcm: (0..64u32 << 20).map(|i| (i % 251) as u8).collect(),
+    };
+    let short = load_wav(music_dir().join("frere_jacques.wav")).unwrap();
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let tracks = vec![big.clone(), short.clone()];
+    let server = Server::bind(addr, tracks, ServerOptions::default())
+        .unwrap()
+        .spawn();
+    let mut app = app(&server, Dialect::Framed, Box::new(NullSink::new()));
+    let out = run(&mut app, "play long; change frere_jacques; wait");
+    assert!(out.contains("playing 'frere_jacques'"), "{out}");
+    assert!(out.contains("finished 'frere_jacques'"), "{out}");
+    let cache = app.connection().cache().lock().unwrap().clone();
+    let long = &cache["long"];
+    assert!(long.is_complete(), "the first song finished downloading");
+    assert_eq!(long.len(), big.pcm.len() as u64);
+    assert_eq!(cache["frere_jacques"].len(), short.pcm.len() as u64);
+}
