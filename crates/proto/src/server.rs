@@ -172,7 +172,10 @@ impl ServerSession {
     }
 
     /// True when the driver should read: not closing, and (original) the
-    /// previous answer is fully written, or (framed) little is queued.
+    /// previous answer is fully written, or (framed) little is queued. A
+    /// blocking driver that writes everything before it reads (the real
+    /// server) always finds it true; a driver that reads and writes at
+    /// once (the simulator) must respect it.
     pub fn wants_read(&self) -> bool {
         if self.closing {
             return false;
@@ -221,7 +224,10 @@ impl ServerSession {
     }
 
     /// One read from the socket.
-    pub fn handle_read(&mut self, now: Duration, data: &[u8], ctx: &dyn ServerContext) {
+    ///
+    /// `now` is unused today (no reply depends on the time of the request)
+    /// but every input carries the time, as the run-loop contract says.
+    pub fn handle_read(&mut self, _now: Duration, data: &[u8], ctx: &dyn ServerContext) {
         if self.closing || data.is_empty() {
             return;
         }
@@ -242,7 +248,7 @@ impl ServerSession {
                 let first = std::mem::take(&mut self.first_bytes);
                 self.lines
                     .extend(if first.is_empty() { data } else { &first });
-                self.framed_lines(now, ctx);
+                self.framed_lines(ctx);
             }
         }
     }
@@ -264,8 +270,6 @@ impl ServerSession {
             self.set_dialect(Dialect::Original);
         } else if n == framed::HELLO_PREFIX.len() {
             self.set_dialect(Dialect::Framed);
-        } else if self.first_bytes.len() > self.config.max_line {
-            self.set_dialect(Dialect::Original);
         }
         self.dialect
     }
@@ -373,8 +377,7 @@ impl ServerSession {
         }
     }
 
-    fn framed_lines(&mut self, now: Duration, ctx: &dyn ServerContext) {
-        let _ = now;
+    fn framed_lines(&mut self, ctx: &dyn ServerContext) {
         while !self.closing {
             match self.lines.next_line() {
                 Line::Incomplete => break,
