@@ -75,6 +75,7 @@ pub struct ServerArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = streamlab_client::commands::HELP)]
 pub struct ClientArgs {
     /// Server address: HOST:PORT, or HOST for port 2635.
     #[arg(default_value = "127.0.0.1:2635")]

@@ -56,7 +56,7 @@ commands (number or word):
   5 loop [on|off]  toggle (or set) looping
   6 pause          pause playback (the download goes on)
   7 list           list the server's songs
-  8 change NAME    switch to another song, even mid-download
+  8 change NAME    switch to another song (it follows a download in progress)
   9 devices        list connected clients and what they play
  10 quit           say goodbye to the server and leave
   listen N         play what device N plays (see devices)

@@ -27,6 +27,8 @@ pub struct WavSink {
     writer: Option<WavFileWriter>,
     /// Files opened so far, in order.
     files: Vec<PathBuf>,
+    /// Audio written since the header last told the truth.
+    unsynced: u64,
 }
 
 impl WavSink {
@@ -38,6 +40,7 @@ impl WavSink {
             path,
             writer: None,
             files: Vec::new(),
+            unsynced: 0,
         }
     }
 
@@ -83,7 +86,17 @@ impl Sink for WavSink {
 
     fn write(&mut self, pcm: &[u8]) -> Result<(), AudioError> {
         match &mut self.writer {
-            Some(writer) => writer.write(pcm),
+            Some(writer) => {
+                writer.write(pcm)?;
+                // Keep the header's lengths at most about a second behind,
+                // so a client killed mid-song (Ctrl-C) leaves a playable file.
+                self.unsynced += pcm.len() as u64;
+                if self.unsynced >= writer.format().bytes_per_second() {
+                    self.unsynced = 0;
+                    writer.sync()?;
+                }
+                Ok(())
+            }
             None => Err(AudioError::Sink {
                 sink: self.describe(),
                 reason: "write before begin".into(),
@@ -145,6 +158,25 @@ mod tests {
         channels: 1,
         sample: SampleFormat::U8,
     };
+
+    #[test]
+    fn a_client_killed_mid_song_leaves_a_playable_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.wav");
+        let mut sink = WavSink::new(&path);
+        sink.begin("song", MONO_U8).unwrap();
+        for _ in 0..25 {
+            sink.write(&[128; 800]).unwrap(); // 0.1 s each, 2.5 s in all
+        }
+        // No end(), no Drop: what a killed process leaves behind.
+        std::mem::forget(sink);
+        let track = load_wav(&path).unwrap();
+        assert!(
+            track.pcm.len() >= 16_000,
+            "{} bytes readable",
+            track.pcm.len()
+        );
+    }
 
     fn play(sink: &mut WavSink, name: &str, format: PcmFormat, pieces: &[&[u8]]) {
         sink.begin(name, format).unwrap();
