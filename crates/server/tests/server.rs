@@ -284,3 +284,28 @@ fn shutdown_cuts_a_pause_short() {
         .expect("shutdown finished");
     assert_eq!(read_to_close(&mut s), b"", "then the client sees the close");
 }
+
+#[test]
+fn names_that_could_be_paths_are_refused_in_both_dialects() {
+    let server = start(DialectChoice::Auto, 0, 8);
+    let mut framed = connect(&server);
+    framed
+        .write_all(b"hello test\ndownload a\0b\ndownload ..\\x\nquit\n")
+        .unwrap();
+    let text = String::from_utf8_lossy(&read_to_close(&mut framed)).into_owned();
+    let refusals = text
+        .lines()
+        .filter(|l| l.starts_with("ERR 400 invalid song name"))
+        .count();
+    assert_eq!(refusals, 2, "{text}");
+    // The original dialect answers as the Python server did: not found.
+    let mut original = connect(&server);
+    original.write_all(b"download ../music/ode_to_joy").unwrap();
+    let mut buf = [0u8; 1024];
+    let n = original.read(&mut buf).unwrap();
+    assert!(
+        buf[..n].starts_with(b"Musica '../music/ode_to_joy' n"),
+        "{:?}",
+        &buf[..n]
+    );
+}
