@@ -1,0 +1,163 @@
+//! What an endpoint tells the outside world: its state, the events of note
+//! for the simulator's trace, and why a connection ended badly.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The connection states of RFC 9293 that this endpoint goes through.
+///
+/// ```text
+///  connect()                                  accept(SYN)
+///     |                                            |
+///  SynSent --SYN,ACK in / ACK out--+   +-- SynReceived (SYN,ACK out)
+///                                  v   v  (ACK in)
+///                               Established
+///          close() / FIN out  /           \  FIN in / ACK out
+///                   FinWait1                CloseWait
+///    ACK of FIN in /       \ FIN in              | close() / FIN out
+///           FinWait2        Closing            LastAck
+///     FIN in  \              / ACK of FIN in     | ACK of FIN in
+///              TimeWait ----+                  Closed
+///                 | config.time_wait later
+///               Closed
+/// ```
+///
+/// There is no LISTEN: a listening socket is the simulator's job, which
+/// hands the first SYN to [`TcpEndpoint::accept`](super::TcpEndpoint::accept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TcpState {
+    SynSent,
+    SynReceived,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+    Closed,
+}
+
+impl fmt::Display for TcpState {
+    /// The names netstat and the RFC use: `ESTABLISHED`, `FIN-WAIT-1`, …
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TcpState::SynSent => "SYN-SENT",
+            TcpState::SynReceived => "SYN-RECEIVED",
+            TcpState::Established => "ESTABLISHED",
+            TcpState::FinWait1 => "FIN-WAIT-1",
+            TcpState::FinWait2 => "FIN-WAIT-2",
+            TcpState::CloseWait => "CLOSE-WAIT",
+            TcpState::Closing => "CLOSING",
+            TcpState::LastAck => "LAST-ACK",
+            TcpState::TimeWait => "TIME-WAIT",
+            TcpState::Closed => "CLOSED",
+        })
+    }
+}
+
+/// Why a connection ended without a clean close.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TcpError {
+    /// The peer answered our SYN with an RST: nobody listens there.
+    #[error("connection refused")]
+    Refused,
+    /// The peer sent an RST on an open connection.
+    #[error("connection reset by peer")]
+    Reset,
+    /// A segment went unacknowledged through every retransmission.
+    #[error("connection timed out after {retries} retransmissions")]
+    TimedOut { retries: u32 },
+    /// The application called [`abort`](super::TcpEndpoint::abort).
+    #[error("connection aborted by the application")]
+    LocalAbort,
+}
+
+/// Something worth a line in the simulator's trace, from
+/// [`TcpEndpoint::poll_event`](super::TcpEndpoint::poll_event).
+///
+/// Sequence numbers are the absolute ones from the header (Wireshark shows
+/// them relative to the ISN by default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TcpEvent {
+    /// The three-way handshake finished: the state is now ESTABLISHED.
+    Connected,
+    /// A segment was sent again. `len` counts payload bytes (0 for a bare
+    /// SYN or FIN). `attempt` is how many timeouts in a row led to it; the
+    /// segments resent after the first one is acknowledged (go-back-N)
+    /// count as attempt 1.
+    Retransmit { seq: u32, len: usize, attempt: u32 },
+    /// The retransmission timer expired after waiting `rto`; the next wait
+    /// is twice as long, up to `max_rto`.
+    RtoFired { rto: Duration },
+    /// The peer advertised a window of 0: its receive buffer is full.
+    ZeroWindow,
+    /// A one-byte probe went out to ask a zero-window peer for news.
+    WindowProbe { seq: u32 },
+    /// The peer's window is open again after being 0.
+    WindowOpened { window: u16 },
+    /// The peer sent its FIN: it will send no more data.
+    PeerFin,
+    /// The peer reset the connection.
+    Reset,
+    /// This endpoint gave up on the connection and sent an RST.
+    Aborted { reason: TcpError },
+}
+
+impl fmt::Display for TcpEvent {
+    /// One short line for a trace table: `retransmit seq=1461 len=1460 #2`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TcpEvent::Connected => f.write_str("connected"),
+            TcpEvent::Retransmit { seq, len, attempt } => {
+                write!(f, "retransmit seq={seq} len={len} #{attempt}")
+            }
+            TcpEvent::RtoFired { rto } => write!(f, "rto fired after {rto:?}"),
+            TcpEvent::ZeroWindow => f.write_str("zero window"),
+            TcpEvent::WindowProbe { seq } => write!(f, "window probe seq={seq}"),
+            TcpEvent::WindowOpened { window } => write!(f, "window opened win={window}"),
+            TcpEvent::PeerFin => f.write_str("peer sent FIN"),
+            TcpEvent::Reset => f.write_str("reset by peer"),
+            TcpEvent::Aborted { reason } => write!(f, "aborted: {reason}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_render_as_short_trace_lines() {
+        let lines: Vec<String> = [
+            TcpEvent::Retransmit {
+                seq: 1461,
+                len: 1460,
+                attempt: 2,
+            },
+            TcpEvent::RtoFired {
+                rto: Duration::from_millis(400),
+            },
+            TcpEvent::Aborted {
+                reason: TcpError::TimedOut { retries: 8 },
+            },
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(
+            lines,
+            [
+                "retransmit seq=1461 len=1460 #2",
+                "rto fired after 400ms",
+                "aborted: connection timed out after 8 retransmissions",
+            ]
+        );
+    }
+
+    #[test]
+    fn states_use_the_rfc_names() {
+        assert_eq!(TcpState::FinWait1.to_string(), "FIN-WAIT-1");
+        assert_eq!(TcpState::Established.to_string(), "ESTABLISHED");
+    }
+}

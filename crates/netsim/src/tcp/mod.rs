@@ -1,0 +1,390 @@
+//! A small, deterministic TCP: one endpoint of one connection, sans-IO.
+//!
+//! The simulator needs a TCP that behaves like the real one in every way an
+//! application can notice — a byte stream cut into segments, small writes
+//! glued together, reads that return part of what was sent, a slow reader
+//! that stalls the sender, losses repaired by retransmission — and that
+//! shows all of it in a capture. [`TcpEndpoint`] is that TCP, written to be
+//! read: it has no socket and no clock. Segments come in through
+//! [`handle_segment`](TcpEndpoint::handle_segment) and go out through
+//! [`poll_segment`](TcpEndpoint::poll_segment); time is passed in as a
+//! [`SimTime`] on every call, and the ISN comes from the caller, so the same
+//! inputs always give the same segments.
+//!
+//! # The run loop
+//!
+//! The methods come in four groups, as in quinn-proto: getters, `handle_*`
+//! (input from the network and the clock), mutators (the application's
+//! calls) and `poll_*` (output). A driver keeps one rule: **after any
+//! `handle_*` or mutator call, drain `poll_segment` and `poll_event`, then
+//! ask `poll_timeout`**. (Polling after each arriving segment also gives
+//! each data segment its own ACK; segments handed in together share one.)
+//!
+//! ```text
+//! loop {
+//!     now = the earlier of (next segment arrival, endpoint.poll_timeout())
+//!     endpoint.handle_segment(now, &seg)    or    endpoint.handle_timeout(now)
+//!     application calls send / recv / close as it likes
+//!     while let Some(seg) = endpoint.poll_segment(now) { put seg on the wire }
+//!     while let Some(ev) = endpoint.poll_event() { write ev in the trace }
+//! }
+//! ```
+//!
+//! # What is left out, on purpose
+//!
+//! This is a teaching TCP. Each simplification below is one a reader of a
+//! capture could notice, so each is listed:
+//!
+//! * **No congestion control.** The sender fills the peer's window at once
+//!   (no slow start, no congestion window), except right after a timeout,
+//!   when it sends one segment and waits for its ACK.
+//! * **Go-back-N, no SACK, no fast retransmit.** The receiver keeps only
+//!   in-order data and drops a segment that arrives after a hole, answering
+//!   with a duplicate ACK. The sender ignores duplicate ACKs and repairs a
+//!   loss only when its retransmission timer fires, then resends everything
+//!   from the oldest unacknowledged byte.
+//! * **A fixed RTO, no RTT measurement.** The retransmission timeout is
+//!   `initial_rto` (RFC 6298's estimator is not implemented), doubling on
+//!   each timeout up to `max_rto` and back to `initial_rto` on the next new
+//!   ACK.
+//! * **Every data segment is acknowledged at once** — no delayed ACK, so
+//!   each segment's ACK is visible in Wireshark. An ACK owed when data is
+//!   ready rides on the data.
+//! * **No Nagle.** Whatever is in the send buffer when `poll_segment` runs
+//!   is sent; two `send` calls before a poll share one segment.
+//! * **Window probes forever.** The persist timer backs off up to `max_rto`
+//!   but never gives up on a zero window (RFC 9293 says a sender must keep
+//!   probing while the receiver answers).
+//! * **No window scaling, no timestamps, no urgent data**: the only option
+//!   is MSS on the SYN (536 assumed when the peer sends none). Windows are
+//!   at most 65535 bytes.
+//! * **No LISTEN state.** The simulator hands a SYN to
+//!   [`TcpEndpoint::accept`]. A closed endpoint answers segments that carry
+//!   an ACK with an RST, as RFC 9293 says; others it ignores.
+//! * **TIME-WAIT is [`TcpConfig::time_wait`]** (60 s by default, as Linux,
+//!   where the RFC's 2 × MSL would be 4 minutes), and it ignores RSTs
+//!   (RFC 1337). There is no FIN-WAIT-2 timeout: a peer that never sends
+//!   its FIN leaves this side in FIN-WAIT-2.
+//! * **ACKs are believed** even on segments whose sequence number is out of
+//!   the window (an old retransmission still carries a fresh ACK). RFC 9293
+//!   drops those to defeat blind attacks; the simulator has no attacker.
+
+mod config;
+mod event;
+mod input;
+mod output;
+mod recv;
+mod send;
+mod seq;
+#[cfg(test)]
+mod tests;
+mod timer;
+
+use std::collections::VecDeque;
+use std::net::SocketAddrV4;
+
+pub use config::TcpConfig;
+pub use event::{TcpError, TcpEvent, TcpState};
+pub use seq::SeqNum;
+
+use crate::time::SimTime;
+use crate::wire::{TcpFlags, TcpRepr};
+use recv::RecvState;
+use send::SendState;
+use timer::Timers;
+
+/// The MSS to assume when the peer's SYN has no MSS option (RFC 9293).
+const DEFAULT_PEER_MSS: u16 = 536;
+
+/// One end of one TCP connection.
+///
+/// Create it with [`connect`](Self::connect) (active open: it will send a
+/// SYN) or [`accept`](Self::accept) (passive open, from a received SYN),
+/// then run it as the [module documentation](self) describes.
+#[derive(Debug)]
+pub struct TcpEndpoint {
+    local: SocketAddrV4,
+    remote: SocketAddrV4,
+    config: TcpConfig,
+    state: TcpState,
+    error: Option<TcpError>,
+    snd: SendState,
+    rcv: RecvState,
+    timers: Timers,
+    /// The largest payload we send: our MSS or the peer's, the smaller.
+    send_mss: usize,
+    /// Something arrived that must be acknowledged.
+    ack_owed: bool,
+    /// The persist timer fired: a window probe is due.
+    probe_owed: bool,
+    /// A timeout happened and no new ACK has come since: send one segment
+    /// at a time.
+    in_recovery: bool,
+    /// An RST to send, with this sequence number.
+    rst_owed: Option<SeqNum>,
+    events: VecDeque<TcpEvent>,
+}
+
+impl TcpEndpoint {
+    /// Opens a connection from `local` to `remote`: the first
+    /// [`poll_segment`](Self::poll_segment) returns a SYN numbered `isn`,
+    /// carrying our MSS. Its retransmission timer starts at `now`.
+    pub fn connect(
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        isn: u32,
+        config: TcpConfig,
+        now: SimTime,
+    ) -> Self {
+        let mut ep = Self::new(local, remote, isn, config, TcpState::SynSent);
+        ep.timers.arm_retransmit(now);
+        ep
+    }
+
+    /// Answers a SYN that arrived for `local` from `remote`: the first
+    /// [`poll_segment`](Self::poll_segment) returns the SYN-ACK, numbered
+    /// `isn`. `None` if `syn` is not a plain SYN for this pair of ports.
+    pub fn accept(
+        syn: &TcpRepr,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        isn: u32,
+        config: TcpConfig,
+        now: SimTime,
+    ) -> Option<Self> {
+        let plain_syn = syn.flags.contains(TcpFlags::SYN)
+            && !syn.flags.contains(TcpFlags::ACK)
+            && !syn.flags.contains(TcpFlags::RST);
+        if !plain_syn || syn.src_port != remote.port() || syn.dst_port != local.port() {
+            return None;
+        }
+        let mut ep = Self::new(local, remote, isn, config, TcpState::SynReceived);
+        ep.take_peer_syn(syn);
+        ep.timers.arm_retransmit(now);
+        Some(ep)
+    }
+
+    fn new(
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        isn: u32,
+        config: TcpConfig,
+        state: TcpState,
+    ) -> Self {
+        TcpEndpoint {
+            local,
+            remote,
+            snd: SendState::new(SeqNum(isn), config.send_buffer),
+            rcv: RecvState::new(config.recv_capacity(), usize::from(config.mss)),
+            timers: Timers::new(config.initial_rto, config.max_rto),
+            send_mss: usize::from(config.mss.max(1)),
+            config,
+            state,
+            error: None,
+            ack_owed: false,
+            probe_owed: false,
+            in_recovery: false,
+            rst_owed: None,
+            events: VecDeque::new(),
+        }
+    }
+
+    // ---- getters -------------------------------------------------------
+
+    pub fn state(&self) -> TcpState {
+        self.state
+    }
+
+    /// True in ESTABLISHED: the handshake is done and neither side has
+    /// closed.
+    pub fn is_established(&self) -> bool {
+        self.state == TcpState::Established
+    }
+
+    /// True once the peer's FIN arrived and every byte before it was read:
+    /// the end of the stream.
+    pub fn peer_closed(&self) -> bool {
+        self.rcv.fin && self.rcv.available() == 0
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.state == TcpState::Closed
+    }
+
+    /// Why the connection ended, if it did not end cleanly.
+    pub fn error(&self) -> Option<&TcpError> {
+        self.error.as_ref()
+    }
+
+    /// Sequence space sent and not yet acknowledged (a SYN or FIN counts 1).
+    pub fn bytes_in_flight(&self) -> usize {
+        self.snd.in_flight()
+    }
+
+    /// How many bytes [`send`](Self::send) would take now.
+    pub fn send_space(&self) -> usize {
+        if self.accepts_writes() {
+            self.snd.space()
+        } else {
+            0
+        }
+    }
+
+    /// Bytes received and waiting for [`recv`](Self::recv).
+    pub fn recv_available(&self) -> usize {
+        self.rcv.available()
+    }
+
+    /// The window the peer last advertised.
+    pub fn peer_window(&self) -> u16 {
+        self.snd.wnd
+    }
+
+    /// The largest payload this endpoint puts in a segment.
+    pub fn send_mss(&self) -> usize {
+        self.send_mss
+    }
+
+    pub fn local(&self) -> SocketAddrV4 {
+        self.local
+    }
+
+    pub fn remote(&self) -> SocketAddrV4 {
+        self.remote
+    }
+
+    pub fn config(&self) -> &TcpConfig {
+        &self.config
+    }
+
+    // ---- mutators: the application's side -------------------------------
+
+    /// Copies as much of `data` as the send buffer has room for and returns
+    /// how much that was — possibly less than `data.len()`, possibly 0.
+    /// Nothing is sent before [`poll_segment`](Self::poll_segment), so
+    /// several small writes may leave in one segment.
+    pub fn send(&mut self, data: &[u8]) -> usize {
+        if self.accepts_writes() {
+            self.snd.write(data)
+        } else {
+            0
+        }
+    }
+
+    /// Moves up to `buf.len()` received bytes into `buf` and returns how
+    /// many (0 if none are waiting; see [`peer_closed`](Self::peer_closed)
+    /// for the end of the stream). Reading frees window space, and a reader
+    /// that reopens a (nearly) closed window makes the endpoint send a
+    /// window update.
+    pub fn recv(&mut self, buf: &mut [u8]) -> usize {
+        let (n, update) = self.rcv.read(buf);
+        if update && self.state != TcpState::Closed {
+            self.ack_owed = true;
+        }
+        n
+    }
+
+    /// Closes our direction: a FIN follows the data already in the send
+    /// buffer, and `send` takes nothing more. Receiving goes on until the
+    /// peer's FIN. Closing a connection whose SYN got no answer just drops
+    /// it.
+    pub fn close(&mut self) {
+        match self.state {
+            TcpState::SynSent => self.enter_closed(),
+            // The FIN goes out once the handshake is done (see `establish`).
+            TcpState::SynReceived => self.snd.fin_queued = true,
+            TcpState::Established => {
+                self.snd.fin_queued = true;
+                self.state = TcpState::FinWait1;
+            }
+            TcpState::CloseWait => {
+                self.snd.fin_queued = true;
+                self.state = TcpState::LastAck;
+            }
+            _ => {} // already closing or closed
+        }
+    }
+
+    /// Drops the connection at once: unsent and unacknowledged data is
+    /// thrown away and an RST tells the peer (unless it never answered our
+    /// SYN).
+    pub fn abort(&mut self) {
+        if self.state == TcpState::Closed {
+            return;
+        }
+        if self.state != TcpState::SynSent {
+            self.rst_owed = Some(self.snd.max);
+        }
+        self.fail(TcpError::LocalAbort);
+        self.events.push_back(TcpEvent::Aborted {
+            reason: TcpError::LocalAbort,
+        });
+    }
+
+    // ---- poll: events (segments are in output.rs) -----------------------
+
+    /// The next event for the trace, oldest first.
+    pub fn poll_event(&mut self) -> Option<TcpEvent> {
+        self.events.pop_front()
+    }
+
+    // ---- shared helpers --------------------------------------------------
+
+    /// States in which `send` still takes data.
+    fn accepts_writes(&self) -> bool {
+        !self.snd.fin_queued
+            && matches!(
+                self.state,
+                TcpState::SynSent
+                    | TcpState::SynReceived
+                    | TcpState::Established
+                    | TcpState::CloseWait
+            )
+    }
+
+    /// States in which data (new or retransmitted) and our FIN may go out:
+    /// after the handshake, until the end.
+    fn can_send_data(&self) -> bool {
+        !matches!(
+            self.state,
+            TcpState::SynSent | TcpState::SynReceived | TcpState::TimeWait | TcpState::Closed
+        )
+    }
+
+    /// Takes what the peer's SYN tells: its ISN, its MSS and its window.
+    fn take_peer_syn(&mut self, syn: &TcpRepr) {
+        self.rcv.sync(SeqNum(syn.seq));
+        let peer_mss = syn.mss.unwrap_or(DEFAULT_PEER_MSS);
+        self.send_mss = usize::from(self.config.mss.min(peer_mss).max(1));
+        self.snd.init_window(SeqNum(syn.seq), syn.window);
+    }
+
+    /// The handshake is done.
+    fn establish(&mut self) {
+        self.state = if self.snd.fin_queued {
+            TcpState::FinWait1
+        } else {
+            TcpState::Established
+        };
+        self.events.push_back(TcpEvent::Connected);
+    }
+
+    fn enter_time_wait(&mut self, now: SimTime) {
+        self.state = TcpState::TimeWait;
+        self.timers.clear();
+        self.timers.start_time_wait(now, self.config.time_wait);
+    }
+
+    fn enter_closed(&mut self) {
+        self.state = TcpState::Closed;
+        self.timers.clear();
+        self.ack_owed = false;
+        self.probe_owed = false;
+    }
+
+    /// Ends the connection with `error`.
+    fn fail(&mut self, error: TcpError) {
+        self.error = Some(error);
+        self.enter_closed();
+    }
+}

@@ -1,0 +1,282 @@
+//! The endpoint's three timers, and what happens when each one fires.
+//!
+//! * **Retransmission** (RTO): runs while sent data is unacknowledged. When
+//!   it fires, the oldest unacknowledged segment goes out again and the
+//!   timeout doubles (exponential backoff, RFC 6298 5.5), up to `max_rto`.
+//!   After `max_retries` retransmissions in a row without progress the
+//!   connection is given up. Any new acknowledgment resets both the timeout
+//!   and the count.
+//! * **Persist**: runs while the peer's window is zero and data waits. A
+//!   zero window is only lifted by a window-update ACK from the peer — and
+//!   ACKs are never retransmitted, so if that one is lost both sides would
+//!   wait forever. The persist timer prevents that deadlock: each time it
+//!   fires, a one-byte *window probe* goes out, which the peer must answer
+//!   with its current window. Its interval doubles like the RTO.
+//! * **TIME-WAIT**: how long the side that closed first lingers, to
+//!   acknowledge the peer's FIN again if the last ACK was lost.
+//!
+//! Deadlines are absolute [`SimTime`]s. The endpoint reports the earliest
+//! one through `poll_timeout`, and the driver calls `handle_timeout` when
+//! that time comes.
+
+use std::time::Duration;
+
+use super::{TcpEndpoint, TcpError, TcpEvent, TcpState};
+use crate::time::SimTime;
+
+/// The smallest timeout the timers accept, so that a zero in the
+/// configuration cannot make them fire at the same instant forever.
+const MIN_RTO: Duration = Duration::from_millis(1);
+
+/// Which timer expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Timer {
+    Retransmit,
+    Persist,
+    TimeWait,
+}
+
+#[derive(Debug)]
+pub(super) struct Timers {
+    initial_rto: Duration,
+    max_rto: Duration,
+    /// The current retransmission timeout, after backoff.
+    pub rto: Duration,
+    /// Retransmission timeouts in a row without progress.
+    pub retries: u32,
+    persist_interval: Duration,
+    retransmit: Option<SimTime>,
+    persist: Option<SimTime>,
+    time_wait: Option<SimTime>,
+}
+
+impl Timers {
+    pub fn new(initial_rto: Duration, max_rto: Duration) -> Self {
+        let initial_rto = initial_rto.max(MIN_RTO);
+        Timers {
+            initial_rto,
+            max_rto: max_rto.max(initial_rto),
+            rto: initial_rto,
+            retries: 0,
+            persist_interval: initial_rto,
+            retransmit: None,
+            persist: None,
+            time_wait: None,
+        }
+    }
+
+    /// The earliest deadline, if any timer runs.
+    pub fn next_deadline(&self) -> Option<SimTime> {
+        [self.retransmit, self.persist, self.time_wait]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Stops and returns the earliest timer due at `now`.
+    pub fn pop_expired(&mut self, now: SimTime) -> Option<Timer> {
+        let due = self.next_deadline().filter(|&t| t <= now)?;
+        let (slot, timer) = if self.retransmit == Some(due) {
+            (&mut self.retransmit, Timer::Retransmit)
+        } else if self.persist == Some(due) {
+            (&mut self.persist, Timer::Persist)
+        } else {
+            (&mut self.time_wait, Timer::TimeWait)
+        };
+        *slot = None;
+        Some(timer)
+    }
+
+    /// Starts the retransmission timer unless it runs already.
+    pub fn arm_retransmit(&mut self, now: SimTime) {
+        self.retransmit.get_or_insert(now + self.rto);
+    }
+
+    /// Starts the retransmission timer again from `now`.
+    pub fn restart_retransmit(&mut self, now: SimTime) {
+        self.retransmit = Some(now + self.rto);
+    }
+
+    pub fn stop_retransmit(&mut self) {
+        self.retransmit = None;
+    }
+
+    pub fn retransmit_armed(&self) -> bool {
+        self.retransmit.is_some()
+    }
+
+    /// New data was acknowledged: back to the initial timeout and no
+    /// retries. (Without RTT measurement there is nothing better to reset
+    /// to; see the module notes in `tcp/mod.rs`.)
+    pub fn on_progress(&mut self) {
+        self.rto = self.initial_rto;
+        self.retries = 0;
+    }
+
+    /// The retransmission timer fired: counts a retry, doubles the timeout
+    /// and returns the one that just expired.
+    pub fn back_off(&mut self) -> Duration {
+        let expired = self.rto;
+        self.retries += 1;
+        self.rto = self.rto.saturating_mul(2).min(self.max_rto);
+        expired
+    }
+
+    /// Starts the persist timer unless it runs already.
+    pub fn arm_persist(&mut self, now: SimTime) {
+        self.persist.get_or_insert(now + self.persist_interval);
+    }
+
+    /// A probe is going out: the next one waits twice as long.
+    pub fn persist_fired(&mut self) {
+        self.persist_interval = self.persist_interval.saturating_mul(2).min(self.max_rto);
+    }
+
+    /// The window opened (or there is nothing to probe for): stop probing
+    /// and start from the initial interval next time.
+    pub fn stop_persist(&mut self) {
+        self.persist = None;
+        self.persist_interval = self.initial_rto;
+    }
+
+    pub fn start_time_wait(&mut self, now: SimTime, linger: Duration) {
+        self.time_wait = Some(now + linger);
+    }
+
+    /// Stops every timer (the connection is over, or in TIME-WAIT).
+    pub fn clear(&mut self) {
+        self.retransmit = None;
+        self.stop_persist();
+        self.time_wait = None;
+    }
+}
+
+impl TcpEndpoint {
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called,
+    /// if ever. Ask again after every call into the endpoint.
+    pub fn poll_timeout(&self) -> Option<SimTime> {
+        self.timers.next_deadline()
+    }
+
+    /// Runs the timers due at `now`. Then drain
+    /// [`poll_segment`](Self::poll_segment): a retransmission or a probe
+    /// may be waiting.
+    pub fn handle_timeout(&mut self, now: SimTime) {
+        while let Some(timer) = self.timers.pop_expired(now) {
+            match timer {
+                Timer::Retransmit => self.on_retransmit_timeout(),
+                Timer::Persist => {
+                    self.probe_owed = true;
+                    self.timers.persist_fired();
+                }
+                Timer::TimeWait => self.enter_closed(),
+            }
+        }
+        self.refresh_timers(now);
+    }
+
+    /// Go-back-N: send again from the oldest unacknowledged byte, one
+    /// segment until an ACK shows the path works, then as the window allows.
+    fn on_retransmit_timeout(&mut self) {
+        if self.timers.retries >= self.config.max_retries {
+            let reason = TcpError::TimedOut {
+                retries: self.timers.retries,
+            };
+            // A peer that never answered our SYN has nothing to reset.
+            if self.state != TcpState::SynSent {
+                self.rst_owed = Some(self.snd.max);
+            }
+            self.fail(reason.clone());
+            self.events.push_back(TcpEvent::Aborted { reason });
+            return;
+        }
+        let rto = self.timers.back_off();
+        self.events.push_back(TcpEvent::RtoFired { rto });
+        self.snd.nxt = self.snd.una;
+        self.in_recovery = true;
+    }
+
+    /// Starts or stops the timers to match the state, after anything that
+    /// may have changed it.
+    pub(super) fn refresh_timers(&mut self, now: SimTime) {
+        if self.state == TcpState::Closed {
+            self.timers.clear();
+            return;
+        }
+        if self.snd.nxt != self.snd.una {
+            // Something is in flight: it must be timed.
+            self.timers.arm_retransmit(now);
+        }
+        let probing = self.can_send_data()
+            && self.snd.wnd == 0
+            && self.snd.nxt == self.snd.una
+            && self.snd.unsent() > 0
+            && !self.timers.retransmit_armed();
+        if probing {
+            self.timers.arm_persist(now);
+        } else {
+            self.timers.stop_persist();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let mut t = Timers::new(200 * MS, 1000 * MS);
+        let fired: Vec<_> = (0..5).map(|_| t.back_off()).collect();
+        assert_eq!(fired, [200 * MS, 400 * MS, 800 * MS, 1000 * MS, 1000 * MS]);
+        assert_eq!(t.retries, 5);
+        t.on_progress();
+        assert_eq!((t.rto, t.retries), (200 * MS, 0));
+    }
+
+    #[test]
+    fn the_earliest_timer_fires_first() {
+        let mut t = Timers::new(200 * MS, 1000 * MS);
+        t.arm_retransmit(SimTime::from_millis(10));
+        t.arm_retransmit(SimTime::from_millis(50)); // already armed: kept
+        t.start_time_wait(SimTime::ZERO, 100 * MS);
+        assert_eq!(t.next_deadline(), Some(SimTime::from_millis(100)));
+        assert_eq!(t.pop_expired(SimTime::from_millis(99)), None);
+        let now = SimTime::from_millis(300);
+        assert_eq!(t.pop_expired(now), Some(Timer::TimeWait));
+        assert_eq!(t.pop_expired(now), Some(Timer::Retransmit));
+        assert_eq!(t.pop_expired(now), None);
+    }
+
+    #[test]
+    fn persist_interval_backs_off_and_resets() {
+        let mut t = Timers::new(200 * MS, 500 * MS);
+        t.arm_persist(SimTime::ZERO);
+        assert_eq!(t.next_deadline(), Some(SimTime::from_millis(200)));
+        t.pop_expired(SimTime::from_millis(200));
+        t.persist_fired();
+        t.persist_fired();
+        t.arm_persist(SimTime::from_millis(200));
+        assert_eq!(t.next_deadline(), Some(SimTime::from_millis(700)));
+        t.stop_persist();
+        t.arm_persist(SimTime::ZERO);
+        assert_eq!(t.next_deadline(), Some(SimTime::from_millis(200)));
+    }
+
+    #[test]
+    fn a_huge_ceiling_does_not_overflow() {
+        let mut t = Timers::new(Duration::MAX, Duration::MAX);
+        assert_eq!(t.back_off(), Duration::MAX);
+        assert_eq!(t.rto, Duration::MAX);
+        t.arm_retransmit(SimTime::from_millis(5));
+        assert_eq!(t.next_deadline(), Some(SimTime::from_nanos(u64::MAX)));
+    }
+
+    #[test]
+    fn a_zero_timeout_is_raised_to_a_millisecond() {
+        let t = Timers::new(Duration::ZERO, Duration::ZERO);
+        assert_eq!(t.rto, MS);
+    }
+}
