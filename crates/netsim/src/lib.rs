@@ -1,7 +1,6 @@
 //! A deterministic, in-memory network simulator for streamlab.
 //!
-//! Work in progress (issue 3). This first slice holds the foundations the
-//! simulator is built on, each deterministic and tested on its own:
+//! Work in progress (issue 3). What is here, each deterministic and tested:
 //!
 //! * [`time`]: virtual time in integer nanoseconds — no wall clock;
 //! * [`rng`]: one seeded random number generator of a pinned algorithm;
@@ -14,18 +13,28 @@
 //! * [`tcp`]: a small sans-IO TCP endpoint — handshake, MSS segments,
 //!   flow control, retransmission with backoff, FIN and RST;
 //! * [`pcapng`]: a pcapng writer (nanosecond timestamps, packet comments)
-//!   that Wireshark and tshark read.
+//!   that Wireshark and tshark read;
+//! * [`apps`]: the applications — the protocol crate's server and client
+//!   sessions, and a scripted peer that writes given bytes at given times;
+//! * [`trace`]: the trace of a run, rendered as a fixed-width text table;
+//! * [`sim`]: the simulation loop that joins them (two hosts, one TCP
+//!   connection, a link per direction, fault rules, a capture), and the
+//!   named scenarios ([`sim::report`], [`sim::coalesced`]).
 //!
-//! The simulation loop that joins them (hosts, the protocol sessions as
-//! applications, the trace table) and the named scenarios come next; they
-//! will only use these pieces, so that the same seed always gives the same
-//! trace and the same capture, byte for byte.
+//! Still to come: the remaining scenarios (framing, lossy, slow reader,
+//! starved), a simulated real-time player, `streamlab sim`, committed
+//! captures and property tests over many seeds. Everything uses only these
+//! pieces, so that the same seed always gives the same trace and the same
+//! capture, byte for byte.
 
+pub mod apps;
 pub mod link;
 pub mod pcapng;
 pub mod queue;
 pub mod rng;
 pub mod rules;
+pub mod sim;
 pub mod tcp;
 pub mod time;
+pub mod trace;
 pub mod wire;
