@@ -318,3 +318,51 @@ fn asking_for_the_speaker_without_the_feature_says_how_to_get_it() {
     assert!(stderr.contains("writing the audio to"), "{stderr}");
     assert!(server.interrupt());
 }
+
+#[test]
+fn sim_report_writes_the_same_capture_for_the_same_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, seed: &str| {
+        let path = dir.path().join(name);
+        let out = streamlab()
+            .args(["sim", "report", "--seed", seed, "--pcap"])
+            .arg(&path)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let out = String::from_utf8_lossy(&out).into_owned();
+        assert!(
+            out.contains(&format!("scenario report (seed {seed}): ")),
+            "{out}"
+        );
+        std::fs::read(path).unwrap()
+    };
+    let a = run("a.pcapng", "7");
+    assert_eq!(
+        &a[..4],
+        &[0x0a, 0x0d, 0x0d, 0x0a],
+        "a pcapng section header"
+    );
+    assert_eq!(a, run("b.pcapng", "7"), "same seed, same bytes");
+    assert_ne!(
+        a,
+        run("c.pcapng", "8"),
+        "another seed, other sequence numbers"
+    );
+}
+
+#[test]
+fn sim_traces_the_coalesced_commands_the_original_server_misreads() {
+    let out = streamlab()
+        .args(["sim", "coalesced-original", "--trace"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("data 9 B \"listaquit\""), "{out}");
+    assert!(out.contains("rejected: Comando Inexistente."), "{out}");
+}

@@ -29,6 +29,8 @@ pub enum Command {
     Client(ClientArgs),
     /// Start a server and a scripted client on loopback and show what happens.
     Demo(DemoArgs),
+    /// Run a simulated network scenario (deterministic) and write its capture.
+    Sim(crate::sim::SimArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,6 +7,7 @@
 mod cli;
 mod demo;
 mod run;
+mod sim;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

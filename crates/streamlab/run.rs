@@ -20,6 +20,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Server(args) => server(args),
         Command::Client(args) => client(args),
         Command::Demo(args) => crate::demo::run(args),
+        Command::Sim(args) => crate::sim::run(args),
     }
 }
 
