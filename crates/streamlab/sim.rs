@@ -21,6 +21,9 @@ pub enum Scenario {
     CoalescedOriginal,
     /// The same haste in the framed dialect: every command is answered.
     CoalescedFramed,
+    /// A 100 kB song over links that lose frames (--loss): TCP resends
+    /// until every byte arrives.
+    Lossy,
 }
 
 #[derive(Debug, Args)]
@@ -37,13 +40,25 @@ pub struct SimArgs {
     /// Print the trace table (every segment, drop and application event).
     #[arg(long)]
     pub trace: bool,
+    /// Lossy: the probability that a link loses a frame, each way.
+    #[arg(long, default_value_t = 0.05, value_parser = probability)]
+    pub loss: f64,
+}
+
+fn probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=0.9).contains(&p) => Ok(p),
+        _ => Err(format!(
+            "'{text}' is not a loss probability between 0 and 0.9"
+        )),
+    }
 }
 
 /// The most events one run may take before it counts as stuck.
 const MAX_EVENTS: usize = 1_000_000;
 
 pub fn run(args: SimArgs) -> Result<()> {
-    let mut sim = build(args.scenario, args.seed);
+    let mut sim = build(&args);
     sim.run_until_idle(MAX_EVENTS).with_context(|| {
         format!(
             "simulating {:?} (replay: streamlab sim {} --seed {})",
@@ -77,11 +92,13 @@ pub fn run(args: SimArgs) -> Result<()> {
     Ok(())
 }
 
-fn build(scenario: Scenario, seed: u64) -> Sim {
-    match scenario {
+fn build(args: &SimArgs) -> Sim {
+    let seed = args.seed;
+    match args.scenario {
         Scenario::Report => sim::report(seed),
         Scenario::CoalescedOriginal => sim::coalesced(seed, Coalesced::Original),
         Scenario::CoalescedFramed => sim::coalesced(seed, Coalesced::Framed),
+        Scenario::Lossy => sim::lossy(seed, args.loss, 100_000),
     }
 }
 
@@ -90,5 +107,6 @@ fn name(scenario: Scenario) -> &'static str {
         Scenario::Report => "report",
         Scenario::CoalescedOriginal => "coalesced-original",
         Scenario::CoalescedFramed => "coalesced-framed",
+        Scenario::Lossy => "lossy",
     }
 }

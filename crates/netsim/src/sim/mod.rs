@@ -29,7 +29,7 @@
 mod pump;
 mod scenario;
 
-pub use scenario::{coalesced, report, synthetic_track, Coalesced};
+pub use scenario::{coalesced, lossy, patterned_track, report, synthetic_track, Coalesced};
 
 use std::io::Write;
 use std::net::SocketAddrV4;

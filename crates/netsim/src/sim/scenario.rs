@@ -4,7 +4,9 @@
 //!   `quit`, `goodbye`, then the FINs;
 //! * [`coalesced`]: two commands written at one instant leave in one
 //!   segment; the original server reads them as one command and answers
-//!   `Comando Inexistente.`, the framed one cuts them at line ends.
+//!   `Comando Inexistente.`, the framed one cuts them at line ends;
+//! * [`lossy`]: a whole song over links that lose frames both ways; TCP
+//!   retransmits until every byte arrives, in order.
 
 use std::net::SocketAddrV4;
 use std::sync::Arc;
@@ -87,4 +89,40 @@ pub fn coalesced(seed: u64, which: Coalesced) -> Sim {
             Sim::new(config, Box::new(client), server)
         }
     }
+}
+
+/// The song of the [`lossy`] scenario: `len` bytes of a pattern that no
+/// shifted or repeated piece matches, so a misplaced byte shows.
+pub fn patterned_track(name: &str, len: usize) -> Track {
+    let pcm: Vec<u8> = (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(7) as u8)
+        .collect();
+    Track {
+        name: name.to_string(),
+        format: PcmFormat::CD,
+        pcm: Arc::from(pcm),
+    }
+}
+
+/// A framed client downloads a `len`-byte song while each direction of the
+/// link loses a frame with probability `loss`.
+pub fn lossy(seed: u64, loss: f64, len: usize) -> Sim {
+    let mut config = SimConfig::new(seed);
+    config.uplink.loss = loss;
+    config.downlink.loss = loss;
+    let song = patterned_track("song", len);
+    let ctx = Catalogue::new(vec![song], Vec::new());
+    let server_config = ServerConfig {
+        dialect: DialectChoice::Framed,
+        ..ServerConfig::default()
+    };
+    let server = Box::new(ServerApp::new(server_config, ctx));
+    let requests = vec![
+        Request::Download {
+            name: "song".into(),
+        },
+        Request::Quit,
+    ];
+    let client = ClientApp::new(Dialect::Framed, requests);
+    Sim::new(config, Box::new(client), server)
 }
