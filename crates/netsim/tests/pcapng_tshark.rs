@@ -5,10 +5,10 @@
 
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::process::Command;
 
 use tempfile::TempDir;
 
+mod tshark;
 mod walk;
 
 use streamlab_netsim::pcapng::PcapngWriter;
@@ -202,11 +202,7 @@ fn our_block_walker_reads_back_every_packet() {
 
 #[test]
 fn tshark_reads_the_capture_like_we_wrote_it() {
-    if Command::new("tshark").arg("--version").output().is_err() {
-        if std::env::var_os("STREAMLAB_REQUIRE_TSHARK").is_some() {
-            panic!("STREAMLAB_REQUIRE_TSHARK is set but tshark is not on PATH");
-        }
-        println!("skipped the tshark part: tshark is not on PATH");
+    if !tshark::available() {
         return;
     }
     let (_dir, path, packets) = report_capture();
@@ -217,7 +213,7 @@ fn tshark_reads_the_capture_like_we_wrote_it() {
     for field in FIELDS {
         args.extend(["-e", field]);
     }
-    let fields = tshark(&args);
+    let fields = tshark::run(&args);
     let want: String = packets
         .iter()
         .enumerate()
@@ -237,17 +233,17 @@ fn tshark_reads_the_capture_like_we_wrote_it() {
     let good = r#"tcp.checksum.status == "Good" && ip.checksum.status == "Good""#;
     let bad = r#"tcp.checksum.status == "Bad" || ip.checksum.status == "Bad""#;
     let count = |filter: &str| {
-        let out = tshark(&[&["-r", file], &validate[..], &["-Y", filter]].concat());
+        let out = tshark::run(&[&["-r", file], &validate[..], &["-Y", filter]].concat());
         out.lines().count()
     };
     assert_eq!(count(good), packets.len());
     assert_eq!(count(bad), 0);
-    let expert = tshark(&[&["-r", file, "-q", "-z", "expert,warn"], &validate[..]].concat());
+    let expert = tshark::run(&[&["-r", file, "-q", "-z", "expert,warn"], &validate[..]].concat());
     assert_eq!(expert.trim(), "", "tshark's expert warnings and errors");
 
     // The stream, reassembled: the retransmitted `quit` appears once.
-    let follow = tshark(&["-r", file, "-q", "-z", "follow,tcp,ascii,0"]);
-    let chunks = follow_chunks(&follow);
+    let follow = tshark::run(&["-r", file, "-q", "-z", "follow,tcp,ascii,0"]);
+    let chunks = tshark::follow_chunks(&follow);
     let want: Vec<(bool, String)> = packets
         .iter()
         .filter(|p| p.comment.is_none() && !p.tcp.payload.is_empty())
@@ -300,46 +296,4 @@ fn expected_fields(number: usize, p: &Packet) -> String {
         t.payload.len(),
         p.comment.unwrap_or(""),
     )
-}
-
-/// Runs tshark (with `-n`) and returns its standard output, failing the test if it
-/// exits non-zero or says anything on standard error — apart from the
-/// notice it prints whenever it runs as root (as it does in containers).
-fn tshark(args: &[&str]) -> String {
-    let out = Command::new("tshark")
-        .arg("-n") // no name lookups: addresses stay numbers
-        .args(args)
-        .output()
-        .expect("run tshark");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let complaints: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter(|l| !(l.starts_with("Running as user ") && l.ends_with("This could be dangerous.")))
-        .collect();
-    assert!(
-        out.status.success() && complaints.is_empty(),
-        "tshark {args:?} exited with {}:\n{stderr}",
-        out.status
-    );
-    String::from_utf8(out.stdout).expect("tshark writes UTF-8")
-}
-
-/// Cuts `-z follow,tcp,ascii` output into (from the client?, text) chunks.
-/// After the `Node 1:` line, each chunk is its length on a line (indented
-/// with a tab when the second node sent it), the text, and a newline.
-fn follow_chunks(out: &str) -> Vec<(bool, String)> {
-    let start = out.find("Node 1:").expect("a Node 1 line");
-    let mut rest = &out[start..];
-    rest = &rest[rest.find('\n').expect("a line end") + 1..];
-    let mut chunks = Vec::new();
-    while !rest.starts_with("=====") {
-        let (head, tail) = rest.split_once('\n').expect("a length line");
-        let len: usize = head.trim_start_matches('\t').parse().expect("a length");
-        chunks.push((!head.starts_with('\t'), tail[..len].to_string()));
-        rest = tail[len..]
-            .strip_prefix('\n')
-            .expect("a newline after the text");
-    }
-    chunks
 }

@@ -8,8 +8,9 @@
 //! both connections. Replay one with `cargo test -p streamlab-netsim
 //! --test report`.
 
+mod tshark;
+
 use std::path::Path;
-use std::process::Command;
 
 use streamlab_netsim::apps::{ClientApp, ScriptedPeer};
 use streamlab_netsim::rules::Rule;
@@ -68,11 +69,7 @@ fn the_same_seed_gives_the_same_bytes_and_another_seed_other_isns() {
 
 #[test]
 fn tshark_follows_the_report_stream() {
-    if Command::new("tshark").arg("--version").output().is_err() {
-        if std::env::var_os("STREAMLAB_REQUIRE_TSHARK").is_some() {
-            panic!("STREAMLAB_REQUIRE_TSHARK is set but tshark is not on PATH");
-        }
-        println!("skipped: tshark is not on PATH");
+    if !tshark::available() {
         return;
     }
     let sim = run(report(1));
@@ -80,8 +77,8 @@ fn tshark_follows_the_report_stream() {
     let path = dir.path().join("report.pcapng");
     sim.save_pcapng(&path).expect("write the capture");
 
-    let follow = tshark(&path, &["-qz", "follow,tcp,ascii,0"]);
-    let chunks = follow_chunks(&follow);
+    let follow = read_capture(&path, &["-qz", "follow,tcp,ascii,0"]);
+    let chunks = tshark::follow_chunks(&follow);
     let want = [
         (true, "lista"),
         (false, "RV\nVL\n"),
@@ -91,7 +88,7 @@ fn tshark_follows_the_report_stream() {
     let got: Vec<(bool, &str)> = chunks.iter().map(|(c, t)| (*c, t.as_str())).collect();
     assert_eq!(got, want, "{follow}");
 
-    let fields = tshark(
+    let fields = read_capture(
         &path,
         &[
             "-T",
@@ -115,50 +112,6 @@ fn tshark_follows_the_report_stream() {
             "{line:?}"
         );
     }
-}
-
-/// Runs tshark on `file`; fails on any stderr output but the warning about
-/// running as root.
-fn tshark(file: &Path, args: &[&str]) -> String {
-    let out = Command::new("tshark")
-        .arg("-n")
-        .arg("-r")
-        .arg(file)
-        .args(args)
-        .output()
-        .expect("run tshark");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let complaints: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter(|l| !(l.starts_with("Running as user ") && l.ends_with("This could be dangerous.")))
-        .collect();
-    assert!(
-        out.status.success() && complaints.is_empty(),
-        "tshark {args:?} exited with {}:\n{stderr}",
-        out.status
-    );
-    String::from_utf8(out.stdout).expect("tshark writes UTF-8")
-}
-
-/// Cuts `-z follow,tcp,ascii` output into (from the first node?, text)
-/// chunks. After the `Node 1:` line, each chunk is its length on a line
-/// (indented with a tab when the second node sent it), then the text; a
-/// line of `=` ends the stream.
-fn follow_chunks(out: &str) -> Vec<(bool, String)> {
-    let start = out.find("Node 1:").expect("a Node 1 line");
-    let mut rest = &out[start..];
-    rest = &rest[rest.find('\n').expect("a line end") + 1..];
-    let mut chunks = Vec::new();
-    while !rest.starts_with("=====") {
-        let (head, tail) = rest.split_once('\n').expect("a length line");
-        let from_first = !head.starts_with('\t');
-        let len: usize = head.trim_start_matches('\t').parse().expect("a length");
-        chunks.push((from_first, tail[..len].to_string()));
-        rest = &tail[len..];
-        rest = rest.strip_prefix('\n').unwrap_or(rest);
-    }
-    chunks
 }
 
 #[test]
@@ -220,13 +173,13 @@ fn a_lost_quit_is_retransmitted_and_the_capture_says_so() {
     assert_eq!(sim.trace().matching("drop (rule").count(), 1);
     assert_eq!(sim.trace().matching("tcp retransmit").count(), 1);
 
-    if Command::new("tshark").arg("--version").output().is_err() {
-        return; // the test above says whether tshark is required
+    if !tshark::available() {
+        return;
     }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("lost-quit.pcapng");
     sim.save_pcapng(&path).expect("write the capture");
-    let flagged = tshark(
+    let flagged = read_capture(
         &path,
         &[
             "-Y",
@@ -238,9 +191,15 @@ fn a_lost_quit_is_retransmitted_and_the_capture_says_so() {
         ],
     );
     assert_eq!(flagged.trim(), "71756974", "one retransmission, of `quit`");
-    let commented = tshark(
+    let commented = read_capture(
         &path,
         &["-Y", "frame.comment", "-T", "fields", "-e", "frame.number"],
     );
     assert_eq!(commented.lines().count(), 1);
+}
+
+/// tshark's reading of the capture at `file`.
+fn read_capture(file: &Path, args: &[&str]) -> String {
+    let file = file.to_str().expect("temporary paths are UTF-8 here");
+    tshark::run(&[&["-r", file], args].concat())
 }
