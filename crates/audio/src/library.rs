@@ -84,11 +84,7 @@ impl Library {
     /// The song named `name`, ignoring ASCII and Unicode case. Cloning a
     /// track is cheap: its PCM is shared.
     pub fn find(&self, name: &str) -> Option<Track> {
-        let wanted = name.to_lowercase();
-        self.tracks
-            .iter()
-            .find(|t| t.name.to_lowercase() == wanted)
-            .cloned()
+        streamlab_proto::find_track(&self.tracks, name).cloned()
     }
 
     /// The files that did not load, with the reason for each.

@@ -81,10 +81,7 @@ impl ServerContext for Catalogue {
     }
 
     fn track(&self, name: &str) -> Option<Track> {
-        self.tracks
-            .iter()
-            .find(|t| t.name.eq_ignore_ascii_case(name))
-            .cloned()
+        streamlab_proto::find_track(&self.tracks, name).cloned()
     }
 
     fn devices(&self) -> Vec<Device> {

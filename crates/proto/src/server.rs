@@ -53,6 +53,14 @@ pub struct Track {
     pub pcm: Arc<[u8]>,
 }
 
+/// The track named `name`, ignoring case (Unicode, not only ASCII): the
+/// one rule every catalogue uses, so the real server, the simulator and the
+/// library all find the same song for the same request.
+pub fn find_track<'a>(tracks: &'a [Track], name: &str) -> Option<&'a Track> {
+    let wanted = name.to_lowercase();
+    tracks.iter().find(|t| t.name.to_lowercase() == wanted)
+}
+
 /// What a session needs from the server around it.
 pub trait ServerContext {
     /// The song names, in the order `list` shows them.

@@ -44,10 +44,7 @@ impl ServerContext for Ctx {
         self.songs.iter().map(|t| t.name.clone()).collect()
     }
     fn track(&self, name: &str) -> Option<Track> {
-        self.songs
-            .iter()
-            .find(|t| t.name.eq_ignore_ascii_case(name))
-            .cloned()
+        streamlab_proto::find_track(&self.songs, name).cloned()
     }
     fn devices(&self) -> Vec<Device> {
         let (state, song) = self.status.borrow().clone();
@@ -591,4 +588,18 @@ fn a_busy_reply_before_any_request_becomes_the_reason_for_the_close() {
         reason.as_deref(),
         Some("ERR 503 busy: the server already serves 2 clients; try again later")
     );
+}
+
+#[test]
+fn every_catalogue_finds_a_song_ignoring_case_beyond_ascii() {
+    let track = |name: &str| Track {
+        name: name.into(),
+        format: PcmFormat::CD,
+        pcm: Arc::from(&[0u8; 4][..]),
+    };
+    let tracks = vec![track("Été"), track("RV")];
+    let found = |name| streamlab_proto::find_track(&tracks, name).map(|t| t.name.as_str());
+    assert_eq!(found("ÉTÉ"), Some("Été"));
+    assert_eq!(found("rv"), Some("RV"));
+    assert_eq!(found("VL"), None);
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
 
-use streamlab_proto::{Device, PlayState, ServerContext, Track};
+use streamlab_proto::{find_track, Device, PlayState, ServerContext, Track};
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -93,11 +93,7 @@ impl ServerContext for Shared {
     }
 
     fn track(&self, name: &str) -> Option<Track> {
-        let name = name.to_lowercase();
-        self.tracks
-            .iter()
-            .find(|t| t.name.to_lowercase() == name)
-            .cloned()
+        find_track(&self.tracks, name).cloned()
     }
 
     fn devices(&self) -> Vec<Device> {
