@@ -167,14 +167,6 @@ impl Sink for FirstWrite {
         Ok(())
     }
 
-    fn end(&mut self) -> Result<(), AudioError> {
-        Ok(())
-    }
-
-    fn realtime(&self) -> bool {
-        false
-    }
-
     fn describe(&self) -> String {
         "first-write timer".into()
     }

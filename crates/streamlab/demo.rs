@@ -34,12 +34,6 @@ impl Sink for Recorder {
             .extend_from_slice(pcm);
         Ok(())
     }
-    fn end(&mut self) -> Result<(), AudioError> {
-        Ok(())
-    }
-    fn realtime(&self) -> bool {
-        false
-    }
     fn describe(&self) -> String {
         "memory".into()
     }

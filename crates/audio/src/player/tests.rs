@@ -54,10 +54,6 @@ impl Sink for TestSink {
         Ok(())
     }
 
-    fn realtime(&self) -> bool {
-        false
-    }
-
     fn describe(&self) -> String {
         "test".into()
     }

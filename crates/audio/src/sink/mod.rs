@@ -36,10 +36,16 @@ pub trait Sink: Send {
     fn begin(&mut self, name: &str, format: PcmFormat) -> Result<(), AudioError>;
     /// Plays whole frames. A real-time sink blocks until there is room.
     fn write(&mut self, pcm: &[u8]) -> Result<(), AudioError>;
-    /// The track stopped or finished.
-    fn end(&mut self) -> Result<(), AudioError>;
-    /// True when `write` paces playback at the audio's own speed.
-    fn realtime(&self) -> bool;
+    /// The track stopped or finished. Nothing to do, unless the sink has
+    /// something to close or flush.
+    fn end(&mut self) -> Result<(), AudioError> {
+        Ok(())
+    }
+    /// True when `write` paces playback at the audio's own speed; most
+    /// sinks take audio as fast as it comes.
+    fn realtime(&self) -> bool {
+        false
+    }
     /// A short description for logs, e.g. `wav file out.wav`.
     fn describe(&self) -> String;
 }
@@ -77,14 +83,6 @@ impl Sink for NullSink {
     fn write(&mut self, pcm: &[u8]) -> Result<(), AudioError> {
         self.bytes += pcm.len() as u64;
         Ok(())
-    }
-
-    fn end(&mut self) -> Result<(), AudioError> {
-        Ok(())
-    }
-
-    fn realtime(&self) -> bool {
-        false
     }
 
     fn describe(&self) -> String {
