@@ -37,8 +37,12 @@ type Answer = (Option<RequestId>, ClientEvent);
 /// A request's write may block this long before the server counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// While a reply is due in the original dialect, the reader wakes at least
-/// this often, so timers set by the application thread are not slept through.
+/// In the original dialect the reader wakes at least this often. The
+/// session's timers (the pause that holds a request back, the quiet period
+/// that ends a list) may be set by the application thread while the reader
+/// sleeps in `read`; waking on a tick is the one mechanism that serves them
+/// all, at the cost of 20 idle wake-ups a second. (The framed dialect has
+/// no timers.)
 const ORIGINAL_TICK: Duration = Duration::from_millis(50);
 
 struct Shared {
@@ -165,20 +169,11 @@ impl Connection {
             return Err(ClientError::Closed(why));
         }
         let id = s.send(self.shared.now(), req);
-        let io = |e: std::io::Error| ClientError::Io(format!("sending to {}: {e}", self.peer));
-        self.shared.flush(&mut s).map_err(io)?;
-        // The original dialect may hold the request for its pause; the reader
-        // thread sleeps in read() and would not notice, so wait here.
-        while s.is_held() {
-            let wait = s
-                .poll_timeout()
-                .map(|t| t.saturating_sub(self.shared.now()));
-            drop(s);
-            std::thread::sleep(wait.unwrap_or(Duration::from_millis(1)));
-            s = self.shared.session();
-            s.handle_timeout(self.shared.now());
-            self.shared.flush(&mut s).map_err(io)?;
-        }
+        // A request the original dialect holds back for its pause is
+        // released by the reader thread's next tick (see ORIGINAL_TICK).
+        self.shared
+            .flush(&mut s)
+            .map_err(|e| ClientError::Io(format!("sending to {}: {e}", self.peer)))?;
         Ok(id)
     }
 
@@ -280,15 +275,14 @@ fn read_loop(mut stream: TcpStream, shared: &Shared, cache: &Cache, tx: &mpsc::S
 }
 
 /// How long the reader may block in `read`: until the session's next
-/// timer, and never long while an original-dialect reply is due (the
-/// application thread may have started a timer since).
+/// timer, and in the original dialect never longer than a tick.
 fn read_wait(shared: &Shared) -> Duration {
     let s = shared.session();
     let mut wait = s
         .poll_timeout()
         .map(|t| t.saturating_sub(shared.now()))
         .unwrap_or(Duration::from_secs(3600));
-    if s.dialect() == Dialect::Original && s.outstanding() > 0 {
+    if s.dialect() == Dialect::Original {
         wait = wait.min(ORIGINAL_TICK);
     }
     wait.max(Duration::from_millis(1))

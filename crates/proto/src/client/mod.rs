@@ -268,13 +268,6 @@ impl ClientSession {
         self.closed
     }
 
-    /// True when a request is queued only because of the original dialect's
-    /// pause: nothing is in flight, so only time will release it (call
-    /// [`handle_timeout`](Self::handle_timeout) at [`poll_timeout`](Self::poll_timeout)).
-    pub fn is_held(&self) -> bool {
-        !self.closed && self.waiting.is_empty() && !self.queue.is_empty()
-    }
-
     /// Requests sent or queued that have not been answered yet.
     pub fn outstanding(&self) -> usize {
         self.queue.len() + self.waiting.len()
