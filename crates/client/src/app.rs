@@ -418,13 +418,13 @@ impl<W: Write> App<W> {
 
     /// `playing ode_to_joy 1.2/4.8 s, downloading 42%`
     pub fn status_line(&self) -> String {
-        status_line(&self.player.status(), self.cached_len())
-    }
-
-    fn cached_len(&self) -> Option<(u64, Option<u64>, bool)> {
-        let song = self.player.status().song?;
-        let b = self.cached(&song)?;
-        Some((b.len(), b.expected_len(), b.is_complete()))
+        let status = self.player.status();
+        let download = status
+            .song
+            .as_deref()
+            .and_then(|song| self.cached(song))
+            .map(|b| (b.len(), b.expected_len(), b.is_complete()));
+        status_line(&status, download)
     }
 }
 
