@@ -16,6 +16,17 @@ fn streamlab() -> AssertCommand {
     cmd
 }
 
+/// What a successful command printed on stdout.
+trait OkStdout {
+    fn ok_stdout(&mut self) -> Vec<u8>;
+}
+
+impl OkStdout for AssertCommand {
+    fn ok_stdout(&mut self) -> Vec<u8> {
+        self.assert().success().get_output().stdout.clone()
+    }
+}
+
 /// The one line a failing command prints.
 fn error_line(cmd: &mut AssertCommand) -> String {
     let out = cmd.assert().failure().code(1).get_output().clone();
@@ -77,13 +88,7 @@ impl ServerProcess {
 
 #[test]
 fn help_lists_the_subcommands() {
-    let out = streamlab()
-        .arg("--help")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = streamlab().arg("--help").ok_stdout();
     insta::assert_snapshot!(String::from_utf8_lossy(&out));
 }
 
@@ -162,13 +167,7 @@ fn localhost_reaches_a_server_on_127_0_0_1_whatever_it_resolves_to_first() {
 
 #[test]
 fn the_demo_streams_a_song_in_both_dialects_and_checks_it() {
-    let out = streamlab()
-        .arg("demo")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = streamlab().arg("demo").ok_stdout();
     let out = String::from_utf8_lossy(&out).into_owned();
     let checks = out.lines().filter(|l| l.starts_with("check: the ")).count();
     assert_eq!(checks, 2, "{out}");
@@ -187,11 +186,7 @@ fn a_server_process_serves_a_client_process_and_stops_on_ctrl_c() {
     let out = streamlab()
         .args(["client", &server.addr, "--output", &output])
         .args(["--script", "list; play frere_jacques; wait; quit"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let out = String::from_utf8_lossy(&out);
     assert!(out.contains("finished 'frere_jacques'"), "{out}");
     let played = std::fs::read(dir.path().join("01-frere_jacques.wav")).unwrap();
@@ -217,11 +212,7 @@ fn commands_can_come_from_a_pipe() {
             "null",
         ])
         .write_stdin("7\n9\n10\n")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let out = String::from_utf8_lossy(&out);
     assert!(out.starts_with("> 7\n"), "{out}");
     assert!(out.contains("songs:\n  amazing_grace\n"), "{out}");
@@ -282,11 +273,7 @@ fn the_speaker_output_plays_through_cpal_on_the_alsa_null_device() {
         .env("HOME", home.path())
         .args(["client", &server.addr, "--output", "speaker"])
         .args(["--script", "play twinkle; wait; quit"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let out = String::from_utf8_lossy(&out);
     assert!(out.contains("finished 'twinkle'"), "{out}");
     assert!(server.interrupt());
@@ -327,11 +314,7 @@ fn sim_report_writes_the_same_capture_for_the_same_seed() {
         let out = streamlab()
             .args(["sim", "report", "--seed", seed, "--pcap"])
             .arg(&path)
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
+            .ok_stdout();
         let out = String::from_utf8_lossy(&out).into_owned();
         assert!(
             out.contains(&format!("scenario report (seed {seed}): ")),
@@ -357,11 +340,7 @@ fn sim_report_writes_the_same_capture_for_the_same_seed() {
 fn sim_traces_the_coalesced_commands_the_original_server_misreads() {
     let out = streamlab()
         .args(["sim", "coalesced-original", "--trace"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let out = String::from_utf8_lossy(&out);
     assert!(out.contains("data 9 B \"listaquit\""), "{out}");
     assert!(out.contains("rejected: Comando Inexistente."), "{out}");
