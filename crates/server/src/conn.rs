@@ -237,13 +237,13 @@ impl Progress {
 
     /// A write is about to start: the window opens now if it is not open.
     fn writing(&mut self) {
-        self.since.get_or_insert((Instant::now(), 0));
+        self.since.get_or_insert_with(|| (Instant::now(), 0));
     }
 
     /// `n` bytes were written. At the end of a window, too few is an error;
     /// enough starts a new window.
     fn wrote(&mut self, n: usize) -> Result<(), String> {
-        let (start, bytes) = self.since.get_or_insert((Instant::now(), 0));
+        let (start, bytes) = self.since.get_or_insert_with(|| (Instant::now(), 0));
         *bytes += n as u64;
         if start.elapsed() < self.window {
             return Ok(());
