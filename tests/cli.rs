@@ -337,6 +337,19 @@ fn sim_report_writes_the_same_capture_for_the_same_seed() {
 }
 
 #[test]
+fn sim_flags_that_do_not_apply_are_errors() {
+    let line = error_line(streamlab().args(["sim", "report", "--loss", "0.1"]));
+    assert_eq!(
+        line,
+        "streamlab: --loss applies to the lossy scenario only, not report"
+    );
+    let out = streamlab()
+        .args(["sim", "lossy", "--loss", "0.1"])
+        .ok_stdout();
+    assert!(String::from_utf8_lossy(&out).contains("scenario lossy (seed 1): "));
+}
+
+#[test]
 fn sim_traces_the_coalesced_commands_the_original_server_misreads() {
     let out = streamlab()
         .args(["sim", "coalesced-original", "--trace"])

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use streamlab_netsim::sim::{self, Coalesced, Sim};
 
@@ -40,9 +40,10 @@ pub struct SimArgs {
     /// Print the trace table (every segment, drop and application event).
     #[arg(long)]
     pub trace: bool,
-    /// Lossy: the probability that a link loses a frame, each way.
-    #[arg(long, default_value_t = 0.05, value_parser = probability)]
-    pub loss: f64,
+    /// Lossy only: the probability that a link loses a frame, each way
+    /// [default: 0.05].
+    #[arg(long, value_parser = probability)]
+    pub loss: Option<f64>,
 }
 
 fn probability(text: &str) -> Result<f64, String> {
@@ -58,6 +59,12 @@ fn probability(text: &str) -> Result<f64, String> {
 const MAX_EVENTS: usize = 1_000_000;
 
 pub fn run(args: SimArgs) -> Result<()> {
+    if args.loss.is_some() && args.scenario != Scenario::Lossy {
+        bail!(
+            "--loss applies to the lossy scenario only, not {}",
+            name(args.scenario)
+        );
+    }
     let mut sim = build(&args);
     sim.run_until_idle(MAX_EVENTS).with_context(|| {
         format!(
@@ -98,7 +105,7 @@ fn build(args: &SimArgs) -> Sim {
         Scenario::Report => sim::report(seed),
         Scenario::CoalescedOriginal => sim::coalesced(seed, Coalesced::Original),
         Scenario::CoalescedFramed => sim::coalesced(seed, Coalesced::Framed),
-        Scenario::Lossy => sim::lossy(seed, args.loss, 100_000),
+        Scenario::Lossy => sim::lossy(seed, args.loss.unwrap_or(0.05), 100_000),
     }
 }
 
