@@ -1,119 +1,266 @@
 //! `streamlab sim`: run a named simulated scenario, print what happened,
 //! and write the capture for Wireshark.
 //!
-//! Only the first scenarios exist yet (the simulator is being built, see
-//! crates/netsim): `report` replays the original report's capture, and the
-//! two `coalesced-*` ones show two commands sharing one segment.
+//! The scenarios live in `streamlab_netsim::scenario`; this file turns the
+//! command line into their [`Options`] and prints their summaries.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use streamlab_netsim::sim::{self, Coalesced, Sim};
+use streamlab_netsim::scenario::{Options, Run, Scenario};
+use streamlab_proto::Dialect;
 
 /// The scenarios `streamlab sim` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Scenario {
-    /// The original report: lista, RV/VL, quit, goodbye (original dialect).
+pub enum ScenarioArg {
+    /// The original report's capture: lista, RV/VL, quit, goodbye.
     Report,
-    /// `lista` and `quit` written at once: the original server reads one
-    /// unknown command.
-    CoalescedOriginal,
-    /// The same haste in the framed dialect: every command is answered.
-    CoalescedFramed,
-    /// A 100 kB song over links that lose frames (--loss): TCP resends
-    /// until every byte arrives.
+    /// TCP glues and splits messages: the original dialect breaks, the
+    /// framed one holds (runs both unless --dialect).
+    Framing,
+    /// A 100 kB song over links losing 5% of frames (see --loss),
+    /// delivered bit-exact by retransmissions.
     Lossy,
+    /// The client stops reading for 1.45 s: zero window, window probes,
+    /// recovery.
+    SlowReader,
+    /// 1 Mbit/s for a 1.4 Mbit/s song: playback stalls, counted and timed.
+    Starved,
+}
+
+impl From<ScenarioArg> for Scenario {
+    fn from(s: ScenarioArg) -> Self {
+        match s {
+            ScenarioArg::Report => Scenario::Report,
+            ScenarioArg::Framing => Scenario::Framing,
+            ScenarioArg::Lossy => Scenario::Lossy,
+            ScenarioArg::SlowReader => Scenario::SlowReader,
+            ScenarioArg::Starved => Scenario::Starved,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    Original,
+    Framed,
 }
 
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Which story to run.
     #[arg(value_enum)]
-    pub scenario: Scenario,
+    pub scenario: ScenarioArg,
     /// The seed: the same seed gives the same run, byte for byte.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Write the capture here (pcapng, opens in Wireshark).
+    /// One-way delay of each link, e.g. 10ms, 0.5s, 250us [scenario's own].
+    #[arg(long, value_parser = duration)]
+    pub latency: Option<Duration>,
+    /// Up to this much extra random delay per frame (frames may overtake).
+    #[arg(long, value_parser = duration)]
+    pub jitter: Option<Duration>,
+    /// Link speed in bits per second, e.g. 1M, 512k, 100M.
+    #[arg(long, value_parser = bandwidth)]
+    pub bandwidth: Option<u64>,
+    /// The probability that a link loses a frame, each way (0 to 0.9).
+    #[arg(long, value_parser = probability)]
+    pub loss: Option<f64>,
+    /// The probability that a frame arrives twice (0 to 0.9).
+    #[arg(long, value_parser = probability)]
+    pub duplicate: Option<f64>,
+    /// The probability that a frame is held back 5 ms, so later ones
+    /// overtake it (0 to 0.9).
+    #[arg(long, value_parser = probability)]
+    pub reorder: Option<f64>,
+    /// Maximum segment size, both ends (8 to 9000 bytes).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(8..=9000))]
+    pub mss: Option<u16>,
+    /// Run in this dialect only.
+    #[arg(long, value_enum)]
+    pub dialect: Option<DialectArg>,
+    /// Write the capture here (pcapng, opens in Wireshark); a scenario with
+    /// two runs writes NAME-original.pcapng and NAME-framed.pcapng.
     #[arg(long)]
     pub pcap: Option<PathBuf>,
     /// Print the trace table (every segment, drop and application event).
     #[arg(long)]
     pub trace: bool,
-    /// Lossy only: the probability that a link loses a frame, each way
-    /// [default: 0.05].
-    #[arg(long, value_parser = probability)]
-    pub loss: Option<f64>,
+}
+
+/// The most events one run may take before it counts as stuck.
+const MAX_EVENTS: usize = 5_000_000;
+
+pub fn run(args: SimArgs) -> Result<()> {
+    let scenario = Scenario::from(args.scenario);
+    let options = options(&args);
+    let runs = scenario.build(&options);
+    let several = runs.len() > 1;
+    for (i, mut run) in runs.into_iter().enumerate() {
+        run.sim.run_until_idle(MAX_EVENTS).with_context(|| {
+            format!(
+                "simulating {scenario} in the {} dialect (replay: {})",
+                run.dialect,
+                replay(&args)
+            )
+        })?;
+        if i > 0 {
+            println!();
+        }
+        if args.trace {
+            println!("{}", run.sim.trace());
+        }
+        print!("{}", run.summary());
+        if let Some(path) = &args.pcap {
+            let path = capture_path(path, &run, several);
+            run.sim
+                .save_pcapng(&path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!(
+                "capture written to {} (open it in Wireshark)",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn options(args: &SimArgs) -> Options {
+    Options {
+        seed: args.seed,
+        latency: args.latency,
+        jitter: args.jitter,
+        bandwidth: args.bandwidth,
+        loss: args.loss,
+        duplicate: args.duplicate,
+        reorder: args.reorder,
+        mss: args.mss,
+        dialect: args.dialect.map(|d| match d {
+            DialectArg::Original => Dialect::Original,
+            DialectArg::Framed => Dialect::Framed,
+        }),
+    }
+}
+
+/// `out.pcapng`, or `out-original.pcapng` when a scenario runs twice.
+fn capture_path(path: &Path, run: &Run, several: bool) -> PathBuf {
+    if !several {
+        return path.to_path_buf();
+    }
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{}.{}", run.dialect, ext.to_string_lossy()),
+        None => format!("{stem}-{}", run.dialect),
+    };
+    path.with_file_name(name)
+}
+
+/// The command that replays a run: the same scenario, seed and knobs.
+fn replay(args: &SimArgs) -> String {
+    let mut cmd = format!(
+        "streamlab sim {} --seed {}",
+        Scenario::from(args.scenario),
+        args.seed
+    );
+    let mut flag = |name: &str, value: Option<String>| {
+        if let Some(v) = value {
+            cmd += &format!(" --{name} {v}");
+        }
+    };
+    flag(
+        "latency",
+        args.latency.map(|d| format!("{}us", d.as_micros())),
+    );
+    flag(
+        "jitter",
+        args.jitter.map(|d| format!("{}us", d.as_micros())),
+    );
+    flag("bandwidth", args.bandwidth.map(|b| b.to_string()));
+    flag("loss", args.loss.map(|p| p.to_string()));
+    flag("duplicate", args.duplicate.map(|p| p.to_string()));
+    flag("reorder", args.reorder.map(|p| p.to_string()));
+    flag("mss", args.mss.map(|m| m.to_string()));
+    flag(
+        "dialect",
+        args.dialect
+            .and_then(|d| d.to_possible_value())
+            .map(|v| v.get_name().to_string()),
+    );
+    cmd
 }
 
 fn probability(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(p) if (0.0..=0.9).contains(&p) => Ok(p),
-        _ => Err(format!(
-            "'{text}' is not a loss probability between 0 and 0.9"
-        )),
+        _ => Err(format!("'{text}' is not a probability between 0 and 0.9")),
     }
 }
 
-/// The most events one run may take before it counts as stuck.
-const MAX_EVENTS: usize = 1_000_000;
-
-pub fn run(args: SimArgs) -> Result<()> {
-    if args.loss.is_some() && args.scenario != Scenario::Lossy {
-        bail!(
-            "--loss applies to the lossy scenario only, not {}",
-            name(args.scenario)
-        );
+/// `10ms`, `0.5s`, `250us`; a bare number is milliseconds. At most 60 s.
+fn duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("'{text}' is not a duration like 10ms, 0.5s or 250us (up to 60s)");
+    let t = text.trim();
+    let (number, unit_ns) = if let Some(n) = t.strip_suffix("us") {
+        (n, 1e3)
+    } else if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e6)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1e9)
+    } else {
+        (t, 1e6)
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    let ns = value * unit_ns;
+    if !ns.is_finite() || !(0.0..=60e9).contains(&ns) {
+        return Err(bad());
     }
-    let mut sim = build(&args);
-    sim.run_until_idle(MAX_EVENTS).with_context(|| {
-        format!(
-            "simulating {:?} (replay: streamlab sim {} --seed {})",
-            args.scenario,
-            name(args.scenario),
-            args.seed
-        )
-    })?;
-    if args.trace {
-        println!("{}", sim.trace());
-    }
-    let frames = sim.frames().len();
-    let dropped = sim
-        .frames()
-        .iter()
-        .filter(|(_, _, note)| note.is_some())
-        .count();
-    println!(
-        "scenario {} (seed {}): {frames} segments on the wire, {dropped} dropped",
-        name(args.scenario),
-        args.seed
-    );
-    if let Some(path) = &args.pcap {
-        sim.save_pcapng(path)
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!(
-            "capture written to {} (open it in Wireshark)",
-            path.display()
-        );
-    }
-    Ok(())
+    Ok(Duration::from_nanos(ns.round() as u64))
 }
 
-fn build(args: &SimArgs) -> Sim {
-    let seed = args.seed;
-    match args.scenario {
-        Scenario::Report => sim::report(seed),
-        Scenario::CoalescedOriginal => sim::coalesced(seed, Coalesced::Original),
-        Scenario::CoalescedFramed => sim::coalesced(seed, Coalesced::Framed),
-        Scenario::Lossy => sim::lossy(seed, args.loss.unwrap_or(0.05), 100_000),
+/// `1M`, `512k`, `2.5M`, `1G` or plain bits per second; 1 kbit/s to 100 Gbit/s.
+fn bandwidth(text: &str) -> Result<u64, String> {
+    let bad = || format!("'{text}' is not a bandwidth like 512k, 10M or 1G (bits per second)");
+    let t = text.trim();
+    let (number, scale) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1e3),
+        Some((i, 'm' | 'M')) => (&t[..i], 1e6),
+        Some((i, 'g' | 'G')) => (&t[..i], 1e9),
+        _ => (t, 1.0),
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    let bps = value * scale;
+    if !bps.is_finite() || !(1e3..=1e11).contains(&bps) {
+        return Err(bad());
     }
+    Ok(bps.round() as u64)
 }
 
-fn name(scenario: Scenario) -> &'static str {
-    match scenario {
-        Scenario::Report => "report",
-        Scenario::CoalescedOriginal => "coalesced-original",
-        Scenario::CoalescedFramed => "coalesced-framed",
-        Scenario::Lossy => "lossy",
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_a_unit_or_mean_milliseconds() {
+        assert_eq!(duration("10ms"), Ok(Duration::from_millis(10)));
+        assert_eq!(duration("0.5s"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("250us"), Ok(Duration::from_micros(250)));
+        assert_eq!(duration("3"), Ok(Duration::from_millis(3)));
+        for bad in ["", "ten", "-1ms", "61s", "NaNs", "inf"] {
+            assert!(duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bandwidths_take_a_suffix() {
+        assert_eq!(bandwidth("1M"), Ok(1_000_000));
+        assert_eq!(bandwidth("512k"), Ok(512_000));
+        assert_eq!(bandwidth("2.5M"), Ok(2_500_000));
+        assert_eq!(bandwidth("1G"), Ok(1_000_000_000));
+        assert_eq!(bandwidth("64000"), Ok(64_000));
+        for bad in ["", "fast", "0", "999", "1T", "-5M"] {
+            assert!(bandwidth(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -30,9 +30,11 @@
 pub mod apps;
 pub mod link;
 pub mod pcapng;
+pub mod player;
 pub mod queue;
 pub mod rng;
 pub mod rules;
+pub mod scenario;
 pub mod sim;
 pub mod tcp;
 pub mod time;

@@ -1,8 +1,8 @@
 //! The original report's conversation, replayed in the simulator with the
 //! real protocol sessions: what the client learns, the trace table (a
 //! snapshot), the same bytes for the same seed, and tshark's reading of
-//! the capture. Then the original dialect's flaw: two commands written at
-//! once are read as one — beside the framed dialect, which survives it.
+//! the capture. Then the original dialect's flaw at its smallest: two
+//! commands written at once are read as one.
 //!
 //! Every run is bounded; a stuck run fails with its seed and a dump of
 //! both connections. Replay one with `cargo test -p streamlab-netsim
@@ -12,10 +12,12 @@ mod tshark;
 
 use std::path::Path;
 
-use streamlab_netsim::apps::{ClientApp, ScriptedPeer};
+use streamlab_netsim::apps::{Catalogue, ClientApp, ScriptedPeer, ServerApp};
 use streamlab_netsim::rules::Rule;
-use streamlab_netsim::sim::{coalesced, report, Coalesced, Side, Sim};
-use streamlab_proto::ClientEvent;
+use streamlab_netsim::scenario::{synthetic_track, Options, Scenario};
+use streamlab_netsim::sim::{Side, Sim, SimConfig};
+use streamlab_netsim::time::SimTime;
+use streamlab_proto::{ClientEvent, DialectChoice, ServerConfig};
 
 /// No story here needs more than a few dozen events.
 const MAX_EVENTS: usize = 10_000;
@@ -26,6 +28,30 @@ fn run(mut sim: Sim) -> Sim {
         panic!("{e}\ntrace so far:\n{}", sim.trace());
     }
     sim
+}
+
+/// The `report` scenario with `seed`, not yet run.
+fn report(seed: u64) -> Sim {
+    let mut runs = Scenario::Report.build(&Options::new(seed));
+    runs.pop().expect("the report scenario has one run").sim
+}
+
+/// A scripted peer writes `lista` and `quit` at the same instant, as the
+/// original client could; a second `quit` follows 500 ms later.
+fn coalesced_original(seed: u64) -> Sim {
+    let at = SimTime::from_millis;
+    let peer = ScriptedPeer::new(vec![
+        (at(0), b"lista".to_vec()),
+        (at(0), b"quit".to_vec()),
+        (at(500), b"quit".to_vec()),
+    ]);
+    let songs = vec![synthetic_track("RV"), synthetic_track("VL")];
+    let config = ServerConfig {
+        dialect: DialectChoice::Original,
+        ..ServerConfig::default()
+    };
+    let server = ServerApp::new(config, Catalogue::new(songs, Vec::new()));
+    Sim::new(SimConfig::new(seed), Box::new(peer), Box::new(server))
 }
 
 fn client_events(sim: &Sim) -> &[ClientEvent] {
@@ -116,7 +142,7 @@ fn tshark_follows_the_report_stream() {
 
 #[test]
 fn two_commands_in_one_segment_are_one_unknown_command_to_the_original_server() {
-    let sim = run(coalesced(1, Coalesced::Original));
+    let sim = run(coalesced_original(1));
     // `lista` and `quit`, written at one instant, left in one segment...
     assert_eq!(sim.trace().matching("data 9 B \"listaquit\"").count(), 1);
     // ...were read by one recv(1024), and so as one command.
@@ -127,29 +153,6 @@ fn two_commands_in_one_segment_are_one_unknown_command_to_the_original_server() 
     assert_eq!(peer.received(), b"Comando Inexistente.goodbye");
     assert!(sim.all_closed(), "{}", sim.dump());
     insta::assert_snapshot!("coalesced_original_trace", sim.trace().to_string());
-}
-
-#[test]
-fn the_framed_dialect_cuts_commands_at_line_ends() {
-    let sim = run(coalesced(1, Coalesced::Framed));
-    // The greeting, `list` and `quit` left in one segment, too.
-    assert_eq!(
-        sim.trace().matching("server read").count(),
-        2,
-        "one read and the end"
-    );
-    let events = client_events(&sim);
-    assert_eq!(
-        events[1..],
-        [
-            ClientEvent::Songs(vec!["RV".into(), "VL".into()]),
-            ClientEvent::Goodbye,
-            ClientEvent::Closed { reason: None },
-        ]
-    );
-    assert!(matches!(events[0], ClientEvent::Ready(_)));
-    assert!(sim.all_closed(), "{}", sim.dump());
-    insta::assert_snapshot!("coalesced_framed_trace", sim.trace().to_string());
 }
 
 #[test]

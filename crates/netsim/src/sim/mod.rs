@@ -13,7 +13,7 @@
 //!     for each side: handle the TCP and app timers that are due, then pump:
 //!         TCP -> wire   what the endpoint owes (an ACK, say) goes out first
 //!         app -> TCP    send() what the session has pending, consume() it
-//!         TCP -> app    recv() at most read_size() bytes per read, one
+//!         TCP -> app    recv() at most read_size(now) bytes per read, one
 //!                       handle_read per recv (one command per read in the
 //!                       original dialect); the peer's FIN -> handle_eof
 //!         app done      -> close() the endpoint
@@ -27,9 +27,6 @@
 //! of both connections rather than hang.
 
 mod pump;
-mod scenario;
-
-pub use scenario::{coalesced, lossy, patterned_track, report, synthetic_track, Coalesced};
 
 use std::io::Write;
 use std::net::SocketAddrV4;
@@ -222,6 +219,10 @@ impl Sim {
 
     pub fn seed(&self) -> u64 {
         self.config.seed
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.config
     }
 
     pub fn trace(&self) -> &Trace {

@@ -52,7 +52,7 @@ impl Sim {
                 moved = true;
             }
         }
-        let size = host.app.read_size();
+        let size = host.app.read_size(now);
         if size > 0 && tcp.recv_available() > 0 {
             let mut buf = vec![0; size];
             let n = tcp.recv(&mut buf);

@@ -1,0 +1,236 @@
+//! The protocol crate's client session as a simulated application.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+
+use streamlab_proto::{ClientConfig, ClientEvent, ClientSession, Dialect, Request};
+
+use super::{App, FRAMED_READ};
+use crate::player::{Player, PlayerConfig};
+use crate::time::SimTime;
+use crate::trace::preview;
+
+/// The protocol crate's [`ClientSession`] running a list of requests.
+///
+/// All requests are handed to the session when the connection is up (the
+/// session itself sends them one at a time in the original dialect, and
+/// all at once in the framed one). Every [`ClientEvent`] is kept, in
+/// order. After the goodbye, or when the session closes, the app closes
+/// its socket.
+///
+/// Two optional habits make it a listener rather than a downloader:
+/// [`ClientApp::with_player`] plays each track in virtual real time (time
+/// to first audio, stalls), and [`ClientApp::stop_reading`] leaves the
+/// socket unread for a while, so the receive window fills up.
+#[derive(Debug)]
+pub struct ClientApp {
+    session: ClientSession,
+    requests: Vec<Request>,
+    events: Vec<ClientEvent>,
+    notes: VecDeque<String>,
+    player: Option<Player>,
+    /// No reads from `.0` until `.1`.
+    reading_pause: Option<(SimTime, SimTime)>,
+    /// How far the reading pause has got: 0 before, 1 during, 2 after.
+    pause_phase: u8,
+}
+
+impl ClientApp {
+    pub fn new(dialect: Dialect, requests: Vec<Request>) -> Self {
+        ClientApp {
+            session: ClientSession::new(ClientConfig::new(dialect)),
+            requests,
+            events: Vec::new(),
+            notes: VecDeque::new(),
+            player: None,
+            reading_pause: None,
+            pause_phase: 0,
+        }
+    }
+
+    /// Plays what arrives, as a listener would (see [`crate::player`]).
+    pub fn with_player(mut self, config: PlayerConfig) -> Self {
+        self.player = Some(Player::new(config));
+        self
+    }
+
+    /// Reads nothing from `from` until `until`: the application is busy,
+    /// the data waits in the receive buffer and the window closes.
+    pub fn stop_reading(mut self, from: SimTime, until: SimTime) -> Self {
+        self.reading_pause = Some((from, until));
+        self
+    }
+
+    /// Every event the session reported, in order.
+    pub fn events(&self) -> &[ClientEvent] {
+        &self.events
+    }
+
+    /// Every byte of audio received, in order, whatever the track.
+    pub fn audio(&self) -> Vec<u8> {
+        let mut audio = Vec::new();
+        for e in &self.events {
+            if let ClientEvent::TrackData { data, .. } = e {
+                audio.extend_from_slice(data);
+            }
+        }
+        audio
+    }
+
+    /// The simulated player, if there is one.
+    pub fn player(&self) -> Option<&Player> {
+        self.player.as_ref()
+    }
+
+    fn take_events(&mut self, now: SimTime) {
+        while let Some(e) = self.session.poll_event() {
+            if let Some(p) = &mut self.player {
+                match &e {
+                    ClientEvent::TrackStart { format, .. } => p.start(now, *format),
+                    ClientEvent::TrackData { data, .. } => p.data(now, data.len()),
+                    ClientEvent::TrackEnd { .. } => p.end(now),
+                    _ => {}
+                }
+            }
+            self.notes
+                .push_back(format!("client got {}", event_text(&e)));
+            self.events.push(e);
+        }
+        self.take_player_notes();
+    }
+
+    fn take_player_notes(&mut self) {
+        let Some(p) = &mut self.player else { return };
+        // The player is woken when its buffer runs dry, so a note is taken
+        // at the time it happened.
+        while let Some((_, note)) = p.poll_note() {
+            self.notes.push_back(note);
+        }
+    }
+}
+
+/// A client event as one short line, without the audio itself.
+pub fn event_text(e: &ClientEvent) -> String {
+    match e {
+        ClientEvent::Ready(s) => format!("Ready {}", preview(s.as_bytes())),
+        ClientEvent::Songs(names) => format!("Songs[{}]", names.join(", ")),
+        ClientEvent::TrackStart { name, bytes, .. } => match bytes {
+            Some(b) => format!("TrackStart {name} ({b} B)"),
+            None => format!("TrackStart {name}"),
+        },
+        ClientEvent::TrackData { name, data } => format!("TrackData {name} {} B", data.len()),
+        ClientEvent::TrackEnd { name, bytes } => format!("TrackEnd {name} ({bytes} B)"),
+        ClientEvent::Devices(ds) => {
+            let mut s = String::from("Devices[");
+            for (i, d) in ds.iter().enumerate() {
+                let sep = if i == 0 { "" } else { ", " };
+                let _ = write!(s, "{sep}{}:{} {}", d.ip, d.port, d.state.as_str());
+            }
+            s + "]"
+        }
+        ClientEvent::Recorded => "Recorded".into(),
+        ClientEvent::NotFound { name, .. } => format!("NotFound {name}"),
+        ClientEvent::ServerError { code, message } => match code {
+            Some(c) => format!("ServerError {c} {}", preview(message.as_bytes())),
+            None => format!("ServerError {}", preview(message.as_bytes())),
+        },
+        ClientEvent::Goodbye => "Goodbye".into(),
+        ClientEvent::Closed { reason: None } => "Closed".into(),
+        ClientEvent::Closed { reason: Some(r) } => format!("Closed ({r})"),
+    }
+}
+
+impl App for ClientApp {
+    fn on_connected(&mut self, now: SimTime) {
+        for req in std::mem::take(&mut self.requests) {
+            if let (Some(p), Request::Download { .. }) = (&mut self.player, &req) {
+                p.requested(now);
+            }
+            self.session.send(now.as_duration(), req);
+        }
+        self.take_events(now);
+    }
+
+    fn pending(&self, now: SimTime) -> &[u8] {
+        self.session.pending(now.as_duration())
+    }
+
+    fn consume(&mut self, now: SimTime, n: usize) {
+        self.session.consume(now.as_duration(), n);
+    }
+
+    fn read_size(&self, now: SimTime) -> usize {
+        let paused = self
+            .reading_pause
+            .is_some_and(|(from, until)| from <= now && now < until);
+        if self.session.is_closed() || paused {
+            0
+        } else {
+            FRAMED_READ
+        }
+    }
+
+    fn handle_read(&mut self, now: SimTime, data: &[u8]) {
+        self.session.handle_input(now.as_duration(), data);
+        self.take_events(now);
+    }
+
+    fn handle_eof(&mut self, now: SimTime) {
+        self.session.handle_eof(now.as_duration());
+        self.take_events(now);
+    }
+
+    fn poll_timeout(&self) -> Option<SimTime> {
+        let pause = self
+            .reading_pause
+            .and_then(|(from, until)| match self.pause_phase {
+                0 => Some(from),
+                1 => Some(until),
+                _ => None,
+            });
+        let session = self.session.poll_timeout().map(SimTime::from);
+        let player = self.player.as_ref().and_then(Player::poll_timeout);
+        [session, player, pause].into_iter().flatten().min()
+    }
+
+    fn handle_timeout(&mut self, now: SimTime) {
+        if let Some((from, until)) = self.reading_pause {
+            if self.pause_phase == 0 && from <= now {
+                self.pause_phase = 1;
+                self.notes.push_back("client stops reading".into());
+            }
+            if self.pause_phase == 1 && until <= now {
+                self.pause_phase = 2;
+                self.notes.push_back("client reads again".into());
+            }
+        }
+        if let Some(p) = &mut self.player {
+            p.advance(now);
+        }
+        self.session.handle_timeout(now.as_duration());
+        self.take_events(now);
+    }
+
+    fn wants_close(&self, _now: SimTime) -> bool {
+        self.session.is_closed() || self.events.contains(&ClientEvent::Goodbye)
+    }
+
+    fn poll_note(&mut self) -> Option<String> {
+        self.notes.pop_front()
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "client session: {} requests outstanding, idle {}, closed {}, {} events",
+            self.session.outstanding(),
+            self.session.is_idle(),
+            self.session.is_closed(),
+            self.events.len()
+        )
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

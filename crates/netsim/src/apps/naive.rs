@@ -1,0 +1,312 @@
+//! A client that reads the way the original Python client does, so a run
+//! shows what the original dialect's missing framing costs it.
+//!
+//! The original client (`SpotClient.py`) sends a command and then makes
+//! *one* `recv(1024)` call, with a 3 s timeout, and compares what that one
+//! call returned with what it expects: the reply to `lista`, `goodbye`, or
+//! exactly `track_data_start` before a song. Only then does it gather the
+//! song, with large reads, until the bytes gathered end in
+//! `track_data_end`. Whatever TCP does to the boundaries between messages
+//! — two replies in one read, a marker glued to audio, half a marker — it
+//! sees as a wrong answer. [`NaiveClient`] does the same, step by step,
+//! and records a verdict for each step.
+//!
+//! This is a model of the original client's *reading habits*, written from
+//! its behaviour and the report; it is not its code.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use streamlab_proto::original;
+
+use super::App;
+use crate::time::SimTime;
+use crate::trace::preview;
+
+/// One `recv` of a reply: the original client's `recv(1024)`.
+const REPLY_READ: usize = 1024;
+/// One `recv` while gathering a song: 30 s of CD audio, as the original.
+const TRACK_READ: usize = 44_100 * 2 * 30;
+/// How long the original client waits for a reply.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What a step expects back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// Exactly these bytes, in one read.
+    Reply(Vec<u8>),
+    /// `track_data_start` alone in one read, then a song ending in
+    /// `track_data_end`.
+    Track,
+    /// No reply (`att_status`).
+    Nothing,
+}
+
+/// One step of the script: write `commands` (at one instant, so they may
+/// share a segment) at `at` or as soon as the step before is done, then
+/// read as [`Expect`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NaiveStep {
+    pub at: SimTime,
+    pub commands: Vec<String>,
+    pub expect: Expect,
+}
+
+impl NaiveStep {
+    pub fn new(at: SimTime, commands: &[&str], expect: Expect) -> Self {
+        NaiveStep {
+            at,
+            commands: commands.iter().map(|c| c.to_string()).collect(),
+            expect,
+        }
+    }
+}
+
+/// How one step went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NaiveOutcome {
+    /// The commands written, quoted and joined by ` + `.
+    pub sent: String,
+    /// `None` when the client got what it expected; else what went wrong.
+    pub failure: Option<String>,
+    /// The song's bytes, for a [`Expect::Track`] step that succeeded.
+    pub audio: Option<Vec<u8>>,
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Waiting to start the next step.
+    Idle,
+    /// Waiting for the one read of a reply (or of the start marker).
+    Reply { deadline: SimTime },
+    /// Gathering a song after its start marker.
+    Track { gathered: Vec<u8> },
+    /// Every step is done, or the server closed.
+    Done,
+}
+
+/// The original client's reading habits. See the [module docs](self).
+#[derive(Debug)]
+pub struct NaiveClient {
+    steps: VecDeque<NaiveStep>,
+    /// The step under way.
+    step: Option<NaiveStep>,
+    phase: Phase,
+    out: Vec<u8>,
+    outcomes: Vec<NaiveOutcome>,
+    notes: VecDeque<String>,
+}
+
+impl NaiveClient {
+    pub fn new(steps: Vec<NaiveStep>) -> Self {
+        NaiveClient {
+            steps: steps.into(),
+            step: None,
+            phase: Phase::Idle,
+            out: Vec::new(),
+            outcomes: Vec::new(),
+            notes: VecDeque::new(),
+        }
+    }
+
+    /// How each finished step went, in order.
+    pub fn outcomes(&self) -> &[NaiveOutcome] {
+        &self.outcomes
+    }
+
+    /// Starts every step that is due; a step without a reply finishes at
+    /// once.
+    fn advance(&mut self, now: SimTime) {
+        while matches!(self.phase, Phase::Idle) {
+            let Some(step) = self.steps.front() else {
+                self.phase = Phase::Done;
+                return;
+            };
+            if step.at > now {
+                return;
+            }
+            let Some(step) = self.steps.pop_front() else {
+                return;
+            };
+            for c in &step.commands {
+                self.out.extend_from_slice(c.as_bytes());
+            }
+            self.phase = match step.expect {
+                Expect::Nothing => Phase::Idle,
+                _ => Phase::Reply {
+                    deadline: now.after(REPLY_TIMEOUT),
+                },
+            };
+            self.step = Some(step);
+            if matches!(self.phase, Phase::Idle) {
+                self.finish(None, None);
+            }
+        }
+    }
+
+    /// Ends the step under way.
+    fn finish(&mut self, failure: Option<String>, audio: Option<Vec<u8>>) {
+        let Some(step) = self.step.take() else { return };
+        let quoted: Vec<String> = step
+            .commands
+            .iter()
+            .map(|c| preview(c.as_bytes()))
+            .collect();
+        let sent = quoted.join(" + ");
+        let note = match &failure {
+            None => format!("naive client: {sent} → as expected"),
+            Some(why) => format!("naive client: {sent} → {why}"),
+        };
+        self.notes.push_back(note);
+        self.outcomes.push(NaiveOutcome {
+            sent,
+            failure,
+            audio,
+        });
+        if !matches!(self.phase, Phase::Done) {
+            self.phase = Phase::Idle;
+        }
+    }
+
+    /// The one read of a reply.
+    fn reply(&mut self, data: &[u8]) {
+        let Some(expect) = self.step.as_ref().map(|s| s.expect.clone()) else {
+            return;
+        };
+        match expect {
+            Expect::Reply(want) if data == want => self.finish(None, None),
+            Expect::Reply(want) => {
+                let why = format!("expected {}, read {}", preview(&want), shown(data));
+                self.finish(Some(why), None);
+            }
+            Expect::Track if data == original::TRACK_START => {
+                self.phase = Phase::Track {
+                    gathered: Vec::new(),
+                };
+            }
+            Expect::Track => {
+                let why = format!(
+                    "expected \"track_data_start\" alone, read {}: gives up on the song",
+                    shown(data)
+                );
+                self.finish(Some(why), None);
+            }
+            Expect::Nothing => {}
+        }
+    }
+}
+
+/// What one read returned: its start and how much more there was, or, for
+/// bytes that are not text, how many.
+fn shown(data: &[u8]) -> String {
+    const MARKER: usize = 16;
+    let text = |b: &[u8]| {
+        std::str::from_utf8(b).is_ok_and(|s| s.chars().all(|c| !c.is_control() || c == '\n'))
+    };
+    if !text(&data[..data.len().min(MARKER)]) {
+        format!("{} B of binary data", data.len())
+    } else if data.len() > MARKER + 4 {
+        format!(
+            "{} and {} B more",
+            preview(&data[..MARKER]),
+            data.len() - MARKER
+        )
+    } else {
+        preview(data)
+    }
+}
+
+impl App for NaiveClient {
+    fn on_connected(&mut self, now: SimTime) {
+        self.advance(now);
+    }
+
+    fn pending(&self, _now: SimTime) -> &[u8] {
+        &self.out
+    }
+
+    fn consume(&mut self, _now: SimTime, n: usize) {
+        self.out.drain(..n.min(self.out.len()));
+    }
+
+    fn read_size(&self, _now: SimTime) -> usize {
+        match self.phase {
+            Phase::Reply { .. } => REPLY_READ,
+            Phase::Track { .. } => TRACK_READ,
+            Phase::Idle | Phase::Done => 0,
+        }
+    }
+
+    fn handle_read(&mut self, now: SimTime, data: &[u8]) {
+        self.notes.push_back(format!(
+            "naive client read {} B {}",
+            data.len(),
+            preview(data)
+        ));
+        match &mut self.phase {
+            Phase::Reply { .. } => self.reply(data),
+            Phase::Track { gathered } => {
+                gathered.extend_from_slice(data);
+                if gathered.ends_with(original::TRACK_END) {
+                    let mut audio = std::mem::take(gathered);
+                    audio.truncate(audio.len() - original::TRACK_END.len());
+                    self.finish(None, Some(audio));
+                }
+            }
+            Phase::Idle | Phase::Done => {}
+        }
+        self.advance(now);
+    }
+
+    fn handle_eof(&mut self, _now: SimTime) {
+        self.notes
+            .push_back("naive client read end of stream".into());
+        self.phase = Phase::Done;
+        self.finish(Some("the server closed the connection".into()), None);
+        self.steps.clear();
+    }
+
+    fn poll_timeout(&self) -> Option<SimTime> {
+        match self.phase {
+            Phase::Idle => self.steps.front().map(|s| s.at),
+            Phase::Reply { deadline } => Some(deadline),
+            Phase::Track { .. } | Phase::Done => None,
+        }
+    }
+
+    fn handle_timeout(&mut self, now: SimTime) {
+        if let Phase::Reply { deadline } = self.phase {
+            if deadline <= now {
+                self.finish(Some("no reply within 3 s".into()), None);
+            }
+        }
+        self.advance(now);
+    }
+
+    fn wants_close(&self, _now: SimTime) -> bool {
+        matches!(self.phase, Phase::Done) && self.out.is_empty()
+    }
+
+    fn poll_note(&mut self) -> Option<String> {
+        self.notes.pop_front()
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "naive client: {} steps left, {} done, phase {:?}",
+            self.steps.len(),
+            self.outcomes.len(),
+            match self.phase {
+                Phase::Idle => "idle",
+                Phase::Reply { .. } => "reply",
+                Phase::Track { .. } => "track",
+                Phase::Done => "done",
+            }
+        )
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

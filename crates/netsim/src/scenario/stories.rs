@@ -1,0 +1,177 @@
+//! How each scenario is set up: its network, its server, its client.
+
+use std::net::SocketAddrV4;
+use std::time::Duration;
+
+use streamlab_proto::{
+    original, Device, Dialect, DialectChoice, PlayState, Request, ServerConfig, Track,
+};
+
+use super::{patterned_track, synthetic_track, Options, Run, Scenario};
+use crate::apps::{Catalogue, ClientApp, Expect, NaiveClient, NaiveStep, ServerApp};
+use crate::player::PlayerConfig;
+use crate::sim::{Sim, SimConfig};
+use crate::time::SimTime;
+
+/// The song's name in every scenario that downloads one.
+const SONG: &str = "song";
+
+/// `framing`: the song's length puts `track_data_end` across a segment
+/// boundary in the original dialect: 16 B of start marker + 2896 B of
+/// audio = 2912 = 1460 + 1452, so 8 bytes of the end marker fill the second
+/// full segment and 6 go in the third.
+const FRAMING_SONG: usize = 2896;
+/// `lossy`: 100 kB, about 70 full segments.
+const LOSSY_SONG: usize = 100_000;
+/// `slow-reader`: three times the receive buffer.
+const SLOW_READER_SONG: usize = 200_000;
+/// `starved`: two seconds of CD audio (1.41 Mbit/s).
+const STARVED_SONG: usize = 2 * 176_400;
+
+pub(super) fn build(scenario: Scenario, dialect: Dialect, options: &Options) -> Run {
+    let mut config = SimConfig::new(options.seed);
+    let (sim, song) = match scenario {
+        Scenario::Report => (report(config, dialect, options), None),
+        Scenario::Framing => {
+            let song = patterned_track(SONG, FRAMING_SONG);
+            (framing(config, dialect, options, &song), Some(song))
+        }
+        Scenario::Lossy => {
+            for link in [&mut config.uplink, &mut config.downlink] {
+                link.loss = 0.05;
+            }
+            let song = patterned_track(SONG, LOSSY_SONG);
+            let client = ClientApp::new(dialect, download_then_quit());
+            (start(config, options, client, &song, dialect), Some(song))
+        }
+        Scenario::SlowReader => {
+            // A modest home link, so the window fills at a readable pace.
+            config.downlink.bandwidth = Some(10_000_000);
+            let song = patterned_track(SONG, SLOW_READER_SONG);
+            let client = ClientApp::new(dialect, download_then_quit())
+                .stop_reading(SimTime::from_millis(50), SimTime::from_millis(1_500));
+            (start(config, options, client, &song, dialect), Some(song))
+        }
+        Scenario::Starved => {
+            for link in [&mut config.uplink, &mut config.downlink] {
+                link.bandwidth = Some(1_000_000);
+                // A deep router buffer: a whole window may queue without a drop.
+                link.queue_limit = Duration::from_secs(1);
+            }
+            let song = patterned_track(SONG, STARVED_SONG);
+            let client =
+                ClientApp::new(dialect, download_then_quit()).with_player(PlayerConfig::default());
+            (start(config, options, client, &song, dialect), Some(song))
+        }
+    };
+    Run {
+        scenario,
+        dialect,
+        sim,
+        song,
+    }
+}
+
+fn download_then_quit() -> Vec<Request> {
+    vec![
+        Request::Download {
+            name: SONG.to_string(),
+        },
+        Request::Quit,
+    ]
+}
+
+fn server_config(dialect: Dialect) -> ServerConfig {
+    let dialect = match dialect {
+        Dialect::Original => DialectChoice::Original,
+        Dialect::Framed => DialectChoice::Framed,
+    };
+    ServerConfig {
+        dialect,
+        ..ServerConfig::default()
+    }
+}
+
+/// The client as the server's one device.
+fn device(addr: SocketAddrV4) -> Device {
+    Device {
+        ip: addr.ip().to_string(),
+        port: addr.port(),
+        state: PlayState::Idle,
+        song: None,
+    }
+}
+
+/// A server with one song and the client as its device, and `client`.
+fn start(
+    mut config: SimConfig,
+    options: &Options,
+    client: ClientApp,
+    song: &Track,
+    dialect: Dialect,
+) -> Sim {
+    options.apply(&mut config);
+    let ctx = Catalogue::new(vec![song.clone()], vec![device(config.client)]);
+    let server = ServerApp::new(server_config(dialect), ctx);
+    Sim::new(config, Box::new(client), Box::new(server))
+}
+
+/// The original report's conversation: client 10.0.0.10:45926 asks the
+/// server 10.0.0.7:2635 for its songs (`lista`), gets `RV\nVL\n`, says
+/// `quit`, gets `goodbye`, and both sides close.
+fn report(mut config: SimConfig, dialect: Dialect, options: &Options) -> Sim {
+    options.apply(&mut config);
+    let client = ClientApp::new(dialect, vec![Request::List, Request::Quit]);
+    let ctx = Catalogue::new(
+        vec![synthetic_track("RV"), synthetic_track("VL")],
+        vec![device(config.client)],
+    );
+    let server = ServerApp::new(server_config(dialect), ctx);
+    Sim::new(config, Box::new(client), Box::new(server))
+}
+
+/// `framing`: a server that writes its messages back to back (no pause,
+/// as the original server does on a fast machine or loopback), and a
+/// client in a hurry that writes two commands at once.
+///
+/// In the original dialect the client is a [`NaiveClient`], reading the
+/// way the original Python client does; in the framed dialect it is the
+/// protocol crate's client, sending everything at once.
+fn framing(mut config: SimConfig, dialect: Dialect, options: &Options, song: &Track) -> Sim {
+    options.apply(&mut config);
+    let ctx = Catalogue::new(vec![song.clone()], vec![device(config.client)]);
+    let server_config = ServerConfig {
+        pause: Duration::ZERO,
+        ..server_config(dialect)
+    };
+    let server = Box::new(ServerApp::new(server_config, ctx));
+    match dialect {
+        Dialect::Original => {
+            let at = SimTime::from_millis;
+            let list = original::encode_song_list(&[SONG.to_string()]);
+            let download = format!("download {SONG}");
+            let client = NaiveClient::new(vec![
+                NaiveStep::new(at(0), &["lista", "lista_dispositivos"], Expect::Reply(list)),
+                NaiveStep::new(at(500), &[&download], Expect::Track),
+                NaiveStep::new(
+                    at(1_000),
+                    &["quit"],
+                    Expect::Reply(original::GOODBYE.to_vec()),
+                ),
+            ]);
+            Sim::new(config, Box::new(client), server)
+        }
+        Dialect::Framed => {
+            let requests = vec![
+                Request::List,
+                Request::Devices,
+                Request::Download {
+                    name: SONG.to_string(),
+                },
+                Request::Quit,
+            ];
+            let client = ClientApp::new(Dialect::Framed, requests);
+            Sim::new(config, Box::new(client), server)
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! What a run did, in a few lines a student reads before the trace: the
+//! network, the segments, where the track markers fell, what the client
+//! got, and how playback went.
+//!
+//! ```text
+//! framing, original dialect, seed 1
+//! network: latency 1 ms, jitter 0 ms, 100 Mbit/s, loss 0%, MSS 1460
+//! wire: 16 segments (client → server 7, server → client 9), 0 dropped, ...
+//! marker track_data_start: frame 11, glued to 1444 B after it
+//! ```
+
+use std::fmt::{self, Write as _};
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use streamlab_proto::ClientEvent;
+
+use super::Run;
+use crate::apps::{event_text, ClientApp, NaiveClient};
+use crate::link::LinkConfig;
+use crate::player::secs;
+use crate::sim::{Side, Sim};
+use crate::wire::{parse_frame, TcpFlags};
+
+/// Where one track marker fell in the server's byte stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkerSpot {
+    pub marker: &'static str,
+    /// Its offset in the server → client stream (0 = the first byte).
+    pub offset: u64,
+    /// The capture's frame numbers (1-based, as Wireshark counts) of the
+    /// segments that carried it: one, or two when it was split.
+    pub frames: Vec<usize>,
+    /// Other bytes in the same segments before and after the marker.
+    pub before: usize,
+    pub after: usize,
+}
+
+impl fmt::Display for MarkerSpot {
+    /// `frame 11, glued to 1444 B after it` or `split across frames 12 and 13`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.frames.as_slice() {
+            [one] => write!(f, "frame {one}")?,
+            [first, .., last] => write!(f, "split across frames {first} and {last}")?,
+            [] => return f.write_str("not seen"),
+        }
+        match (self.before, self.after) {
+            (0, 0) => f.write_str(", alone in its segment"),
+            (0, a) => write!(f, ", glued to {a} B after it"),
+            (b, 0) => write!(f, ", glued to {b} B before it"),
+            (b, a) => write!(f, ", glued to {b} B before and {a} B after it"),
+        }
+    }
+}
+
+/// The track markers in the server's stream, as the segments that arrived
+/// carried them (a dropped frame's retransmission counts, not the frame).
+pub fn marker_spots(sim: &Sim) -> Vec<MarkerSpot> {
+    let server = *sim.config().server.ip();
+    // (stream offset, frame number, payload length), first arrivals only.
+    let mut pieces: Vec<(u64, usize, usize)> = Vec::new();
+    let mut stream: Vec<u8> = Vec::new();
+    let mut data_start: Option<u32> = None;
+    for (i, (_, frame, dropped)) in sim.frames().iter().enumerate() {
+        let Ok((_, ip, tcp)) = parse_frame(frame) else {
+            continue;
+        };
+        if ip.src != server || dropped.is_some() {
+            continue;
+        }
+        if tcp.flags.contains(TcpFlags::SYN) {
+            data_start = Some(tcp.seq.wrapping_add(1));
+            continue;
+        }
+        let Some(base) = data_start else { continue };
+        let offset = u64::from(tcp.seq.wrapping_sub(base));
+        let end = offset + tcp.payload.len() as u64;
+        let have = stream.len() as u64;
+        // Only segments that bring new bytes right at the end (in order).
+        if tcp.payload.is_empty() || offset > have || end <= have {
+            continue;
+        }
+        let skip = usize::try_from(have - offset).unwrap_or(0);
+        stream.extend_from_slice(&tcp.payload[skip..]);
+        pieces.push((have, i + 1, tcp.payload.len() - skip));
+    }
+    let mut spots = Vec::new();
+    for marker in ["track_data_start", "track_data_end"] {
+        let m = marker.as_bytes();
+        let mut from = 0;
+        while let Some(pos) = find(&stream[from..], m).map(|p| p + from) {
+            spots.push(spot(marker, pos as u64, &pieces));
+            from = pos + m.len();
+        }
+    }
+    spots.sort_by_key(|s| s.offset);
+    spots
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn spot(marker: &'static str, offset: u64, pieces: &[(u64, usize, usize)]) -> MarkerSpot {
+    let end = offset + marker.len() as u64;
+    let covering: Vec<&(u64, usize, usize)> = pieces
+        .iter()
+        .filter(|(start, _, len)| *start < end && start + *len as u64 > offset)
+        .collect();
+    let before = covering
+        .first()
+        .map_or(0, |(start, _, _)| (offset - start) as usize);
+    let after = covering.last().map_or(0, |(start, _, len)| {
+        (start + *len as u64).saturating_sub(end) as usize
+    });
+    MarkerSpot {
+        marker,
+        offset,
+        frames: covering.iter().map(|(_, frame, _)| *frame).collect(),
+        before,
+        after,
+    }
+}
+
+impl Run {
+    /// The run in a few lines (see the [module docs](self)).
+    pub fn summary(&self) -> String {
+        let sim = &self.sim;
+        let mut s = format!(
+            "{}, {} dialect, seed {}\n",
+            self.scenario,
+            self.dialect,
+            sim.seed()
+        );
+        let c = sim.config();
+        let _ = writeln!(
+            s,
+            "network: {}, MSS {}",
+            link_text(&c.downlink),
+            c.server_tcp.mss.min(c.client_tcp.mss)
+        );
+        wire_lines(&mut s, sim);
+        for spot in marker_spots(sim) {
+            let _ = writeln!(s, "marker {}: {spot}", spot.marker);
+        }
+        self.client_lines(&mut s);
+        let _ = writeln!(
+            s,
+            "last event at {} s of virtual time (TIME-WAIT included)",
+            sim.now()
+        );
+        s
+    }
+
+    fn client_lines(&self, s: &mut String) {
+        let sim = &self.sim;
+        if let Some(naive) = sim.app::<NaiveClient>(Side::Client) {
+            let _ = writeln!(s, "client (reads as the original Python client):");
+            for o in naive.outcomes() {
+                let verdict = o.failure.as_deref().unwrap_or("as expected");
+                let _ = writeln!(s, "  {} → {verdict}", o.sent);
+            }
+        }
+        let Some(client) = sim.app::<ClientApp>(Side::Client) else {
+            return;
+        };
+        let _ = writeln!(s, "client (the protocol crate's session):");
+        for e in client.events() {
+            match e {
+                ClientEvent::TrackStart { .. } | ClientEvent::TrackData { .. } => {}
+                ClientEvent::TrackEnd { name, bytes } => {
+                    let same = self
+                        .song
+                        .as_ref()
+                        .is_some_and(|song| client.audio()[..] == song.pcm[..]);
+                    let verdict = if same {
+                        "identical to the served song"
+                    } else {
+                        "NOT the served song"
+                    };
+                    let _ = writeln!(s, "  track {name}: {bytes} B, {verdict}");
+                }
+                other => {
+                    let _ = writeln!(s, "  {}", event_text(other));
+                }
+            }
+        }
+        if let Some(p) = client.player() {
+            let first = p.time_to_first_audio().map_or("never".to_string(), |d| {
+                format!("{} after the request", secs(d))
+            });
+            let _ = writeln!(
+                s,
+                "player: first audio {first}; {} stall(s), {} in all; {} of audio",
+                p.stalls().len(),
+                secs(p.stalled_for()),
+                secs(p.audio_length())
+            );
+        }
+    }
+}
+
+fn link_text(l: &LinkConfig) -> String {
+    let bw = match l.bandwidth {
+        Some(b) if b >= 1_000_000 && b % 1_000_000 == 0 => format!("{} Mbit/s", b / 1_000_000),
+        Some(b) if b >= 1_000 && b % 1_000 == 0 => format!("{} kbit/s", b / 1_000),
+        Some(b) => format!("{b} bit/s"),
+        None => "unlimited bandwidth".into(),
+    };
+    let mut text = format!(
+        "latency {}, jitter {}, {bw}, loss {}%",
+        short(l.latency),
+        short(l.jitter),
+        l.loss * 100.0
+    );
+    if l.duplicate > 0.0 {
+        let _ = write!(text, ", duplication {}%", l.duplicate * 100.0);
+    }
+    if l.reorder > 0.0 {
+        let _ = write!(text, ", reordering {}%", l.reorder * 100.0);
+    }
+    text
+}
+
+/// A link delay as people write it: `10 ms`, `250 µs`, `1.5 s`.
+fn short(d: Duration) -> String {
+    let us = d.as_micros();
+    if us >= 1_000_000 {
+        format!("{} s", d.as_secs_f64())
+    } else if us >= 1_000 && us % 1_000 == 0 {
+        format!("{} ms", us / 1_000)
+    } else if us >= 1_000 {
+        format!("{} ms", us as f64 / 1_000.0)
+    } else {
+        format!("{us} µs")
+    }
+}
+
+/// Segments each way, drops, and what TCP did about them.
+fn wire_lines(s: &mut String, sim: &Sim) {
+    let client: Ipv4Addr = *sim.config().client.ip();
+    let mut up = 0;
+    let mut down = 0;
+    let mut dropped = 0;
+    for (_, frame, note) in sim.frames() {
+        match parse_frame(frame) {
+            Ok((_, ip, _)) if ip.src == client => up += 1,
+            Ok(_) => down += 1,
+            Err(_) => {}
+        }
+        dropped += usize::from(note.is_some());
+    }
+    let count = |needle: &str| sim.trace().matching(needle).count();
+    let _ = writeln!(
+        s,
+        "wire: {} segments (client → server {up}, server → client {down}), {dropped} dropped, \
+         {} retransmitted",
+        up + down,
+        count("tcp retransmit")
+    );
+    let zero = count("tcp zero window");
+    let probes = count("tcp window probe");
+    if zero + probes > 0 {
+        let _ = writeln!(
+            s,
+            "flow control: {zero} zero-window advertisement(s) seen, {probes} window probe(s)"
+        );
+    }
+}
