@@ -317,7 +317,7 @@ fn sim_report_writes_the_same_capture_for_the_same_seed() {
             .ok_stdout();
         let out = String::from_utf8_lossy(&out).into_owned();
         assert!(
-            out.contains(&format!("scenario report (seed {seed}): ")),
+            out.starts_with(&format!("report, original dialect, seed {seed}\n")),
             "{out}"
         );
         std::fs::read(path).unwrap()
@@ -337,24 +337,71 @@ fn sim_report_writes_the_same_capture_for_the_same_seed() {
 }
 
 #[test]
-fn sim_flags_that_do_not_apply_are_errors() {
-    let line = error_line(streamlab().args(["sim", "report", "--loss", "0.1"]));
-    assert_eq!(
-        line,
-        "streamlab: --loss applies to the lossy scenario only, not report"
-    );
+fn sim_knobs_change_the_network_and_bad_values_are_refused() {
     let out = streamlab()
-        .args(["sim", "lossy", "--loss", "0.1"])
+        .args(["sim", "lossy", "--loss", "0.1", "--latency", "10ms"])
+        .args([
+            "--bandwidth",
+            "20M",
+            "--mss",
+            "536",
+            "--dialect",
+            "original",
+        ])
         .ok_stdout();
-    assert!(String::from_utf8_lossy(&out).contains("scenario lossy (seed 1): "));
+    let out = String::from_utf8_lossy(&out);
+    assert!(
+        out.contains("network: latency 10 ms, jitter 0 µs, 20 Mbit/s, loss 10%, MSS 536"),
+        "{out}"
+    );
+    assert!(out.contains("lossy, original dialect, seed 1"), "{out}");
+    assert!(out.contains("identical to the served song"), "{out}");
+    for (flag, value) in [
+        ("--loss", "2"),
+        ("--latency", "soon"),
+        ("--bandwidth", "fast"),
+        ("--mss", "4"),
+        ("--dialect", "klingon"),
+    ] {
+        let out = streamlab()
+            .args(["sim", "report", flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("'{value}'")) && stderr.contains(flag),
+            "{flag} {value}: {stderr}"
+        );
+    }
 }
 
 #[test]
-fn sim_traces_the_coalesced_commands_the_original_server_misreads() {
+fn sim_framing_breaks_the_original_client_and_writes_two_captures() {
+    let dir = tempfile::tempdir().unwrap();
     let out = streamlab()
-        .args(["sim", "coalesced-original", "--trace"])
+        .args(["sim", "framing", "--trace", "--pcap"])
+        .arg(dir.path().join("f.pcapng"))
         .ok_stdout();
     let out = String::from_utf8_lossy(&out);
-    assert!(out.contains("data 9 B \"listaquit\""), "{out}");
+    // The original dialect: two commands read as one, a glued marker.
+    assert!(
+        out.contains("data 23 B \"listalista_dispositivos\""),
+        "{out}"
+    );
     assert!(out.contains("rejected: Comando Inexistente."), "{out}");
+    assert!(out.contains("gives up on the song"), "{out}");
+    assert!(
+        out.contains("marker track_data_end: split across frames"),
+        "{out}"
+    );
+    // The framed dialect on the same network.
+    assert!(
+        out.contains("track song: 2896 B, identical to the served song"),
+        "{out}"
+    );
+    for name in ["f-original.pcapng", "f-framed.pcapng"] {
+        let bytes = std::fs::read(dir.path().join(name)).unwrap();
+        assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a], "{name}");
+    }
 }

@@ -27,7 +27,7 @@ use streamlab_proto::{Dialect, PcmFormat, Track};
 
 use crate::sim::{Sim, SimConfig};
 
-pub use summary::{marker_spots, MarkerSpot};
+pub use summary::{marker_spots, stream_bytes, MarkerSpot};
 
 /// The scenarios, in the order `streamlab sim --help` lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -21,10 +21,10 @@ const SONG: &str = "song";
 /// audio = 2912 = 1460 + 1452, so 8 bytes of the end marker fill the second
 /// full segment and 6 go in the third.
 const FRAMING_SONG: usize = 2896;
-/// `lossy`: 100 kB, about 70 full segments.
-const LOSSY_SONG: usize = 100_000;
-/// `slow-reader`: three times the receive buffer.
-const SLOW_READER_SONG: usize = 200_000;
+/// `lossy`: 60 kB, about 40 full segments.
+const LOSSY_SONG: usize = 60_000;
+/// `slow-reader`: more than twice the receive buffer.
+const SLOW_READER_SONG: usize = 150_000;
 /// `starved`: two seconds of CD audio (1.41 Mbit/s).
 const STARVED_SONG: usize = 2 * 176_400;
 

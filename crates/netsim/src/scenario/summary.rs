@@ -53,11 +53,20 @@ impl fmt::Display for MarkerSpot {
     }
 }
 
-/// The track markers in the server's stream, as the segments that arrived
-/// carried them (a dropped frame's retransmission counts, not the frame).
-pub fn marker_spots(sim: &Sim) -> Vec<MarkerSpot> {
-    let server = *sim.config().server.ip();
-    // (stream offset, frame number, payload length), first arrivals only.
+/// The bytes `side` sent, in order, as the segments that arrived carried
+/// them — what Wireshark's "Follow TCP Stream" shows for that side.
+pub fn stream_bytes(sim: &Sim, side: Side) -> Vec<u8> {
+    first_arrivals(sim, side).0
+}
+
+/// `side`'s stream, and (stream offset, frame number, bytes) for each
+/// segment that brought new bytes in order. Dropped frames do not count
+/// (their retransmissions do); nor do copies of bytes already seen.
+fn first_arrivals(sim: &Sim, side: Side) -> (Vec<u8>, Vec<(u64, usize, usize)>) {
+    let from = match side {
+        Side::Client => *sim.config().client.ip(),
+        Side::Server => *sim.config().server.ip(),
+    };
     let mut pieces: Vec<(u64, usize, usize)> = Vec::new();
     let mut stream: Vec<u8> = Vec::new();
     let mut data_start: Option<u32> = None;
@@ -65,7 +74,7 @@ pub fn marker_spots(sim: &Sim) -> Vec<MarkerSpot> {
         let Ok((_, ip, tcp)) = parse_frame(frame) else {
             continue;
         };
-        if ip.src != server || dropped.is_some() {
+        if ip.src != from || dropped.is_some() {
             continue;
         }
         if tcp.flags.contains(TcpFlags::SYN) {
@@ -76,7 +85,6 @@ pub fn marker_spots(sim: &Sim) -> Vec<MarkerSpot> {
         let offset = u64::from(tcp.seq.wrapping_sub(base));
         let end = offset + tcp.payload.len() as u64;
         let have = stream.len() as u64;
-        // Only segments that bring new bytes right at the end (in order).
         if tcp.payload.is_empty() || offset > have || end <= have {
             continue;
         }
@@ -84,6 +92,13 @@ pub fn marker_spots(sim: &Sim) -> Vec<MarkerSpot> {
         stream.extend_from_slice(&tcp.payload[skip..]);
         pieces.push((have, i + 1, tcp.payload.len() - skip));
     }
+    (stream, pieces)
+}
+
+/// The track markers in the server's stream, as the segments that arrived
+/// carried them (a dropped frame's retransmission counts, not the frame).
+pub fn marker_spots(sim: &Sim) -> Vec<MarkerSpot> {
+    let (stream, pieces) = first_arrivals(sim, Side::Server);
     let mut spots = Vec::new();
     for marker in ["track_data_start", "track_data_end"] {
         let m = marker.as_bytes();
@@ -242,13 +257,21 @@ fn wire_lines(s: &mut String, sim: &Sim) {
     let mut up = 0;
     let mut down = 0;
     let mut dropped = 0;
+    let mut zero = 0;
     for (_, frame, note) in sim.frames() {
-        match parse_frame(frame) {
-            Ok((_, ip, _)) if ip.src == client => up += 1,
-            Ok(_) => down += 1,
-            Err(_) => {}
+        let Ok((_, ip, tcp)) = parse_frame(frame) else {
+            continue;
+        };
+        if ip.src == client {
+            up += 1;
+        } else {
+            down += 1;
         }
         dropped += usize::from(note.is_some());
+        // As Wireshark counts them: a window of 0 on a segment that is
+        // not a SYN, FIN or RST.
+        let special = TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST;
+        zero += usize::from(tcp.window == 0 && !tcp.flags.intersects(special));
     }
     let count = |needle: &str| sim.trace().matching(needle).count();
     let _ = writeln!(
@@ -258,12 +281,11 @@ fn wire_lines(s: &mut String, sim: &Sim) {
         up + down,
         count("tcp retransmit")
     );
-    let zero = count("tcp zero window");
     let probes = count("tcp window probe");
     if zero + probes > 0 {
         let _ = writeln!(
             s,
-            "flow control: {zero} zero-window advertisement(s) seen, {probes} window probe(s)"
+            "flow control: {zero} segment(s) advertised a zero window, {probes} window probe(s)"
         );
     }
 }

@@ -74,6 +74,11 @@ impl TcpFlags {
     pub const fn contains(self, other: TcpFlags) -> bool {
         self.0 & other.0 == other.0
     }
+
+    /// True if any flag of `other` is set in `self`.
+    pub const fn intersects(self, other: TcpFlags) -> bool {
+        self.0 & other.0 != 0
+    }
 }
 
 impl BitOr for TcpFlags {

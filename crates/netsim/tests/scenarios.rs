@@ -1,0 +1,279 @@
+//! Every named scenario, run as `streamlab sim` runs it: what each one
+//! shows (asserted), its summary and trace (snapshots), and tshark's
+//! reading of its capture (frame count, endpoints, each direction's
+//! bytes, retransmissions, zero windows).
+//!
+//! Replay any of them with `streamlab sim NAME --trace`.
+
+mod tshark;
+
+use std::path::Path;
+
+use streamlab_netsim::apps::{ClientApp, NaiveClient};
+use streamlab_netsim::scenario::{marker_spots, stream_bytes, Options, Run, Scenario};
+use streamlab_netsim::sim::Side;
+use streamlab_netsim::trace::TraceRow;
+use streamlab_proto::{ClientEvent, Dialect};
+
+const MAX_EVENTS: usize = 1_000_000;
+
+/// Every run of `scenario` with `options`, each run to its end.
+fn runs(scenario: Scenario, options: &Options) -> Vec<Run> {
+    let mut runs = scenario.build(options);
+    for run in &mut runs {
+        if let Err(e) = run.sim.run_until_idle(MAX_EVENTS) {
+            panic!("{scenario}: {e}\nreplay: streamlab sim {scenario} --trace");
+        }
+    }
+    runs
+}
+
+fn one(scenario: Scenario, options: &Options) -> Run {
+    runs(scenario, options).remove(0)
+}
+
+fn client(run: &Run) -> &ClientApp {
+    run.sim.app::<ClientApp>(Side::Client).expect("a ClientApp")
+}
+
+fn bit_exact(run: &Run) -> bool {
+    let song = run.song.as_ref().expect("a song");
+    client(run).audio()[..] == song.pcm[..]
+}
+
+/// The rows a reader looks for in a long trace: everything but plain ACKs,
+/// data segments and the client's audio deliveries.
+fn notable(row: &TraceRow) -> bool {
+    let segment = row.who.contains('→');
+    let routine = segment && (row.what == "ACK" || row.what.starts_with("data "));
+    !routine && !row.what.starts_with("client got TrackData")
+}
+
+fn notable_rows(run: &Run) -> String {
+    let mut s = String::new();
+    for row in run.sim.trace().rows().iter().filter(|r| notable(r)) {
+        s += &format!(
+            "{:>10}  {:<31}  {}\n",
+            row.at.to_string(),
+            row.who,
+            row.what
+        );
+    }
+    s
+}
+
+#[test]
+fn framing_breaks_the_original_client_and_not_the_framed_one() {
+    let runs = runs(Scenario::Framing, &Options::new(1));
+    let [original, framed] = &runs[..] else {
+        panic!("framing runs both dialects");
+    };
+    assert_eq!(original.dialect, Dialect::Original);
+
+    // The original dialect: each message boundary TCP moved is a failure.
+    let naive = original
+        .sim
+        .app::<NaiveClient>(Side::Client)
+        .expect("a NaiveClient");
+    let failures: Vec<&str> = naive
+        .outcomes()
+        .iter()
+        .map(|o| o.failure.as_deref().unwrap_or("ok"))
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            "expected \"song\\n\", read \"Comando Inexistente.\"",
+            "expected \"track_data_start\" alone, read \"track_data_start\" and 1008 B more: \
+             gives up on the song",
+            "expected \"goodbye\", read 1024 B of binary data",
+        ]
+    );
+    let spots = marker_spots(&original.sim);
+    assert_eq!(spots.len(), 2, "{spots:?}");
+    assert_eq!((spots[0].frames.len(), spots[0].after), (1, 1444), "glued");
+    assert_eq!(spots[1].frames.len(), 2, "split: {:?}", spots[1]);
+
+    // The framed dialect on the same network gets everything.
+    let events = client(framed).events();
+    assert!(events.contains(&ClientEvent::Songs(vec!["song".into()])));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, ClientEvent::Devices(d) if d.len() == 1)));
+    assert!(events.contains(&ClientEvent::Goodbye));
+    assert!(bit_exact(framed));
+
+    for run in &runs {
+        let name = run.label();
+        insta::assert_snapshot!(format!("{name}_summary"), run.summary());
+        insta::assert_snapshot!(format!("{name}_trace"), run.sim.trace().to_string());
+    }
+}
+
+#[test]
+fn a_slow_reader_closes_the_window_and_the_sender_probes() {
+    let run = one(Scenario::SlowReader, &Options::new(1));
+    let trace = run.sim.trace();
+    assert!(trace.matching("client stops reading").count() == 1);
+    assert!(trace.matching("tcp zero window").count() >= 1);
+    assert!(trace.matching("tcp window probe").count() >= 1);
+    assert!(trace.matching("tcp window opened").count() >= 1);
+    // Probes back off: each waits longer than the one before.
+    let probes: Vec<_> = trace.matching("tcp window probe").map(|r| r.at).collect();
+    for pair in probes.windows(3) {
+        assert!(pair[2] - pair[1] > pair[1] - pair[0], "{probes:?}");
+    }
+    assert!(bit_exact(&run), "the download survives the pause");
+    insta::assert_snapshot!("slow-reader_summary", run.summary());
+    insta::assert_snapshot!("slow-reader_notable", notable_rows(&run));
+}
+
+#[test]
+fn a_starved_link_stalls_playback_and_a_fast_one_does_not() {
+    let run = one(Scenario::Starved, &Options::new(1));
+    let player = client(&run).player().expect("a player");
+    assert!(
+        !player.stalls().is_empty(),
+        "1 Mbit/s cannot carry 1.4 Mbit/s"
+    );
+    assert!(player.finished_at().is_some());
+    assert!(bit_exact(&run));
+    insta::assert_snapshot!("starved_summary", run.summary());
+    insta::assert_snapshot!("starved_notable", notable_rows(&run));
+
+    // The same song over 10 Mbit/s plays through.
+    let fast = one(
+        Scenario::Starved,
+        &Options {
+            bandwidth: Some(10_000_000),
+            ..Options::new(1)
+        },
+    );
+    let fast_player = client(&fast).player().expect("a player");
+    assert!(fast_player.stalls().is_empty(), "{}", fast.summary());
+    assert!(fast_player.time_to_first_audio() < player.time_to_first_audio());
+}
+
+#[test]
+fn lossy_and_report_summaries() {
+    let lossy = one(Scenario::Lossy, &Options::new(1));
+    assert!(bit_exact(&lossy));
+    insta::assert_snapshot!("lossy_summary", lossy.summary());
+    insta::assert_snapshot!("lossy_notable", notable_rows(&lossy));
+    let report = one(Scenario::Report, &Options::new(1));
+    insta::assert_snapshot!("report_summary", report.summary());
+}
+
+#[test]
+fn the_knobs_reach_the_network() {
+    let run = one(
+        Scenario::Lossy,
+        &Options {
+            mss: Some(536),
+            loss: Some(0.0),
+            ..Options::new(1)
+        },
+    );
+    let biggest = run
+        .sim
+        .trace()
+        .rows()
+        .iter()
+        .filter_map(|r| r.what.strip_prefix("data "))
+        .filter_map(|d| d.split(' ').next()?.parse::<usize>().ok())
+        .max();
+    assert_eq!(biggest, Some(536));
+    assert!(run.summary().contains("loss 0%, MSS 536"));
+}
+
+// ---- tshark ---------------------------------------------------------------
+
+/// tshark's reading of the capture at `file`.
+fn tshark_read(file: &Path, args: &[&str]) -> String {
+    let file = file.to_str().expect("temporary paths are UTF-8 here");
+    tshark::run(&[&["-r", file], args].concat())
+}
+
+/// One direction of `follow,tcp,raw`: the hex chunks of the first node
+/// (the client, which sent the SYN) or of the second.
+fn follow_raw(out: &str, first_node: bool) -> Vec<u8> {
+    let body = out.split_once("Node 1:").map_or("", |(_, b)| b);
+    let mut bytes = Vec::new();
+    for line in body.lines().skip(1) {
+        if line.starts_with("=====") {
+            break;
+        }
+        if line.starts_with('\t') == first_node {
+            continue;
+        }
+        let hex = line.trim();
+        for i in (0..hex.len()).step_by(2) {
+            bytes.push(u8::from_str_radix(&hex[i..i + 2], 16).expect("hex from tshark"));
+        }
+    }
+    bytes
+}
+
+#[test]
+fn tshark_reads_every_scenario_as_the_simulator_wrote_it() {
+    if !tshark::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for scenario in Scenario::ALL {
+        for run in runs(scenario, &Options::new(1)) {
+            let name = run.label();
+            let path = dir.path().join(format!("{name}.pcapng"));
+            run.sim.save_pcapng(&path).expect("write the capture");
+            let sim = &run.sim;
+
+            let fields = tshark_read(
+                &path,
+                &[
+                    "-T",
+                    "fields",
+                    "-e",
+                    "ip.src",
+                    "-e",
+                    "tcp.srcport",
+                    "-e",
+                    "ip.dst",
+                ],
+            );
+            assert_eq!(fields.lines().count(), sim.frames().len(), "{name}");
+            let (c, s) = (sim.config().client, sim.config().server);
+            let up = format!("{}\t{}\t{}", c.ip(), c.port(), s.ip());
+            let down = format!("{}\t{}\t{}", s.ip(), s.port(), c.ip());
+            assert!(fields.lines().all(|l| l == up || l == down), "{name}");
+
+            let follow = tshark_read(&path, &["-qz", "follow,tcp,raw,0"]);
+            assert!(
+                follow_raw(&follow, true) == stream_bytes(sim, Side::Client),
+                "{name}: client bytes differ"
+            );
+            assert!(
+                follow_raw(&follow, false) == stream_bytes(sim, Side::Server),
+                "{name}: server bytes differ"
+            );
+
+            let count = |filter: &str| {
+                tshark_read(&path, &["-Y", filter, "-T", "fields", "-e", "frame.number"])
+                    .lines()
+                    .count()
+            };
+            let traced = |needle: &str| sim.trace().matching(needle).count();
+            assert_eq!(
+                count("tcp.analysis.retransmission"),
+                traced("tcp retransmit"),
+                "{name}: retransmissions"
+            );
+            assert_eq!(
+                count("tcp.analysis.zero_window_probe"),
+                traced("tcp window probe"),
+                "{name}: window probes"
+            );
+            let dropped = sim.frames().iter().filter(|f| f.2.is_some()).count();
+            assert_eq!(count("frame.comment"), dropped, "{name}: comments");
+        }
+    }
+}
