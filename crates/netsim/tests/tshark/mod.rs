@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each test binary uses a part of it
 //! Running tshark from the tests: whether it is there, running it so that
 //! any complaint fails the test, and reading its follow-stream output.
 
