@@ -34,6 +34,8 @@ pub struct ClientApp {
     reading_pause: Option<(SimTime, SimTime)>,
     /// How far the reading pause has got: 0 before, 1 during, 2 after.
     pause_phase: u8,
+    /// The server said goodbye.
+    goodbye: bool,
 }
 
 impl ClientApp {
@@ -46,6 +48,7 @@ impl ClientApp {
             player: None,
             reading_pause: None,
             pause_phase: 0,
+            goodbye: false,
         }
     }
 
@@ -93,6 +96,7 @@ impl ClientApp {
                     _ => {}
                 }
             }
+            self.goodbye |= e == ClientEvent::Goodbye;
             self.notes
                 .push_back(format!("client got {}", event_text(&e)));
             self.events.push(e);
@@ -213,7 +217,7 @@ impl App for ClientApp {
     }
 
     fn wants_close(&self, _now: SimTime) -> bool {
-        self.session.is_closed() || self.events.contains(&ClientEvent::Goodbye)
+        self.session.is_closed() || self.goodbye
     }
 
     fn poll_note(&mut self) -> Option<String> {

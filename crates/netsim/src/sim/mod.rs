@@ -225,6 +225,11 @@ impl Sim {
         &self.config
     }
 
+    /// How many events the run has handled so far.
+    pub fn events(&self) -> usize {
+        self.events
+    }
+
     pub fn trace(&self) -> &Trace {
         &self.trace
     }
