@@ -45,7 +45,10 @@ const MAX_WARNINGS: usize = 64;
 /// One captured packet, borrowed from the reader until the next call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Packet<'a> {
-    /// The frame number, counting from 1 as Wireshark does.
+    /// The frame number, counting from 1 as Wireshark does. Wireshark also
+    /// numbers two kinds of pcapng record that are not packets (custom
+    /// blocks and systemd journal entries); the reader skips them but
+    /// counts them, so the numbers stay the same as Wireshark's.
     pub frame: u64,
     /// When it was captured, in nanoseconds since the Unix epoch (saturating
     /// at 0 and `u64::MAX` for timestamps outside that range).
@@ -303,9 +306,13 @@ impl<R: Read> CaptureReader<R> {
             }
         };
         self.frames += 1;
+        let skipped = match &self.state {
+            State::Pcapng(section) => section.records_skipped(),
+            _ => 0,
+        };
         let data = self.input.slice(record.at, record.len);
         Ok(Some(Packet {
-            frame: self.frames,
+            frame: self.frames + skipped,
             timestamp_ns: record.timestamp_ns,
             interface: record.interface,
             link_type: record.link_type,
@@ -321,7 +328,8 @@ impl<R: Read> CaptureReader<R> {
         self.format
     }
 
-    /// How many packets have been returned so far.
+    /// How many packets have been returned so far (records skipped but
+    /// numbered, see [`Packet::frame`], are not counted).
     pub fn frames_read(&self) -> u64 {
         self.frames
     }

@@ -21,6 +21,10 @@
 //! 0x00000002 packet (obsolete)   interface u16, drops u16, then as EPB
 //! ```
 //!
+//! Custom blocks (`0x00000bad`, `0x40000bad`) and systemd journal entries
+//! (9) are skipped too, but Wireshark gives them frame numbers, so they are
+//! counted.
+//!
 //! Each section has its own byte order, read from its magic, and its own
 //! numbered list of interfaces; each interface its own link type and
 //! timestamp unit (`if_tsresol`: 10^-n seconds, or 2^-n with the top bit
@@ -43,6 +47,10 @@ const IDB: u32 = 1;
 const PB: u32 = 2;
 const SPB: u32 = 3;
 const EPB: u32 = 6;
+/// Records Wireshark numbers as frames though they hold no packet.
+const SYSTEMD_JOURNAL: u32 = 9;
+const CUSTOM: u32 = 0x0000_0bad;
+const CUSTOM_NOT_COPIED: u32 = 0x4000_0bad;
 
 const OPT_ENDOFOPT: u16 = 0;
 const IF_TSRESOL: u16 = 9;
@@ -56,6 +64,8 @@ const MAX_INTERFACES: usize = 1 << 16;
 pub(super) struct Section {
     endian: Option<Endian>,
     interfaces: Vec<Interface>,
+    /// Blocks skipped that Wireshark numbers as frames, in all sections.
+    records_skipped: u64,
 }
 
 /// One interface description.
@@ -93,6 +103,11 @@ impl Interface {
 }
 
 impl Section {
+    /// How many records were skipped that Wireshark counts as frames.
+    pub(super) fn records_skipped(&self) -> u64 {
+        self.records_skipped
+    }
+
     /// Reads blocks until the next packet; `Ok(None)` at a clean end.
     pub(super) fn next_record<R: Read>(
         &mut self,
@@ -133,6 +148,10 @@ impl Section {
                         at: at + record.at,
                         ..record
                     }));
+                }
+                SYSTEMD_JOURNAL | CUSTOM | CUSTOM_NOT_COPIED => {
+                    input.skip(len as u64)?;
+                    self.records_skipped += 1;
                 }
                 _ => input.skip(len as u64)?,
             }

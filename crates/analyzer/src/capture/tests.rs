@@ -83,9 +83,10 @@ fn pcapng_sections_interfaces_and_units() {
     file.section(false)
         .interface(1, 262_144, &[(2, b"eth0"), (9, &[9]), (0, b"")]) // ns
         .interface(113, 0, &[]) // default: µs
-        .block(0x0bad, b"a custom block nobody knows")
+        .block(0x1234_5678, b"a block nobody knows")
         .enhanced(0, 1_700_000_000_000_000_001, b"ns", 2)
         .enhanced(1, 1_700_000_000_000_001, b"us", 2)
+        .block(0x4000_0bad, b"\0\0\0\0a custom block: Wireshark's frame 3")
         .section(true) // a new section, big endian: interfaces start over
         .interface(276, 0, &[(9, &[0x80 | 10])]) // 2^-10 s
         .interface(0, 0, &[(9, &[3]), (14, &100i64.to_be_bytes())]) // ms, +100 s
@@ -104,10 +105,10 @@ fn pcapng_sections_interfaces_and_units() {
         [
             (1, 1_700_000_000_000_000_001, 0, 1, &b"ns"[..]),
             (2, 1_700_000_000_000_001_000, 1, 113, b"us"),
-            (3, 5_500_000_000, 0, 276, b"pow2"),
-            (4, 102_500_000_000, 1, 0, b"offset"),
-            (5, 0, 0, 276, b"simple!!"),
-            (6, 100_007_000_000, 1, 0, b"old"),
+            (4, 5_500_000_000, 0, 276, b"pow2"),
+            (5, 102_500_000_000, 1, 0, b"offset"),
+            (6, 0, 0, 276, b"simple!!"),
+            (7, 100_007_000_000, 1, 0, b"old"),
         ]
     );
     assert_eq!(rows[4].5, 20, "a simple packet keeps its original length");
