@@ -95,6 +95,7 @@ const ARPHRD_NETLINK: u16 = 824;
 /// Finds the IP packet in `frame`; anything else is [`Other`] traffic
 /// (or [`Other::Malformed`] when the link header is cut short).
 pub fn network_packet(link_type: LinkType, frame: &[u8]) -> Result<NetworkPacket<'_>, Other> {
+    // Each `&frame[n..]` below follows a `fixed::<n>` that checked the length.
     match link_type {
         LinkType::ETHERNET => ethernet(frame),
         LinkType::LINUX_SLL => {
