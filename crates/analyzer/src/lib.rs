@@ -1,0 +1,57 @@
+//! The streamlab analyzer: reads the captures students make of the streaming
+//! protocol (Wireshark, tshark, dumpcap and tcpdump on Windows, macOS and
+//! Linux, and the kit's simulator) and finds the TCP segments in them.
+//!
+//! Work in progress. This first slice is the reading layer, each piece a
+//! module with its tests beside it:
+//!
+//! * [`capture`]: a streaming reader of pcap (µs and ns, both byte orders)
+//!   and pcapng (sections, interfaces with their own link type and
+//!   timestamp unit, both byte orders, unknown blocks skipped) that lends
+//!   out one packet at a time from a single buffer;
+//! * [`link`]: the link layers real captures use — Ethernet with VLAN tags,
+//!   Linux cooked SLL and SLL2, BSD NULL and LOOP, raw IP;
+//! * [`ip`] and [`tcp`]: IPv4, IPv6 and TCP headers as views over the
+//!   bytes, tolerant of segmentation offload, padding and snapshot lengths;
+//! * [`decode`](mod@decode): one packet to a [`TcpSegment`] or the
+//!   [`Other`] traffic it is.
+//!
+//! Still to come: TCP reassembly per direction, and the report of the
+//! protocol's commands and replies.
+//!
+//! The loop a caller writes:
+//!
+//! ```no_run
+//! use streamlab_analyzer::{decode, CaptureReader, Decoded};
+//!
+//! let mut reader = CaptureReader::open("capture.pcapng")?;
+//! let mut others = 0;
+//! while let Some(packet) = reader.next_packet()? {
+//!     match decode(&packet) {
+//!         Decoded::Tcp(segment) => {
+//!             println!("{} {} -> {} {}", packet.frame, segment.src, segment.dst, segment.flags)
+//!         }
+//!         Decoded::Other(_) => others += 1,
+//!     }
+//! }
+//! println!("{others} other packets");
+//! # Ok::<(), streamlab_analyzer::CaptureError>(())
+//! ```
+//!
+//! A capture cut off mid-record ends with [`CaptureError::Truncated`] after
+//! its whole packets; whatever the error, the next call returns `Ok(None)`.
+//! Input from a file never makes this crate panic.
+
+pub mod capture;
+pub mod decode;
+pub mod ip;
+pub mod link;
+pub mod tcp;
+
+#[cfg(test)]
+mod testutil;
+
+pub use capture::{CaptureError, CaptureReader, CaptureWarning, Format, Packet};
+pub use decode::{decode, Decoded, Malformed, Other};
+pub use link::LinkType;
+pub use tcp::{TcpFlags, TcpSegment};
