@@ -6,11 +6,11 @@
 use std::net::SocketAddr;
 
 use streamlab_analyzer::{decode, CaptureReader, Decoded, Format, LinkType, TcpFlags};
-use streamlab_netsim::sim::report;
+use streamlab_netsim::scenario::{Options, Scenario};
 
 #[test]
 fn the_simulated_report_conversation_reads_back_segment_by_segment() {
-    let mut sim = report(1);
+    let mut sim = Scenario::Report.build(&Options::new(1)).remove(0).sim;
     sim.run_until_idle(10_000).expect("the conversation ends");
     let bytes = sim.pcapng_bytes();
 
