@@ -46,6 +46,7 @@ pub mod capture;
 pub mod decode;
 pub mod ip;
 pub mod link;
+pub mod scan;
 pub mod stream;
 pub mod tcp;
 
