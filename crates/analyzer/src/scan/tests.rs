@@ -126,7 +126,7 @@ fn a_marker_split_before_its_last_byte_is_found_at_every_cut() {
 
 #[test]
 fn a_framed_track_is_counted_by_its_header_even_with_a_marker_inside() {
-    let mut audio = vec![0u8; 100];
+    let mut audio = [0u8; 100];
     audio[40..54].copy_from_slice(b"track_data_end");
     let header = b"OK 1 songs\nsong\ntrack_data_start 100 8000 1 u8 my song\n";
     let mut server = header.to_vec();
