@@ -31,6 +31,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run a simulated network scenario (deterministic) and write its capture.
     Sim(crate::sim::SimArgs),
+    /// Read a pcap/pcapng capture: endpoints, commands, track markers, TCP events.
+    Analyze(crate::analyze::AnalyzeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

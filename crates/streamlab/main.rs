@@ -4,6 +4,7 @@
 //! calls [`run`], prints at most one error line and chooses the exit code.
 //! Logs go to stderr; results go to stdout.
 
+mod analyze;
 mod cli;
 mod demo;
 mod run;
@@ -22,7 +23,11 @@ fn main() -> ExitCode {
         Err(e) => {
             use std::io::Write;
             let _ = writeln!(std::io::stderr(), "streamlab: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<analyze::Damaged>().is_some() {
+                ExitCode::from(analyze::EXIT_DAMAGED)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

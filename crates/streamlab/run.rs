@@ -21,6 +21,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Client(args) => client(args),
         Command::Demo(args) => crate::demo::run(args),
         Command::Sim(args) => crate::sim::run(args),
+        Command::Analyze(args) => crate::analyze::run(args),
     }
 }
 

@@ -1,0 +1,176 @@
+//! A whole capture analysed: every TCP connection with its endpoints,
+//! messages, tracks and TCP events, and a count of everything else.
+//!
+//! [`analyze`] streams the file once: packets are decoded, TCP segments go
+//! to the connection table ([`crate::flows`]), each connection's streams
+//! to a protocol [`Scanner`]. Memory grows with the number of connections
+//! and messages kept, not with the size of the capture (audio is counted,
+//! never kept — unless an [`AudioOut`] takes it).
+//!
+//! The report is rendered as text ([`text`]: answers to the original
+//! report's questions A–E), as JSON ([`json`]: a versioned schema), or as
+//! the streams themselves ([`follow`]).
+
+pub mod follow;
+pub mod json;
+pub mod text;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use crate::capture::{CaptureError, CaptureReader, Format};
+use crate::decode::{decode, Decoded};
+use crate::flows::Flows;
+use crate::scan::{AudioOut, Scan, Scanner};
+use crate::stream::ConnInfo;
+
+/// Which connections to report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Only this `tcp.stream` number.
+    pub stream: Option<u64>,
+    /// Only connections with this port on either side.
+    pub port: Option<u16>,
+}
+
+impl Filter {
+    pub fn keeps(&self, info: &ConnInfo) -> bool {
+        self.stream.is_none_or(|s| s == info.stream)
+            && self
+                .port
+                .is_none_or(|p| info.client.port() == p || info.server.port() == p)
+    }
+}
+
+/// One TCP connection: what TCP did and what the protocol said.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub info: ConnInfo,
+    pub scan: Scan,
+}
+
+impl Connection {
+    /// 4 or 6.
+    pub fn ip_version(&self) -> u8 {
+        if self.info.client.is_ipv4() {
+            4
+        } else {
+            6
+        }
+    }
+}
+
+/// Everything found in one capture.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The file's name as given.
+    pub file: String,
+    pub format: Format,
+    /// Frames read (Wireshark's numbering).
+    pub frames: u64,
+    /// The first frame's time: report times count from it.
+    pub start_ns: Option<u64>,
+    pub tcp_segments: u64,
+    /// Everything that is not TCP, by kind (`UDP`, `ARP`, …).
+    pub other: BTreeMap<&'static str, u64>,
+    /// Oddities in the file the reader tolerated.
+    pub warnings: Vec<String>,
+    /// Why the reading stopped early, if it did (the report covers what
+    /// was read before).
+    pub stopped: Option<CaptureError>,
+    /// The connections the filter kept, in `tcp.stream` order.
+    pub connections: Vec<Connection>,
+}
+
+impl Analysis {
+    /// True when the file ended in the middle of a record.
+    pub fn is_truncated(&self) -> bool {
+        matches!(self.stopped, Some(CaptureError::Truncated { .. }))
+    }
+}
+
+/// Makes the audio output for a connection's tracks, if any.
+pub type OutFactory<'a> = dyn FnMut(&ConnInfo) -> Option<Box<dyn AudioOut>> + 'a;
+
+/// Reads a whole capture. A file that is not a capture (or cannot be
+/// opened) is an error; a capture that is cut off or corrupt part-way is
+/// analysed up to that point, with [`Analysis::stopped`] saying why.
+pub fn analyze<R: Read>(
+    file: &str,
+    reader: R,
+    filter: &Filter,
+    outs: &mut OutFactory<'_>,
+) -> Result<Analysis, CaptureError> {
+    let mut reader = CaptureReader::new(reader)?;
+    let mut flows = Flows::new(|info: &ConnInfo| {
+        let out = if filter.keeps(info) { outs(info) } else { None };
+        Scanner::new(out)
+    });
+    let mut start_ns = None;
+    let mut tcp_segments = 0;
+    let mut other: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let stopped = loop {
+        match reader.next_packet() {
+            Ok(Some(packet)) => {
+                start_ns.get_or_insert(packet.timestamp_ns);
+                match decode(&packet) {
+                    Decoded::Tcp(segment) => {
+                        tcp_segments += 1;
+                        flows.segment(&packet, &segment);
+                    }
+                    Decoded::Other(o) => *other.entry(o.category()).or_default() += 1,
+                }
+            }
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        }
+    };
+    let connections = flows
+        .finish()
+        .into_iter()
+        .filter(|(info, _)| filter.keeps(info))
+        .map(|(info, scanner)| Connection {
+            info,
+            scan: scanner.finish(),
+        })
+        .collect();
+    Ok(Analysis {
+        file: file.to_string(),
+        format: reader.format(),
+        frames: reader.frames_read(),
+        start_ns,
+        tcp_segments,
+        other,
+        warnings: reader.warnings().iter().map(ToString::to_string).collect(),
+        stopped,
+        connections,
+    })
+}
+
+/// Printable text for a message: ASCII as is, `\n`, `\r`, `\t` escaped,
+/// anything else as `\xNN`; at most `max` characters, then `…`.
+pub fn escape(bytes: &[u8], max: usize) -> String {
+    let mut s = String::new();
+    for &b in bytes {
+        if s.len() >= max {
+            s.push('…');
+            break;
+        }
+        match b {
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s
+}
+
+/// Seconds since `start`, six decimals: `0.002009`.
+pub fn seconds(ns: u64, start: Option<u64>) -> String {
+    let d = ns.saturating_sub(start.unwrap_or(ns));
+    format!("{}.{:06}", d / 1_000_000_000, (d % 1_000_000_000) / 1_000)
+}

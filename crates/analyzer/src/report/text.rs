@@ -1,0 +1,247 @@
+//! The report as a student reads it: for each connection, the answers to
+//! the original report's questions (A. IP version, B. addresses,
+//! C. transport, D. ports, E. payload), then the tracks and what TCP did.
+//!
+//! ```text
+//! TCP stream 0: 10.0.0.10:45926 → 10.0.0.7:2635, original dialect
+//!   A. IP version: IPv4
+//!   B. server 10.0.0.7, client 10.0.0.10 (the client sent the SYN)
+//!   C. transport: TCP
+//!   D. client port 45926, server port 2635
+//!   E. payload, in order:
+//!        frame      time  from    message
+//!            4  0.002009  client  "lista"
+//! ```
+
+use std::fmt::Write as _;
+
+use streamlab_proto::PcmFormat;
+
+use super::{escape, seconds, Analysis, Connection};
+use crate::scan::{Kind, Track};
+use crate::stream::{ClientBy, ConnInfo, Dir};
+
+/// How much of a message the table shows.
+const SHOWN: usize = 60;
+
+/// The whole report.
+pub fn render(a: &Analysis) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}: {}, {} frames", a.file, format_name(a), a.frames);
+    for w in &a.warnings {
+        let _ = writeln!(s, "warning: {w}");
+    }
+    if let Some(e) = &a.stopped {
+        let _ = writeln!(s, "warning: {e}; the report covers what was read");
+    }
+    if a.connections.is_empty() {
+        let _ = writeln!(s, "\nno TCP connection matches");
+    }
+    for c in &a.connections {
+        s.push('\n');
+        connection(&mut s, c, a.start_ns);
+    }
+    let _ = writeln!(s, "\n{}", everything_else(a));
+    s
+}
+
+fn format_name(a: &Analysis) -> &'static str {
+    match a.format {
+        crate::capture::Format::Pcap { nanos: true } => "pcap (nanosecond)",
+        crate::capture::Format::Pcap { nanos: false } => "pcap (microsecond)",
+        crate::capture::Format::Pcapng => "pcapng",
+    }
+}
+
+/// The one-line summary of the rest of the file.
+pub fn everything_else(a: &Analysis) -> String {
+    let mut s = format!(
+        "in all: {} TCP segments in {} connection(s) reported",
+        a.tcp_segments,
+        a.connections.len()
+    );
+    if a.other.is_empty() {
+        s.push_str("; nothing else");
+    } else {
+        let parts: Vec<String> = a.other.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = write!(s, "; other traffic: {}", parts.join(", "));
+    }
+    s
+}
+
+fn connection(s: &mut String, c: &Connection, start: Option<u64>) {
+    let i = &c.info;
+    let dialect = c
+        .scan
+        .dialect
+        .map_or("no payload".to_string(), |d| format!("{d:?} dialect").to_lowercase());
+    let _ = writeln!(s, "TCP stream {}: {} → {}, {dialect}", i.stream, i.client, i.server);
+    let _ = writeln!(s, "  A. IP version: IPv{}", c.ip_version());
+    let how = match i.client_by {
+        ClientBy::Syn => "the client sent the SYN",
+        ClientBy::ServerPort => "no SYN captured: the server uses port 2635",
+        ClientBy::FirstPacket => "no SYN captured: the client sent the first packet",
+    };
+    let _ = writeln!(
+        s,
+        "  B. server {}, client {} ({how})",
+        i.server.ip(),
+        i.client.ip()
+    );
+    let _ = writeln!(s, "  C. transport: TCP");
+    let _ = writeln!(
+        s,
+        "  D. client port {}, server port {}",
+        i.client.port(),
+        i.server.port()
+    );
+    payload(s, c, start);
+    for (n, t) in c.scan.tracks.iter().enumerate() {
+        track(s, n + 1, t, c.scan.dialect, start);
+    }
+    tcp(s, i);
+}
+
+fn payload(s: &mut String, c: &Connection, start: Option<u64>) {
+    if c.scan.messages.is_empty() {
+        let _ = writeln!(s, "  E. payload: none");
+        return;
+    }
+    let _ = writeln!(s, "  E. payload, in order:");
+    let _ = writeln!(s, "     {:>7}  {:>10}  from    message", "frame", "time");
+    for m in &c.scan.messages {
+        let from = match m.dir {
+            Dir::ToServer => "client",
+            Dir::ToClient => "server",
+        };
+        let mut text = match m.kind {
+            Kind::Audio => format!("[{} B of audio]", m.len),
+            _ => format!("\"{}\"", escape(&m.bytes, SHOWN)),
+        };
+        if m.kind == Kind::Text && m.len > m.bytes.len() as u64 {
+            let _ = write!(text, " ({} B)", m.len);
+        }
+        if m.missing > 0 {
+            let _ = write!(text, " ({} B missing from the capture)", m.missing);
+        }
+        let at = seconds(m.time_ns, start);
+        let _ = writeln!(s, "     {:>7}  {at:>10}  {from}  {text}", m.frame);
+    }
+    if c.scan.messages_dropped > 0 {
+        let _ = writeln!(s, "     … and {} more messages", c.scan.messages_dropped);
+    }
+}
+
+fn track(
+    s: &mut String,
+    n: usize,
+    t: &Track,
+    dialect: Option<crate::scan::Dialect>,
+    start: Option<u64>,
+) {
+    let name = t.name.as_deref().unwrap_or("(unnamed)");
+    let _ = writeln!(s, "  track {n}: {name}");
+    let glued = t.first_audio_frame == Some(t.start.last_frame);
+    let _ = writeln!(
+        s,
+        "     track_data_start: frame {}, {} s{}{}",
+        frames(t.start.frame, t.start.last_frame),
+        seconds(t.start.time_ns, start),
+        if t.start.is_split() { ", split across two segments" } else { "" },
+        if glued { ", glued to audio in the same segment" } else { "" }
+    );
+    match &t.end {
+        Some(end) => {
+            let glued = t.last_audio_frame == Some(end.frame);
+            let _ = writeln!(
+                s,
+                "     track_data_end:   frame {}, {} s{}{}",
+                frames(end.frame, end.last_frame),
+                seconds(end.time_ns, start),
+                if end.is_split() { ", split across two segments" } else { "" },
+                if glued { ", glued to audio in the same segment" } else { "" }
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "     no end marker: the stream ends {} B after the start",
+                t.audio_bytes + t.missing_bytes
+            );
+        }
+    }
+    // The original dialect carries no format: it is CD audio by convention.
+    let (format, assumed) = match (t.format, dialect) {
+        (Some(f), _) => (f, ""),
+        _ => (PcmFormat::CD, " (assumed, as the original client does)"),
+    };
+    let mut line = format!(
+        "     audio: {} B = {:.3} s of {format}{assumed}",
+        t.audio_bytes,
+        format.seconds(t.audio_bytes)
+    );
+    if let Some(a) = t.announced_bytes.filter(|&a| a != t.audio_bytes) {
+        let _ = write!(line, "; the header announced {a} B");
+    }
+    if t.missing_bytes > 0 {
+        let _ = write!(line, "; {} B missing from the capture", t.missing_bytes);
+    }
+    let _ = writeln!(s, "{line}");
+    let last = t.end.map(|e| e.time_ns).or(t.last_audio_ns);
+    if let Some(last) = last.filter(|&l| l > t.start.time_ns) {
+        let secs = (last - t.start.time_ns) as f64 / 1e9;
+        let _ = writeln!(
+            s,
+            "     transfer: {secs:.6} s, {:.2} Mbit/s",
+            t.audio_bytes as f64 * 8.0 / secs / 1e6
+        );
+    }
+}
+
+fn frames(first: u64, last: u64) -> String {
+    if first == last {
+        first.to_string()
+    } else {
+        format!("{first}–{last}")
+    }
+}
+
+fn tcp(s: &mut String, i: &ConnInfo) {
+    let h = &i.handshake;
+    let hs = match (h.syn, h.syn_ack, h.ack) {
+        (Some(a), Some(b), Some(c)) => format!("handshake in frames {a}, {b}, {c}"),
+        (None, _, _) => "no handshake captured (the capture starts mid-connection)".into(),
+        (Some(a), b, c) => format!(
+            "handshake incomplete: SYN in frame {a}, SYN-ACK {}, ACK {}",
+            b.map_or("missing".into(), |f| f.to_string()),
+            c.map_or("missing".into(), |f| f.to_string())
+        ),
+    };
+    let _ = writeln!(s, "  TCP: {hs}");
+    for (dir, name) in [(Dir::ToServer, "client → server"), (Dir::ToClient, "server → client")] {
+        let d = &i.dirs[dir.index()];
+        let mut line = format!(
+            "     {name}: {} segments, {} B of data",
+            d.segments, d.stream_bytes
+        );
+        let mut add = |n: u64, what: &str| {
+            if n > 0 {
+                let _ = write!(line, ", {n} {what}");
+            }
+        };
+        add(d.retransmissions, "retransmitted");
+        add(d.out_of_order, "out of order");
+        add(d.gaps, "gap(s)");
+        add(d.zero_windows, "zero window(s)");
+        if d.gap_bytes > 0 {
+            let _ = write!(line, " ({} B never captured)", d.gap_bytes);
+        }
+        if let Some(f) = d.fin_frame {
+            let _ = write!(line, ", FIN in frame {f}");
+        }
+        if let Some(f) = d.rst_frame {
+            let _ = write!(line, ", RST in frame {f}");
+        }
+        let _ = writeln!(s, "{line}");
+    }
+}

@@ -1,0 +1,201 @@
+//! `streamlab analyze`: read a capture, report what a student looks for in
+//! Wireshark (the report's questions A–E, the track markers, the TCP
+//! events), and optionally write the transferred songs back as WAV files.
+//!
+//! Exit codes: 0 when the whole file was read; 1 when it could not be read
+//! at all (a one-line error); 3 when it is cut off or damaged part-way —
+//! the report of what was read is still printed, with a warning.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use streamlab_analyzer::report::{self, Analysis, Filter};
+use streamlab_analyzer::scan::{AudioOut, Track};
+use streamlab_analyzer::stream::ConnInfo;
+use streamlab_audio::wav::WavFileWriter;
+use streamlab_proto::PcmFormat;
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The capture: pcap or pcapng, from Wireshark, tshark, dumpcap,
+    /// tcpdump or `streamlab sim`.
+    pub file: PathBuf,
+    /// Print JSON (schema streamlab-analyze/1, see docs/analyze-json.md).
+    #[arg(long, conflicts_with = "follow")]
+    pub json: bool,
+    /// Print each conversation as Wireshark's Follow TCP Stream shows it,
+    /// with the audio elided.
+    #[arg(long)]
+    pub follow: bool,
+    /// Write each transferred track into DIR as a WAV file (the framed
+    /// dialect's format; CD audio for the original dialect).
+    #[arg(long, value_name = "DIR")]
+    pub extract: Option<PathBuf>,
+    /// Only this TCP stream (Wireshark's tcp.stream number).
+    #[arg(long, value_name = "N")]
+    pub stream: Option<u64>,
+    /// Only connections with this port on either side.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+}
+
+/// The capture was read only in part; the report covers that part.
+#[derive(Debug)]
+pub struct Damaged(pub String);
+
+impl std::fmt::Display for Damaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Damaged {}
+
+/// The exit code for a capture read only in part.
+pub const EXIT_DAMAGED: u8 = 3;
+
+pub fn run(args: AnalyzeArgs) -> Result<()> {
+    let name = args.file.display().to_string();
+    let file = File::open(&args.file).with_context(|| format!("opening {name}"))?;
+    if let Some(dir) = &args.extract {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let filter = Filter {
+        stream: args.stream,
+        port: args.port,
+    };
+    let extracted: Rc<RefCell<Vec<Extracted>>> = Rc::default();
+    let mut outs = |info: &ConnInfo| -> Option<Box<dyn AudioOut>> {
+        let dir = args.extract.as_ref()?;
+        Some(Box::new(Extractor {
+            dir: dir.clone(),
+            stream: info.stream,
+            writer: None,
+            done: extracted.clone(),
+        }))
+    };
+    let analysis = report::analyze(&name, BufReader::new(file), &filter, &mut outs)
+        .with_context(|| format!("reading {name}"))?;
+    let out = if args.json {
+        report::json::render(&analysis)
+    } else if args.follow {
+        report::follow::render(&analysis)
+    } else {
+        report::text::render(&analysis)
+    };
+    print!("{out}");
+    let extracted = extracted.take();
+    report_extraction(&extracted, args.json)?;
+    damage(&analysis, &name)
+}
+
+/// Exit 3 (through [`Damaged`]) if the file was read only in part.
+fn damage(a: &Analysis, name: &str) -> Result<()> {
+    match &a.stopped {
+        None => Ok(()),
+        Some(e) => Err(Damaged(format!("{name}: {e}; the report covers the {} frames read", a.frames)).into()),
+    }
+}
+
+fn report_extraction(done: &[Extracted], json: bool) -> Result<()> {
+    for e in done {
+        if let Some(err) = &e.error {
+            anyhow::bail!("extracting to {}: {err}", e.path.display());
+        }
+        if !json {
+            println!("extracted {} ({} B of audio)", e.path.display(), e.bytes);
+        }
+    }
+    Ok(())
+}
+
+/// One WAV file written.
+struct Extracted {
+    path: PathBuf,
+    bytes: u64,
+    error: Option<String>,
+}
+
+/// Writes one connection's tracks, each to its own WAV file.
+struct Extractor {
+    dir: PathBuf,
+    stream: u64,
+    writer: Option<WavFileWriter>,
+    done: Rc<RefCell<Vec<Extracted>>>,
+}
+
+impl Extractor {
+    fn fail(&mut self, path: &Path, error: String) {
+        self.writer = None;
+        self.done.borrow_mut().push(Extracted {
+            path: path.to_path_buf(),
+            bytes: 0,
+            error: Some(error),
+        });
+    }
+}
+
+impl AudioOut for Extractor {
+    fn start(&mut self, index: usize, track: &Track) {
+        let name = safe_name(track.name.as_deref().unwrap_or("track"));
+        let path = self
+            .dir
+            .join(format!("stream{}-{}-{name}.wav", self.stream, index + 1));
+        // The original dialect sends CD audio without saying so.
+        let format = track.format.unwrap_or(PcmFormat::CD);
+        match WavFileWriter::create(&path, format) {
+            Ok(w) => self.writer = Some(w),
+            Err(e) => self.fail(&path, e.to_string()),
+        }
+    }
+
+    fn audio(&mut self, _index: usize, bytes: &[u8]) {
+        if let Some(w) = &mut self.writer {
+            if let Err(e) = w.write(bytes) {
+                let path = w.path().to_path_buf();
+                self.fail(&path, e.to_string());
+            }
+        }
+    }
+
+    fn end(&mut self, _index: usize, _track: &Track) {
+        let Some(w) = self.writer.take() else { return };
+        let path = w.path().to_path_buf();
+        let bytes = w.data_len();
+        let error = w.finish().err().map(|e| e.to_string());
+        self.done.borrow_mut().push(Extracted { path, bytes, error });
+    }
+}
+
+/// A song name as a file name: letters, digits, `-`, `_` and `.` kept,
+/// anything else `_`, at most 64 characters.
+fn safe_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .take(64)
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        format!("track{s}")
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn song_names_become_safe_file_names() {
+        assert_eq!(safe_name("ode_to_joy"), "ode_to_joy");
+        assert_eq!(safe_name("my song/../x"), "my_song_.._x");
+        assert_eq!(safe_name(".."), "track..");
+        assert_eq!(safe_name(""), "track");
+    }
+}
