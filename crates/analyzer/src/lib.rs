@@ -46,9 +46,12 @@ pub mod capture;
 pub mod decode;
 pub mod ip;
 pub mod link;
+pub mod reassembly;
 pub mod stream;
 pub mod tcp;
 
+#[cfg(test)]
+mod recorder;
 #[cfg(test)]
 mod testutil;
 
