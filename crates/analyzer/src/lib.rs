@@ -2,8 +2,8 @@
 //! protocol (Wireshark, tshark, dumpcap and tcpdump on Windows, macOS and
 //! Linux, and the kit's simulator) and finds the TCP segments in them.
 //!
-//! Work in progress. This first slice is the reading layer, each piece a
-//! module with its tests beside it:
+//! Work in progress. The reading layer and TCP reassembly are here, each
+//! piece a module with its tests beside it:
 //!
 //! * [`capture`]: a streaming reader of pcap (µs and ns, both byte orders)
 //!   and pcapng (sections, interfaces with their own link type and
@@ -14,10 +14,15 @@
 //! * [`ip`] and [`tcp`]: IPv4, IPv6 and TCP headers as views over the
 //!   bytes, tolerant of segmentation offload, padding and snapshot lengths;
 //! * [`decode`](mod@decode): one packet to a [`TcpSegment`] or the
-//!   [`Other`] traffic it is.
+//!   [`Other`] traffic it is;
+//! * [`stream`]: what reassembly hands on — each direction as an ordered
+//!   byte stream for a [`StreamSink`], and the facts of each connection
+//!   ([`ConnInfo`]);
+//! * [`reassembly`]: one direction put back in order (wraparound,
+//!   retransmissions, overlaps, out-of-order segments, gaps);
+//! * [`flows`]: the connection table, numbered as Wireshark's `tcp.stream`.
 //!
-//! Still to come: TCP reassembly per direction, and the report of the
-//! protocol's commands and replies.
+//! Still to come: the report of the protocol's commands and replies.
 //!
 //! The loop a caller writes:
 //!
@@ -38,12 +43,17 @@
 //! # Ok::<(), streamlab_analyzer::CaptureError>(())
 //! ```
 //!
+//! To reassemble, give each segment to [`Flows::segment`] instead, with a
+//! factory that makes each connection's sink, and call [`Flows::finish`]
+//! at the end.
+//!
 //! A capture cut off mid-record ends with [`CaptureError::Truncated`] after
 //! its whole packets; whatever the error, the next call returns `Ok(None)`.
 //! Input from a file never makes this crate panic.
 
 pub mod capture;
 pub mod decode;
+pub mod flows;
 pub mod ip;
 pub mod link;
 pub mod reassembly;
@@ -57,5 +67,8 @@ mod testutil;
 
 pub use capture::{CaptureError, CaptureReader, CaptureWarning, Format, Packet};
 pub use decode::{decode, Decoded, Malformed, Other};
+pub use flows::Flows;
 pub use link::LinkType;
+pub use reassembly::Reassembler;
+pub use stream::{Chunk, ClientBy, ConnInfo, Dir, DirStats, Handshake, StreamSink};
 pub use tcp::{TcpFlags, TcpSegment};
