@@ -89,8 +89,9 @@ impl<S: StreamSink> Flows<S> {
         self.conns.is_empty()
     }
 
-    /// Takes one TCP segment and the packet it came in.
-    pub fn segment(&mut self, packet: &Packet<'_>, seg: &TcpSegment<'_>) {
+    /// Takes one TCP segment and the packet it came in; returns the
+    /// stream number of its connection.
+    pub fn segment(&mut self, packet: &Packet<'_>, seg: &TcpSegment<'_>) -> u64 {
         let pair = if seg.src <= seg.dst {
             (seg.src, seg.dst)
         } else {
@@ -119,6 +120,7 @@ impl<S: StreamSink> Flows<S> {
             }
         };
         self.conns[index].segment(packet, seg);
+        index as u64
     }
 
     /// The capture is over: each connection's held bytes are delivered

@@ -29,6 +29,8 @@ fn addr(text: &str) -> SocketAddr {
 struct Capture<S: StreamSink> {
     flows: Flows<S>,
     frame: u64,
+    /// The stream number of each frame.
+    streams: Vec<u64>,
 }
 
 impl Capture<Recorder> {
@@ -39,7 +41,11 @@ impl Capture<Recorder> {
 
 impl<S: StreamSink> Capture<S> {
     fn with(flows: Flows<S>) -> Self {
-        Capture { flows, frame: 0 }
+        Capture {
+            flows,
+            frame: 0,
+            streams: Vec::new(),
+        }
     }
 
     fn send(&mut self, src: &str, dst: &str, seq: u32, flags: u8, payload: &[u8]) -> u64 {
@@ -76,7 +82,8 @@ impl<S: StreamSink> Capture<S> {
             truncated: false,
             wire_len: payload.len() as u32,
         };
-        self.flows.segment(&packet, &seg);
+        let stream = self.flows.segment(&packet, &seg);
+        self.streams.push(stream);
         self.frame
     }
 }
@@ -183,6 +190,7 @@ fn ports_used_again_with_a_new_isn_start_a_new_stream() {
     let reuse = cap.send(CLIENT, SERVER, 9000, SYN, b"");
     cap.send(SERVER, CLIENT, 700, SYN_ACK, b"");
     cap.send(CLIENT, SERVER, 9001, PSH_ACK, b"two");
+    assert_eq!(cap.streams, [0, 0, 0, 0, 0, 1, 2, 2, 2]);
     let conns = cap.flows.finish();
     assert_eq!(*made.borrow(), [0, 1, 2]);
     let streams: Vec<_> = conns
