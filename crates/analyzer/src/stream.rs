@@ -54,7 +54,8 @@ pub trait StreamSink {
     /// (lost before the capture point, cut by the snapshot length, or the
     /// capture ended first); the stream goes on at `offset + len`.
     /// `frame` / `time_ns` are those of the first frame after the gap (or
-    /// of the last frame seen, at the end of the capture).
+    /// of the last frame seen, at the end of the capture; for bytes a
+    /// snapshot length cut off, of the frame that was cut).
     fn gap(&mut self, dir: Dir, offset: u64, len: u64, frame: u64, time_ns: u64);
 }
 
