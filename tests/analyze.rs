@@ -82,9 +82,14 @@ fn a_framed_song_extracts_to_the_served_file_bit_for_bit() {
     );
     let wav = dir.path().join("stream0-1-frere_jacques.wav");
     assert!(out.contains("extracted"), "{out}");
-    let served = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("music/frere_jacques.wav"))
-        .unwrap();
-    assert!(std::fs::read(&wav).unwrap() == served, "{} differs", wav.display());
+    let served =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("music/frere_jacques.wav"))
+            .unwrap();
+    assert!(
+        std::fs::read(&wav).unwrap() == served,
+        "{} differs",
+        wav.display()
+    );
 }
 
 #[test]
@@ -92,7 +97,11 @@ fn an_original_song_extracts_its_raw_audio_as_cd_audio() {
     let dir = tempfile::tempdir().unwrap();
     stdout(
         streamlab()
-            .args(["analyze", "captures/loopback-original-glued.pcapng", "--extract"])
+            .args([
+                "analyze",
+                "captures/loopback-original-glued.pcapng",
+                "--extract",
+            ])
             .arg(dir.path()),
     );
     let wav = std::fs::read(dir.path().join("stream0-1-frere_jacques.wav")).unwrap();
@@ -101,7 +110,10 @@ fn an_original_song_extracts_its_raw_audio_as_cd_audio() {
     // file's audio: the original dialect sends raw PCM.
     assert_eq!(&wav[44..], &served[44..]);
     // Written as 44.1 kHz stereo 16-bit, as the original client assumes.
-    assert_eq!(u32::from_le_bytes([wav[24], wav[25], wav[26], wav[27]]), 44_100);
+    assert_eq!(
+        u32::from_le_bytes([wav[24], wav[25], wav[26], wav[27]]),
+        44_100
+    );
     assert_eq!(u16::from_le_bytes([wav[22], wav[23]]), 2);
 }
 
@@ -115,7 +127,11 @@ fn filters_pick_connections() {
 
 #[test]
 fn follow_shows_the_conversation_with_the_audio_elided() {
-    let out = stdout(streamlab().args(["analyze", "--follow", "captures/sim-framing-original.pcapng"]));
+    let out = stdout(streamlab().args([
+        "analyze",
+        "--follow",
+        "captures/sim-framing-original.pcapng",
+    ]));
     insta::assert_snapshot!("follow_framing_original", out);
 }
 
@@ -131,10 +147,19 @@ fn bad_files_get_one_line_and_exit_1() {
         (text, "not a pcap or pcapng file"),
         (empty, "not a pcap or pcapng file"),
     ] {
-        let out = streamlab().arg("analyze").arg(&file).assert().code(1).get_output().clone();
+        let out = streamlab()
+            .arg("analyze")
+            .arg(&file)
+            .assert()
+            .code(1)
+            .get_output()
+            .clone();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.starts_with("streamlab: ") && stderr.contains(says), "{stderr}");
+        assert!(
+            stderr.starts_with("streamlab: ") && stderr.contains(says),
+            "{stderr}"
+        );
         assert!(out.stdout.is_empty());
     }
 }
@@ -145,7 +170,13 @@ fn a_capture_cut_off_mid_record_is_reported_and_exits_3() {
     let whole = std::fs::read(capture("sim-report.pcapng")).unwrap();
     let cut = dir.path().join("cut.pcapng");
     std::fs::write(&cut, &whole[..whole.len() - 30]).unwrap();
-    let out = streamlab().arg("analyze").arg(&cut).assert().code(3).get_output().clone();
+    let out = streamlab()
+        .arg("analyze")
+        .arg(&cut)
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stdout.contains("TCP stream 0:"), "{stdout}");

@@ -98,7 +98,11 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
 fn damage(a: &Analysis, name: &str) -> Result<()> {
     match &a.stopped {
         None => Ok(()),
-        Some(e) => Err(Damaged(format!("{name}: {e}; the report covers the {} frames read", a.frames)).into()),
+        Some(e) => Err(Damaged(format!(
+            "{name}: {e}; the report covers the {} frames read",
+            a.frames
+        ))
+        .into()),
     }
 }
 
@@ -168,7 +172,9 @@ impl AudioOut for Extractor {
         let path = w.path().to_path_buf();
         let bytes = w.data_len();
         let error = w.finish().err().map(|e| e.to_string());
-        self.done.borrow_mut().push(Extracted { path, bytes, error });
+        self.done
+            .borrow_mut()
+            .push(Extracted { path, bytes, error });
     }
 }
 
@@ -178,7 +184,13 @@ fn safe_name(name: &str) -> String {
     let s: String = name
         .chars()
         .take(64)
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.is_empty() || s.starts_with('.') {
         format!("track{s}")

@@ -60,6 +60,10 @@ pub struct IpPacket<'a> {
     pub later_fragment: bool,
     /// The capture holds less than the header says the packet had.
     pub cut: bool,
+    /// How many transport bytes the header says the packet had: equal to
+    /// `payload.len()` unless `cut`; the captured length when the header
+    /// says 0 (segmentation offload).
+    pub wire_len: usize,
 }
 
 impl<'a> IpPacket<'a> {
@@ -73,12 +77,13 @@ impl<'a> IpPacket<'a> {
 }
 
 /// Cuts `after_header` to `stated` bytes: beyond it is padding; short of it
-/// the capture was cut; 0 (segmentation offload) keeps all.
-fn stated_len(after_header: &[u8], stated: usize) -> (&[u8], bool) {
+/// the capture was cut; 0 (segmentation offload) keeps all. Also returns
+/// the length on the wire.
+fn stated_len(after_header: &[u8], stated: usize) -> (&[u8], bool, usize) {
     match after_header.get(..stated) {
-        _ if stated == 0 => (after_header, false),
-        Some(payload) => (payload, false),
-        None => (after_header, true),
+        _ if stated == 0 => (after_header, false, after_header.len()),
+        Some(payload) => (payload, false, stated),
+        None => (after_header, true, stated),
     }
 }
 
@@ -168,7 +173,7 @@ impl<'a> Ipv4Packet<'a> {
             return Err(Malformed::Ipv4TotalLen { total, header });
         }
         let after = &self.buffer[header..];
-        let (payload, cut) = stated_len(after, total.saturating_sub(header));
+        let (payload, cut, wire_len) = stated_len(after, total.saturating_sub(header));
         Ok(IpPacket {
             src: self.src_addr().into(),
             dst: self.dst_addr().into(),
@@ -176,6 +181,7 @@ impl<'a> Ipv4Packet<'a> {
             payload,
             later_fragment: self.fragment_offset() != 0,
             cut,
+            wire_len,
         })
     }
 }
@@ -222,7 +228,7 @@ impl<'a> Ipv6Packet<'a> {
     /// cut as the module doc says.
     pub fn repr(&self) -> Result<IpPacket<'a>, Malformed> {
         let after = &self.buffer[Self::HEADER_LEN..];
-        let (mut payload, cut) = stated_len(after, self.payload_len());
+        let (mut payload, cut, mut wire_len) = stated_len(after, self.payload_len());
         let mut protocol = self.next_header();
         let mut later_fragment = false;
         let mut extensions = 0;
@@ -255,6 +261,7 @@ impl<'a> Ipv6Packet<'a> {
                 _ => (usize::from(len) + 1) * 8,
             };
             payload = payload.get(ext_len..).ok_or(short(ext_len))?;
+            wire_len = wire_len.saturating_sub(ext_len);
             protocol = next;
             if later_fragment {
                 break; // what follows is the middle of some header
@@ -267,6 +274,7 @@ impl<'a> Ipv6Packet<'a> {
             payload,
             later_fragment,
             cut,
+            wire_len,
         })
     }
 }

@@ -1,9 +1,10 @@
 //! The streamlab analyzer: reads the captures students make of the streaming
 //! protocol (Wireshark, tshark, dumpcap and tcpdump on Windows, macOS and
-//! Linux, and the kit's simulator) and finds the TCP segments in them.
+//! Linux, and the kit's simulator) and reports what a student looks for in
+//! Wireshark: endpoints, ports, the commands and replies, where
+//! `track_data_start` and `track_data_end` lie, and what TCP did.
 //!
-//! Work in progress. This first slice is the reading layer, each piece a
-//! module with its tests beside it:
+//! The pieces, each a module with its tests beside it:
 //!
 //! * [`capture`]: a streaming reader of pcap (µs and ns, both byte orders)
 //!   and pcapng (sections, interfaces with their own link type and
@@ -14,10 +15,17 @@
 //! * [`ip`] and [`tcp`]: IPv4, IPv6 and TCP headers as views over the
 //!   bytes, tolerant of segmentation offload, padding and snapshot lengths;
 //! * [`decode`](mod@decode): one packet to a [`TcpSegment`] or the
-//!   [`Other`] traffic it is.
-//!
-//! Still to come: TCP reassembly per direction, and the report of the
-//! protocol's commands and replies.
+//!   [`Other`] traffic it is;
+//! * [`stream`]: what reassembly hands on — each direction as an ordered
+//!   byte stream for a [`StreamSink`], and the facts of each connection
+//!   ([`ConnInfo`]);
+//! * [`reassembly`]: one direction put back in order (wraparound,
+//!   retransmissions, overlaps, out-of-order segments, gaps);
+//! * [`flows`]: the connection table, numbered as Wireshark's `tcp.stream`;
+//! * [`scan`]: the protocol in each connection — commands, replies, and
+//!   tracks between `track_data_start` and `track_data_end`;
+//! * [`report`]: the whole capture analysed ([`report::analyze`]) and
+//!   rendered as text, JSON or the conversation itself.
 //!
 //! The loop a caller writes:
 //!
@@ -38,22 +46,34 @@
 //! # Ok::<(), streamlab_analyzer::CaptureError>(())
 //! ```
 //!
+//! To reassemble, give each segment to [`Flows::segment`] instead, with a
+//! factory that makes each connection's sink, and call [`Flows::finish`]
+//! at the end.
+//!
 //! A capture cut off mid-record ends with [`CaptureError::Truncated`] after
 //! its whole packets; whatever the error, the next call returns `Ok(None)`.
 //! Input from a file never makes this crate panic.
 
 pub mod capture;
 pub mod decode;
+pub mod flows;
 pub mod ip;
 pub mod link;
+pub mod reassembly;
+pub mod report;
 pub mod scan;
 pub mod stream;
 pub mod tcp;
 
 #[cfg(test)]
+mod recorder;
+#[cfg(test)]
 mod testutil;
 
 pub use capture::{CaptureError, CaptureReader, CaptureWarning, Format, Packet};
 pub use decode::{decode, Decoded, Malformed, Other};
+pub use flows::Flows;
 pub use link::LinkType;
+pub use reassembly::Reassembler;
+pub use stream::{Chunk, ClientBy, ConnInfo, Dir, DirStats, Handshake, StreamSink};
 pub use tcp::{TcpFlags, TcpSegment};

@@ -54,7 +54,8 @@ pub trait StreamSink {
     /// (lost before the capture point, cut by the snapshot length, or the
     /// capture ended first); the stream goes on at `offset + len`.
     /// `frame` / `time_ns` are those of the first frame after the gap (or
-    /// of the last frame seen, at the end of the capture).
+    /// of the last frame seen, at the end of the capture; for bytes a
+    /// snapshot length cut off, of the frame that was cut).
     fn gap(&mut self, dir: Dir, offset: u64, len: u64, frame: u64, time_ns: u64);
 }
 
@@ -70,7 +71,7 @@ pub enum ClientBy {
 }
 
 /// The three-way handshake, by frame number.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Handshake {
     pub syn: Option<u64>,
     pub syn_ack: Option<u64>,
@@ -79,7 +80,7 @@ pub struct Handshake {
 }
 
 /// What one direction of a connection did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DirStats {
     /// Every segment sent this way (with or without data).
     pub segments: u64,

@@ -161,6 +161,10 @@ pub struct TcpSegment<'a> {
     /// The capture kept less than the segment had: `payload` is only its
     /// start (or nothing, if the cut fell inside the TCP options).
     pub truncated: bool,
+    /// How many data bytes the segment had on the wire, by the IP header's
+    /// length: `payload.len()` unless the capture cut it (and, for an IPv4
+    /// total length of 0 — segmentation offload — the captured length).
+    pub wire_len: u32,
 }
 
 impl<'a> TcpSegment<'a> {
@@ -174,6 +178,9 @@ impl<'a> TcpSegment<'a> {
             None => return Err(Malformed::TcpHeaderLen(tcp.header_len())),
         };
         let socket = |ip: IpAddr, port| SocketAddr::new(ip, port);
+        let stated = ip.wire_len.saturating_sub(tcp.header_len());
+        // More than 4 GiB of payload cannot be in one capture record.
+        let wire_len = u32::try_from(stated.max(payload.len())).unwrap_or(u32::MAX);
         Ok(TcpSegment {
             src: socket(ip.src, tcp.src_port()),
             dst: socket(ip.dst, tcp.dst_port()),
@@ -183,6 +190,7 @@ impl<'a> TcpSegment<'a> {
             window: tcp.window(),
             payload,
             truncated,
+            wire_len,
         })
     }
 }

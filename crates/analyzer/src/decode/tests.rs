@@ -56,6 +56,7 @@ fn assert_lista(segment: &TcpSegment<'_>) {
     assert_eq!(segment.flags, TcpFlags::from_bits(0x18));
     assert_eq!(segment.payload, b"lista");
     assert!(!segment.truncated);
+    assert_eq!(segment.wire_len, 5);
 }
 
 #[test]
@@ -141,6 +142,7 @@ fn a_snapshot_length_cut_keeps_the_headers_and_marks_the_segment() {
         panic!("not TCP");
     };
     assert_eq!((segment.payload, segment.truncated), (&b"li"[..], true));
+    assert_eq!(segment.wire_len, 5, "the IP header still tells the length");
 
     // Cut inside the TCP options: the fixed header still reads.
     let long = tcp_with_options(1, 2, 3, 4, 0x02, &[2, 4, 5, 0xb4, 1, 1, 1, 1], b"");
@@ -150,8 +152,13 @@ fn a_snapshot_length_cut_keeps_the_headers_and_marks_the_segment() {
         panic!("not TCP");
     };
     assert_eq!(
-        (segment.payload, segment.truncated, segment.seq),
-        (&[][..], true, 3)
+        (
+            segment.payload,
+            segment.truncated,
+            segment.seq,
+            segment.wire_len
+        ),
+        (&[][..], true, 3, 0)
     );
     // The same bytes claiming to be whole are malformed.
     assert_eq!(
@@ -211,4 +218,33 @@ fn everything_else_is_classified() {
         assert_eq!(other.to_string(), shown);
     }
     assert_eq!(Other::Ethertype(0x88cc).category(), "non-IP");
+}
+
+#[test]
+fn the_wire_length_of_a_cut_offload_ipv6_and_optioned_segment() {
+    // Offload (total length 0) cut by a snapshot length: only the captured
+    // length is known.
+    let segment = tcp(1, 2, 3, 4, 0x18, &[9; 100]);
+    let ip = ipv4_with(CLIENT, SERVER, protocol::TCP, 0, 0x4000, &segment);
+    let cut = &ip[..ip.len() - 60];
+    let Decoded::Tcp(seg) = decode(&packet(LinkType::RAW, cut, ip.len())) else {
+        panic!("not TCP");
+    };
+    assert_eq!(
+        (seg.payload.len(), seg.truncated, seg.wire_len),
+        (40, true, 40)
+    );
+
+    // IPv6 with an extension header and TCP options, cut inside the data.
+    let segment = tcp_with_options(1, 2, 3, 4, 0x18, &[1, 1, 1, 1], &[7; 50]);
+    let hop_by_hop = [protocol::TCP, 0, 1, 4, 0, 0, 0, 0];
+    let ip = ipv6([1; 16], [2; 16], 0, &hop_by_hop, &segment);
+    let cut = &ip[..ip.len() - 20];
+    let Decoded::Tcp(seg) = decode(&packet(LinkType::RAW, cut, ip.len())) else {
+        panic!("not TCP");
+    };
+    assert_eq!(
+        (seg.payload.len(), seg.truncated, seg.wire_len),
+        (30, true, 50)
+    );
 }

@@ -35,6 +35,7 @@ fn ipv4_padding_is_dropped_and_a_zero_length_keeps_all() {
     let offload = ipv4_with(A, B, protocol::TCP, 0, 0x4000, b"a 64 KB segment");
     let ip = v4(&offload).unwrap();
     assert_eq!((ip.payload, ip.cut), (&b"a 64 KB segment"[..], false));
+    assert_eq!(ip.wire_len, ip.payload.len());
 }
 
 #[test]
@@ -42,6 +43,7 @@ fn ipv4_longer_than_captured_is_cut_not_malformed() {
     let packet = ipv4_with(A, B, protocol::TCP, 1500, 0, b"only the start");
     let ip = v4(&packet).unwrap();
     assert_eq!((ip.payload, ip.cut), (&b"only the start"[..], true));
+    assert_eq!(ip.wire_len, 1480);
 }
 
 #[test]

@@ -19,7 +19,11 @@ pub fn render(a: &Analysis) -> String {
     let mut s = String::new();
     for c in &a.connections {
         let i = &c.info;
-        let _ = writeln!(s, "==== TCP stream {}: {} → {}", i.stream, i.client, i.server);
+        let _ = writeln!(
+            s,
+            "==== TCP stream {}: {} → {}",
+            i.stream, i.client, i.server
+        );
         for m in &c.scan.messages {
             let indent = match m.dir {
                 Dir::ToServer => "",

@@ -61,7 +61,7 @@ impl Connection {
 }
 
 /// Everything found in one capture.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Analysis {
     /// The file's name as given.
     pub file: String,

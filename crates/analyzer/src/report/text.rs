@@ -71,11 +71,14 @@ pub fn everything_else(a: &Analysis) -> String {
 
 fn connection(s: &mut String, c: &Connection, start: Option<u64>) {
     let i = &c.info;
-    let dialect = c
-        .scan
-        .dialect
-        .map_or("no payload".to_string(), |d| format!("{d:?} dialect").to_lowercase());
-    let _ = writeln!(s, "TCP stream {}: {} → {}, {dialect}", i.stream, i.client, i.server);
+    let dialect = c.scan.dialect.map_or("no payload".to_string(), |d| {
+        format!("{d:?} dialect").to_lowercase()
+    });
+    let _ = writeln!(
+        s,
+        "TCP stream {}: {} → {}, {dialect}",
+        i.stream, i.client, i.server
+    );
     let _ = writeln!(s, "  A. IP version: IPv{}", c.ip_version());
     let how = match i.client_by {
         ClientBy::Syn => "the client sent the SYN",
@@ -147,8 +150,16 @@ fn track(
         "     track_data_start: frame {}, {} s{}{}",
         frames(t.start.frame, t.start.last_frame),
         seconds(t.start.time_ns, start),
-        if t.start.is_split() { ", split across two segments" } else { "" },
-        if glued { ", glued to audio in the same segment" } else { "" }
+        if t.start.is_split() {
+            ", split across two segments"
+        } else {
+            ""
+        },
+        if glued {
+            ", glued to audio in the same segment"
+        } else {
+            ""
+        }
     );
     match &t.end {
         Some(end) => {
@@ -158,8 +169,16 @@ fn track(
                 "     track_data_end:   frame {}, {} s{}{}",
                 frames(end.frame, end.last_frame),
                 seconds(end.time_ns, start),
-                if end.is_split() { ", split across two segments" } else { "" },
-                if glued { ", glued to audio in the same segment" } else { "" }
+                if end.is_split() {
+                    ", split across two segments"
+                } else {
+                    ""
+                },
+                if glued {
+                    ", glued to audio in the same segment"
+                } else {
+                    ""
+                }
             );
         }
         None => {
@@ -218,7 +237,10 @@ fn tcp(s: &mut String, i: &ConnInfo) {
         ),
     };
     let _ = writeln!(s, "  TCP: {hs}");
-    for (dir, name) in [(Dir::ToServer, "client → server"), (Dir::ToClient, "server → client")] {
+    for (dir, name) in [
+        (Dir::ToServer, "client → server"),
+        (Dir::ToClient, "server → client"),
+    ] {
         let d = &i.dirs[dir.index()];
         let mut line = format!(
             "     {name}: {} segments, {} B of data",

@@ -12,8 +12,10 @@
 //! ```
 //!
 //! The dialect comes from the client's first bytes: `hello ` means framed.
-//! A message is what one side sent before the other spoke, as Wireshark's
-//! "Follow TCP Stream" shows it, cut at the markers. Markers are searched
+//! A server message is what it sent before the client spoke again, as
+//! Wireshark's "Follow TCP Stream" shows it, cut at the markers. A client
+//! message is one line in the framed dialect, and one segment in the
+//! original one (the original server reads each `recv` as one command). Markers are searched
 //! across segment boundaries ([`markers`]); a framed track's length comes
 //! from its header, an original one ends at its end marker.
 
@@ -209,8 +211,11 @@ impl Scanner {
             self.server.dialect = self.scan.dialect;
         }
         if self.scan.dialect != Some(Dialect::Framed) {
+            // The original server reads each segment as one command (one
+            // recv), so each is its own message.
             self.note_download(chunk.data);
-            return self.text(Dir::ToServer, chunk);
+            self.text(Dir::ToServer, chunk);
+            return self.close(Dir::ToServer);
         }
         let mut rest = chunk;
         while let Some(nl) = rest.data.iter().position(|&b| b == b'\n') {

@@ -39,10 +39,10 @@ pub(super) struct ServerSide {
     pub dialect: Option<Dialect>,
     mode: Mode,
     search: MarkerSearch,
-    /// Original-dialect audio not yet counted: it may begin the end marker.
+    /// Original-dialect audio not yet counted: it may begin the end marker;
+    /// and the frame and time of the piece its last byte came in.
     held: Vec<u8>,
-    /// The frame and time of the last byte seen.
-    last: (u64, u64),
+    held_frame: (u64, u64),
 }
 
 /// What a piece of work needs from the scanner.
@@ -55,7 +55,6 @@ pub(super) struct Ctx<'a, 'o> {
 
 impl ServerSide {
     pub fn data(&mut self, chunk: Chunk<'_>, cx: &mut Ctx<'_, '_>) {
-        self.last = (chunk.frame, chunk.time_ns);
         let mut rest = chunk;
         while !rest.data.is_empty() {
             let used = match self.mode {
@@ -217,16 +216,24 @@ impl ServerSide {
     /// Original audio: up to the end marker.
     fn until_end(&mut self, c: Chunk<'_>, cx: &mut Ctx<'_, '_>) -> usize {
         let held_from = c.offset - self.held.len() as u64;
+        let (held_frame, held_time) = self.held_frame;
         match self.search.find(c.offset, c.data, &[Marker::End]) {
             Some((at, marker)) => {
-                // The audio is everything before the marker.
-                let mut audio = std::mem::take(&mut self.held);
-                audio.extend_from_slice(&c.data[..at.saturating_sub(c.offset) as usize]);
-                audio.truncate((at - held_from) as usize);
+                // The audio is everything before the marker: held bytes
+                // (counted for the piece they came in), then this piece's.
+                let mut held = std::mem::take(&mut self.held);
+                held.truncate(usize::try_from(at - held_from).unwrap_or(usize::MAX));
+                let old = Chunk {
+                    offset: held_from,
+                    data: &held,
+                    frame: held_frame,
+                    time_ns: held_time,
+                };
+                self.audio(old, cx);
+                let before = at.saturating_sub(c.offset) as usize;
                 self.audio(
                     Chunk {
-                        data: &audio,
-                        offset: held_from,
+                        data: &c.data[..before],
                         ..c
                     },
                     cx,
@@ -240,17 +247,27 @@ impl ServerSide {
             }
             None => {
                 self.search.keep(c.offset, c.data, c.frame, c.time_ns);
-                self.held.extend_from_slice(c.data);
-                let ready = self.held.len().saturating_sub(HOLD);
-                let audio: Vec<u8> = self.held.drain(..ready).collect();
+                // Count all but the last HOLD bytes (held + this piece).
+                let ready = (self.held.len() + c.data.len()).saturating_sub(HOLD);
+                let from_held = ready.min(self.held.len());
+                let old: Vec<u8> = self.held.drain(..from_held).collect();
+                let old = Chunk {
+                    offset: held_from,
+                    data: &old,
+                    frame: held_frame,
+                    time_ns: held_time,
+                };
+                self.audio(old, cx);
+                let from_piece = ready - from_held;
                 self.audio(
                     Chunk {
-                        data: &audio,
-                        offset: held_from,
+                        data: &c.data[..from_piece],
                         ..c
                     },
                     cx,
                 );
+                self.held.extend_from_slice(&c.data[from_piece..]);
+                self.held_frame = (c.frame, c.time_ns);
                 c.data.len()
             }
         }
@@ -389,7 +406,7 @@ impl ServerSide {
     /// Counts the held-back audio: no end marker can follow it now.
     fn flush_held(&mut self, cx: &mut Ctx<'_, '_>) {
         let held = std::mem::take(&mut self.held);
-        let (frame, time_ns) = self.last;
+        let (frame, time_ns) = self.held_frame;
         let c = Chunk {
             offset: 0,
             data: &held,

@@ -218,3 +218,21 @@ fn a_capture_that_ends_mid_track_keeps_what_arrived() {
     assert_eq!(seen.0, b"abcdefghijklmnopqrstuvwxyz");
     assert_eq!((seen.1, seen.2), (1, 1));
 }
+
+#[test]
+fn a_marker_alone_in_its_segment_is_not_glued() {
+    let s = scan(&[
+        (C, b"download x"),
+        (S, b"track_data_start"),
+        (S, &[7u8; 100]),
+        (S, &[8u8; 100]),
+        (S, b"track_data_end"),
+    ]);
+    let t = &s.tracks[0];
+    assert_eq!(
+        (t.first_audio_frame, t.last_audio_frame),
+        (Some(3), Some(4))
+    );
+    assert_eq!(t.end.map(|e| (e.frame, e.last_frame)), Some((5, 5)));
+    assert_eq!(t.audio_bytes, 200);
+}
