@@ -104,6 +104,9 @@ fn compare(path: &Path, size: u64) {
 /// follow output is twice the capture: it is thrown away instead, as
 /// holding it would inflate this process and so what later children
 /// report, since they start as copies of it).
+// The child is reaped by `wait` (wait4, for its own resource usage), which
+// clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn time_child(cmd: &mut Command, keep_output: bool) -> (f64, u64, String) {
     let start = Instant::now();
     let stdout = if keep_output {
