@@ -123,11 +123,20 @@ pub struct Track {
     pub last_audio_ns: Option<u64>,
 }
 
+/// A format as `{"sample_rate": 44100, "channels": 2, "sample": "s16le"}`.
 fn format_name<S: serde::Serializer>(f: &Option<PcmFormat>, s: S) -> Result<S::Ok, S::Error> {
-    match f {
-        Some(f) => s.serialize_str(&f.to_string()),
-        None => s.serialize_none(),
+    #[derive(Serialize)]
+    struct Format {
+        sample_rate: u32,
+        channels: u16,
+        sample: String,
     }
+    f.map(|f| Format {
+        sample_rate: f.sample_rate,
+        channels: f.channels,
+        sample: f.sample.to_string(),
+    })
+    .serialize(s)
 }
 
 /// Receives each track's audio as it is found, for `--extract`.
