@@ -23,7 +23,7 @@ fn capture(name: &str) -> PathBuf {
 }
 
 /// Every capture under captures/.
-const CAPTURES: [&str; 11] = [
+const CAPTURES: [&str; 14] = [
     "sim-report.pcapng",
     "sim-framing-original.pcapng",
     "sim-framing-framed.pcapng",
@@ -35,6 +35,9 @@ const CAPTURES: [&str; 11] = [
     "loopback-original-glued.pcapng",
     "any-sll2-framed.pcap",
     "any-sll-original.pcapng",
+    "loopback-ipv6-framed.pcapng",
+    "edited-original-midstream.pcapng",
+    "edited-framed-snaplen200.pcapng",
 ];
 
 fn stdout(cmd: &mut Command) -> String {

@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use super::{escape, Analysis};
+use super::{escape, is_binary, Analysis};
 use crate::scan::{Kind, MAX_TEXT};
 use crate::stream::Dir;
 
@@ -29,11 +29,13 @@ pub fn render(a: &Analysis) -> String {
                 Dir::ToServer => "",
                 Dir::ToClient => "        ",
             };
+            let binary = m.kind == Kind::Text && is_binary(&m.bytes);
             let mut text = match m.kind {
                 Kind::Audio => format!("[{} B of audio elided]", m.len),
+                _ if binary => format!("[{} B of binary data elided]", m.len),
                 _ => escape(&m.bytes, MAX_TEXT * 4),
             };
-            if m.kind != Kind::Audio && m.len > m.bytes.len() as u64 {
+            if m.kind != Kind::Audio && !binary && m.len > m.bytes.len() as u64 {
                 let _ = write!(text, " [… {} B in all]", m.len);
             }
             if m.missing > 0 {

@@ -147,30 +147,83 @@ pub fn analyze<R: Read>(
     })
 }
 
-/// Printable text for a message: ASCII as is, `\n`, `\r`, `\t` escaped,
-/// anything else as `\xNN`; at most `max` characters, then `…`.
+/// Printable text for a message: text as is (UTF-8, so the original
+/// server's Portuguese reads right), `\n`, `\r`, `\t`, `\\` and `\"`
+/// escaped, other control characters and bytes that are not UTF-8 as
+/// `\xNN`; at most `max` characters, then `…`.
 pub fn escape(bytes: &[u8], max: usize) -> String {
     let mut s = String::new();
-    for &b in bytes {
-        if s.len() >= max {
-            s.push('…');
-            break;
-        }
-        match b {
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
+    let mut shown = 0;
+    for chunk in bytes.utf8_chunks() {
+        let invalid = chunk.invalid().iter().map(|&b| format!("\\x{b:02x}"));
+        let valid = chunk.valid().chars().map(|c| match c {
+            '\n' => "\\n".to_string(),
+            '\r' => "\\r".to_string(),
+            '\t' => "\\t".to_string(),
+            '\\' => "\\\\".to_string(),
+            '"' => "\\\"".to_string(),
+            c if c.is_control() => format!("\\x{:02x}", c as u32),
+            c => c.to_string(),
+        });
+        for piece in valid.chain(invalid) {
+            if shown >= max {
+                s.push('…');
+                return s;
+            }
+            s.push_str(&piece);
+            shown += 1;
         }
     }
     s
+}
+
+/// True when `bytes` look like binary data rather than text: more than a
+/// quarter of the first 64 are neither UTF-8 text nor line breaks.
+pub fn is_binary(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(64)];
+    let mut odd = 0;
+    for chunk in head.utf8_chunks() {
+        odd += chunk.invalid().len();
+        odd += chunk
+            .valid()
+            .chars()
+            .filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            .count();
+    }
+    odd * 4 > head.len()
 }
 
 /// Seconds since `start`, six decimals: `0.002009`.
 pub fn seconds(ns: u64, start: Option<u64>) -> String {
     let d = ns.saturating_sub(start.unwrap_or(ns));
     format!("{}.{:06}", d / 1_000_000_000, (d % 1_000_000_000) / 1_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_shown_as_text_and_the_rest_escaped() {
+        assert_eq!(escape(b"RV\nVL\n", 60), "RV\\nVL\\n");
+        let not_found = "Musica 'x' não encontrada".as_bytes();
+        assert_eq!(escape(not_found, 60), "Musica 'x' não encontrada");
+        assert_eq!(escape(b"a\x00\xff\"", 60), "a\\x00\\xff\\\"");
+        assert_eq!(escape(b"abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn audio_is_binary_and_replies_are_not() {
+        let audio: Vec<u8> = (0..200u32).map(|i| (i * 37 % 256) as u8).collect();
+        assert!(is_binary(&audio));
+        assert!(!is_binary(b"amazing_grace\nfrere_jacques\n"));
+        assert!(!is_binary("Musica 'x' não encontrada".as_bytes()));
+        assert!(!is_binary(b""));
+    }
+
+    #[test]
+    fn times_count_from_the_first_frame() {
+        assert_eq!(seconds(1_500_002_000, Some(1_000_000_000)), "0.500002");
+        assert_eq!(seconds(7, None), "0.000000");
+    }
 }

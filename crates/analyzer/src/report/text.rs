@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use streamlab_proto::PcmFormat;
 
-use super::{escape, seconds, Analysis, Connection};
+use super::{escape, is_binary, seconds, Analysis, Connection};
 use crate::scan::{Kind, Track};
 use crate::stream::{ClientBy, ConnInfo, Dir};
 
@@ -117,11 +117,13 @@ fn payload(s: &mut String, c: &Connection, start: Option<u64>) {
             Dir::ToServer => "client",
             Dir::ToClient => "server",
         };
+        let binary = m.kind == Kind::Text && is_binary(&m.bytes);
         let mut text = match m.kind {
             Kind::Audio => format!("[{} B of audio]", m.len),
+            _ if binary => format!("[{} B of binary data]", m.len),
             _ => format!("\"{}\"", escape(&m.bytes, SHOWN)),
         };
-        if m.kind == Kind::Text && m.len > m.bytes.len() as u64 {
+        if m.kind == Kind::Text && !binary && m.len > m.bytes.len() as u64 {
             let _ = write!(text, " ({} B)", m.len);
         }
         if m.missing > 0 {
