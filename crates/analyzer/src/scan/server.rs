@@ -40,9 +40,11 @@ pub(super) struct ServerSide {
     mode: Mode,
     search: MarkerSearch,
     /// Original-dialect audio not yet counted: it may begin the end marker;
-    /// and the frame and time of the piece its last byte came in.
+    /// the frame and time of the piece its last byte came in, and the
+    /// stream offset just past it.
     held: Vec<u8>,
     held_frame: (u64, u64),
+    held_end: u64,
 }
 
 /// What a piece of work needs from the scanner.
@@ -268,6 +270,7 @@ impl ServerSide {
                 );
                 self.held.extend_from_slice(&c.data[from_piece..]);
                 self.held_frame = (c.frame, c.time_ns);
+                self.held_end = c.offset + c.data.len() as u64;
                 c.data.len()
             }
         }
@@ -408,7 +411,7 @@ impl ServerSide {
         let held = std::mem::take(&mut self.held);
         let (frame, time_ns) = self.held_frame;
         let c = Chunk {
-            offset: 0,
+            offset: self.held_end.saturating_sub(held.len() as u64),
             data: &held,
             frame,
             time_ns,

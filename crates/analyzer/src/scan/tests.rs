@@ -236,3 +236,23 @@ fn a_marker_alone_in_its_segment_is_not_glued() {
     assert_eq!(t.end.map(|e| (e.frame, e.last_frame)), Some((5, 5)));
     assert_eq!(t.audio_bytes, 200);
 }
+
+#[test]
+fn audio_held_back_for_an_end_marker_keeps_its_place_in_the_stream() {
+    // Fewer than 14 audio bytes, then the capture ends: they were held in
+    // case `track_data_end` began there, and are counted at finish.
+    let s = scan(&[
+        (C, b"download song"),
+        (S, b"OK\n"),
+        (S, b"track_data_start"),
+        (S, b"abc"),
+    ]);
+    let audio: Vec<(u64, u64, u64)> = s
+        .messages
+        .iter()
+        .filter(|m| m.kind == Kind::Audio)
+        .map(|m| (m.frame, m.offset, m.len))
+        .collect();
+    assert_eq!(audio, [(4, 19, 3)], "(frame, offset, len) of the audio");
+    assert_eq!(s.tracks[0].audio_bytes, 3);
+}
