@@ -352,8 +352,10 @@ fn markers_agree(name: &str, path: &Path, conn: &Connection, served: &[u8]) -> u
     let mut markers = 0;
     for track in &conn.scan.tracks {
         let (start, end) = (START.len() as u64, END.len() as u64);
-        marker_agrees(name, "track_data_start", &track.start, start, &segs);
-        markers += 1;
+        if let Some(spot) = &track.start {
+            marker_agrees(name, "track_data_start", spot, start, &segs);
+            markers += 1;
+        }
         if let Some(spot) = &track.end {
             marker_agrees(name, "track_data_end", spot, end, &segs);
             markers += 1;

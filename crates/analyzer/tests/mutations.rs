@@ -179,16 +179,16 @@ fn sane(a: &Analysis, len: usize) -> Result<(), String> {
             )?;
         }
         for t in &scan.tracks {
-            let spots = std::iter::once(&t.start).chain(&t.end);
+            let spots = t.start.iter().chain(&t.end);
             for s in spots {
                 check(
                     frames.contains(&s.frame) && frames.contains(&s.last_frame),
                     "a marker outside its connection",
                 )?;
             }
-            if let Some(end) = &t.end {
+            if let (Some(start), Some(end)) = (&t.start, &t.end) {
                 check(
-                    end.offset >= t.start.offset + 16,
+                    end.offset >= start.offset + 16,
                     "a track ends before it starts",
                 )?;
             }

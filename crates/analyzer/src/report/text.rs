@@ -146,23 +146,25 @@ fn track(
 ) {
     let name = t.name.as_deref().unwrap_or("(unnamed)");
     let _ = writeln!(s, "  track {n}: {name}");
-    let glued = t.first_audio_frame == Some(t.start.last_frame);
-    let _ = writeln!(
-        s,
-        "     track_data_start: frame {}, {} s{}{}",
-        frames(t.start.frame, t.start.last_frame),
-        seconds(t.start.time_ns, start),
-        if t.start.is_split() {
-            ", split across two segments"
-        } else {
-            ""
-        },
-        if glued {
-            ", glued to audio in the same segment"
-        } else {
-            ""
+    match &t.start {
+        Some(spot) => {
+            let glued = t.first_audio_frame == Some(spot.last_frame);
+            let _ = writeln!(
+                s,
+                "     track_data_start: frame {}, {} s{}{}",
+                frames(spot.frame, spot.last_frame),
+                seconds(spot.time_ns, start),
+                split_text(spot.is_split()),
+                glued_text(glued)
+            );
         }
-    );
+        None => {
+            let _ = writeln!(
+                s,
+                "     track_data_start: not captured (the capture began during the track)"
+            );
+        }
+    }
     match &t.end {
         Some(end) => {
             let glued = t.last_audio_frame == Some(end.frame);
@@ -171,16 +173,8 @@ fn track(
                 "     track_data_end:   frame {}, {} s{}{}",
                 frames(end.frame, end.last_frame),
                 seconds(end.time_ns, start),
-                if end.is_split() {
-                    ", split across two segments"
-                } else {
-                    ""
-                },
-                if glued {
-                    ", glued to audio in the same segment"
-                } else {
-                    ""
-                }
+                split_text(end.is_split()),
+                glued_text(glued)
             );
         }
         None => {
@@ -209,13 +203,30 @@ fn track(
     }
     let _ = writeln!(s, "{line}");
     let last = t.end.map(|e| e.time_ns).or(t.last_audio_ns);
-    if let Some(last) = last.filter(|&l| l > t.start.time_ns) {
-        let secs = (last - t.start.time_ns) as f64 / 1e9;
+    let first = t.start.map(|s| s.time_ns);
+    if let Some((first, last)) = first.zip(last).filter(|(f, l)| l > f) {
+        let secs = (last - first) as f64 / 1e9;
         let _ = writeln!(
             s,
             "     transfer: {secs:.6} s, {:.2} Mbit/s",
             t.audio_bytes as f64 * 8.0 / secs / 1e6
         );
+    }
+}
+
+fn split_text(split: bool) -> &'static str {
+    if split {
+        ", split across two segments"
+    } else {
+        ""
+    }
+}
+
+fn glued_text(glued: bool) -> &'static str {
+    if glued {
+        ", glued to audio in the same segment"
+    } else {
+        ""
     }
 }
 

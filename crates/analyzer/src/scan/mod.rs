@@ -106,7 +106,9 @@ pub struct Track {
     /// From the framed header (the original dialect names it only in the
     /// client's `download` command, which is used when it is there).
     pub name: Option<String>,
-    pub start: MarkerSpot,
+    /// `None` when the capture began during the track (its end marker was
+    /// found with no start before it).
+    pub start: Option<MarkerSpot>,
     pub end: Option<MarkerSpot>,
     /// The framed header's byte count and format.
     pub announced_bytes: Option<u64>,

@@ -99,6 +99,10 @@ impl ServerSide {
             );
         }
         let spot = self.spot(at, c);
+        let awaited = cx.scan.tracks.last().is_some_and(|t| t.end.is_none());
+        if marker == Marker::End && !awaited {
+            self.track_begun_before_the_capture(cx);
+        }
         if let Some(m) = cx.open.take() {
             push(cx.scan, m);
         }
@@ -109,6 +113,34 @@ impl ServerSide {
             Marker::End => self.end_marker(spot, cx),
         }
         used
+    }
+
+    /// An end marker with no track open: the capture began during a
+    /// track. What the server sent just before the marker, if anything,
+    /// was its audio; the track is anchored there, with no start.
+    fn track_begun_before_the_capture(&mut self, cx: &mut Ctx<'_, '_>) {
+        let audio = cx.open.as_mut().filter(|m| m.kind == Kind::Text);
+        let (bytes, missing, first) = match audio {
+            Some(m) => {
+                m.kind = Kind::Audio;
+                m.bytes.clear();
+                (m.len - m.missing, m.missing, Some((m.frame, m.time_ns)))
+            }
+            None => (0, 0, None),
+        };
+        cx.scan.tracks.push(Track {
+            name: cx.asked.pop_front(),
+            start: None,
+            end: None,
+            announced_bytes: None,
+            format: None,
+            audio_bytes: bytes,
+            missing_bytes: missing,
+            first_audio_frame: first.map(|f| f.0),
+            last_audio_frame: None,
+            first_audio_ns: first.map(|f| f.1),
+            last_audio_ns: None,
+        });
     }
 
     fn spot(&self, at: u64, c: Chunk<'_>) -> MarkerSpot {
@@ -125,7 +157,7 @@ impl ServerSide {
         let framed = self.dialect == Some(Dialect::Framed);
         cx.scan.tracks.push(Track {
             name: if framed { None } else { cx.asked.pop_front() },
-            start: spot,
+            start: Some(spot),
             end: None,
             announced_bytes: None,
             format: None,

@@ -84,8 +84,9 @@ fn an_original_track_glued_and_split_is_measured_exactly() {
     };
     assert_eq!(t.name.as_deref(), Some("song"));
     assert_eq!(t.audio_bytes, 3000);
-    assert_eq!((t.start.frame, t.start.offset), (2, 0));
-    assert!(!t.start.is_split());
+    let start = t.start.expect("a start marker");
+    assert_eq!((start.frame, start.offset), (2, 0));
+    assert!(!start.is_split());
     let end = t.end.expect("an end marker");
     assert_eq!((end.frame, end.last_frame, end.offset), (3, 4, 3016));
     assert!(end.is_split());
@@ -113,7 +114,7 @@ fn a_marker_split_before_its_last_byte_is_found_at_every_cut() {
             panic!("cut {cut}: {:?}", s.tracks)
         };
         assert_eq!(t.audio_bytes, 3, "cut {cut}");
-        assert_eq!(t.start.offset, 6, "cut {cut}");
+        assert_eq!(t.start.map(|s| s.offset), Some(6), "cut {cut}");
         assert_eq!(t.end.map(|e| e.offset), Some(25), "cut {cut}");
         let text: Vec<String> = rows(&s)
             .into_iter()
@@ -255,4 +256,22 @@ fn audio_held_back_for_an_end_marker_keeps_its_place_in_the_stream() {
         .collect();
     assert_eq!(audio, [(4, 19, 3)], "(frame, offset, len) of the audio");
     assert_eq!(s.tracks[0].audio_bytes, 3);
+}
+
+#[test]
+fn a_capture_begun_during_a_track_anchors_it_at_the_end_marker() {
+    let s = scan(&[
+        (S, &[9u8; 500]),
+        (S, b"\x09\x09track_data_end"),
+        (C, b"quit"),
+        (S, b"goodbye"),
+    ]);
+    let [t] = &s.tracks[..] else {
+        panic!("{:?}", s.tracks)
+    };
+    assert_eq!(t.start, None);
+    assert_eq!(t.audio_bytes, 502);
+    assert_eq!(t.end.map(|e| e.frame), Some(2));
+    let kinds: Vec<Kind> = s.messages.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, [Kind::Audio, Kind::TrackEnd, Kind::Text, Kind::Text]);
 }
