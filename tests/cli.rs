@@ -166,16 +166,38 @@ fn localhost_reaches_a_server_on_127_0_0_1_whatever_it_resolves_to_first() {
 }
 
 #[test]
-fn the_demo_streams_a_song_in_both_dialects_and_checks_it() {
-    let out = streamlab().arg("demo").ok_stdout();
+fn the_demo_tours_the_kit_and_checks_every_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("demo.pcapng");
+    let out = streamlab()
+        .arg("demo")
+        .arg("--capture")
+        .arg(&capture)
+        .ok_stdout();
     let out = String::from_utf8_lossy(&out).into_owned();
+    // Both real clients, and the analyzer on the simulated capture.
     let checks = out.lines().filter(|l| l.starts_with("check: the ")).count();
-    assert_eq!(checks, 2, "{out}");
+    assert_eq!(checks, 3, "{out}");
+    assert!(std::fs::metadata(&capture).unwrap().len() > 846_720);
+    let capture = capture.display().to_string();
     insta::with_settings!({filters => vec![
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (regex_escape(&capture).as_str(), "[capture]"),
     ]}, {
         insta::assert_snapshot!(out);
     });
+}
+
+/// `text` as a regular expression that matches only itself.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[test]

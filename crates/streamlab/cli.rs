@@ -111,9 +111,13 @@ pub struct DemoArgs {
     /// Folder of WAV files to serve [default: the bundled music/].
     #[arg(long)]
     pub music: Option<PathBuf>,
-    /// The song the client plays [default: the first one].
+    /// The song the client plays [default: ode_to_joy, else the first one].
     #[arg(long)]
     pub song: Option<String>,
+    /// Where the tour writes its simulated capture [default: a file in the
+    /// system's temporary folder].
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -192,6 +192,19 @@ impl Run {
     }
 }
 
+/// The `lossy` scenario with a song of your own (the demo uses a bundled
+/// one), in the framed dialect unless the options say otherwise.
+pub fn lossy_with(options: &Options, song: Track) -> Run {
+    let dialect = options.dialect.unwrap_or(Dialect::Framed);
+    let sim = stories::lossy(SimConfig::new(options.seed), options, &song, dialect);
+    Run {
+        scenario: Scenario::Lossy,
+        dialect,
+        sim,
+        song: Some(song),
+    }
+}
+
 /// A tiny CD-format track of silence: only its name matters.
 pub fn synthetic_track(name: &str) -> Track {
     Track {

@@ -37,12 +37,8 @@ pub(super) fn build(scenario: Scenario, dialect: Dialect, options: &Options) -> 
             (framing(config, dialect, options, &song), Some(song))
         }
         Scenario::Lossy => {
-            for link in [&mut config.uplink, &mut config.downlink] {
-                link.loss = 0.05;
-            }
             let song = patterned_track(SONG, LOSSY_SONG);
-            let client = ClientApp::new(dialect, download_then_quit());
-            (start(config, options, client, &song, dialect), Some(song))
+            (lossy(config, options, &song, dialect), Some(song))
         }
         Scenario::SlowReader => {
             // A modest home link, so the window fills at a readable pace.
@@ -73,12 +69,31 @@ pub(super) fn build(scenario: Scenario, dialect: Dialect, options: &Options) -> 
 }
 
 fn download_then_quit() -> Vec<Request> {
+    download_and_quit(SONG)
+}
+
+fn download_and_quit(name: &str) -> Vec<Request> {
     vec![
         Request::Download {
-            name: SONG.to_string(),
+            name: name.to_string(),
         },
         Request::Quit,
     ]
+}
+
+/// `lossy`: links losing 5% of frames each way (unless the options say
+/// otherwise), a client downloading `song`.
+pub(super) fn lossy(
+    mut config: SimConfig,
+    options: &Options,
+    song: &Track,
+    dialect: Dialect,
+) -> Sim {
+    for link in [&mut config.uplink, &mut config.downlink] {
+        link.loss = 0.05;
+    }
+    let client = ClientApp::new(dialect, download_and_quit(&song.name));
+    start(config, options, client, song, dialect)
 }
 
 fn server_config(dialect: Dialect) -> ServerConfig {
