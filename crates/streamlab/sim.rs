@@ -28,6 +28,9 @@ pub enum ScenarioArg {
     SlowReader,
     /// 1 Mbit/s for a 1.4 Mbit/s song: playback stalls, counted and timed.
     Starved,
+    /// Lab 4's table: the starved download over a grid of bandwidths and
+    /// loss rates (only --seed applies).
+    Experiment,
 }
 
 impl From<ScenarioArg> for Scenario {
@@ -38,6 +41,8 @@ impl From<ScenarioArg> for Scenario {
             ScenarioArg::Lossy => Scenario::Lossy,
             ScenarioArg::SlowReader => Scenario::SlowReader,
             ScenarioArg::Starved => Scenario::Starved,
+            // Not a scenario of its own: `run` handles it first.
+            ScenarioArg::Experiment => Scenario::Starved,
         }
     }
 }
@@ -94,6 +99,9 @@ pub struct SimArgs {
 const MAX_EVENTS: usize = 5_000_000;
 
 pub fn run(args: SimArgs) -> Result<()> {
+    if args.scenario == ScenarioArg::Experiment {
+        return experiment(&args);
+    }
     let scenario = Scenario::from(args.scenario);
     let options = options(&args);
     let runs = scenario.build(&options);
@@ -124,6 +132,33 @@ pub fn run(args: SimArgs) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// `streamlab sim experiment`: the grid of lab 4.
+fn experiment(args: &SimArgs) -> Result<()> {
+    let knobs = [
+        args.latency.is_some(),
+        args.jitter.is_some(),
+        args.bandwidth.is_some(),
+        args.loss.is_some(),
+        args.duplicate.is_some(),
+        args.reorder.is_some(),
+        args.mss.is_some(),
+        args.dialect.is_some(),
+        args.pcap.is_some(),
+        args.trace,
+    ];
+    if knobs.iter().any(|&k| k) {
+        anyhow::bail!("the experiment sets its own networks: only --seed applies to it");
+    }
+    let table = streamlab_netsim::scenario::experiment(args.seed).with_context(|| {
+        format!(
+            "running the experiment (replay: streamlab sim experiment --seed {})",
+            args.seed
+        )
+    })?;
+    print!("{table}");
     Ok(())
 }
 

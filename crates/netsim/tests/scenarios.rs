@@ -277,3 +277,23 @@ fn tshark_reads_every_scenario_as_the_simulator_wrote_it() {
         }
     }
 }
+
+#[test]
+fn the_experiment_table_shows_what_bandwidth_and_loss_do() {
+    let table = streamlab_netsim::scenario::experiment(1).expect("every run finishes");
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(3)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 12, "{table}");
+    // At the same loss rate, more bandwidth brings the first audio sooner
+    // (rows go by bandwidth, then loss: 0%, 1%, 5%).
+    for loss in 0..3 {
+        let first: Vec<f64> = (0..4)
+            .map(|bw| rows[bw * 3 + loss][3].parse().expect("seconds"))
+            .collect();
+        assert!(first.windows(2).all(|w| w[1] <= w[0]), "{first:?}\n{table}");
+    }
+    insta::assert_snapshot!("experiment", table);
+}

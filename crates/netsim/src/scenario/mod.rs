@@ -15,6 +15,7 @@
 //! decides everything random. [`Scenario::build`] gives one [`Run`] per
 //! dialect the scenario compares; [`Run::summary`] says what happened.
 
+mod experiment;
 mod stories;
 mod summary;
 
@@ -27,6 +28,7 @@ use streamlab_proto::{Dialect, PcmFormat, Track};
 
 use crate::sim::{Sim, SimConfig};
 
+pub use experiment::experiment;
 pub use summary::{marker_spots, stream_bytes, MarkerSpot};
 
 /// The scenarios, in the order `streamlab sim --help` lists them.

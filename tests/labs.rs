@@ -1,0 +1,279 @@
+//! Every command in every lab handout runs here, so a handout never rots.
+//!
+//! Each `labs/NN-name/README.md` is read in order and its fenced blocks run
+//! by their info string (see labs/README.md, "How CI runs the handouts"):
+//!
+//! * `sh`: run with `bash -euo pipefail`; it must exit 0;
+//! * `sh-server`: started in the background (a student's "terminal 1");
+//!   `--port 2635` becomes `--port 0`, and the address the server prints
+//!   replaces `127.0.0.1:2635` and `tcp port 2635` in the blocks after it;
+//!   stopped when the handout ends;
+//! * `sh-capture`: like `sh`, but it needs packet capture rights (dumpcap
+//!   on `lo`): skipped, with a message, where it cannot run — except when
+//!   `STREAMLAB_REQUIRE_TSHARK` is set, as CI sets it;
+//! * anything else (`text`, `python`, …) is read, not run.
+//!
+//! Blocks run in a fresh folder where `captures`, `music` and `labs` link
+//! to the repository's, with the `streamlab` just built first on `PATH`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The longest one block may run.
+const BLOCK_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(Debug)]
+struct Block {
+    kind: String,
+    code: String,
+    line: usize,
+}
+
+/// The fenced blocks of a Markdown file, in order.
+fn blocks(markdown: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut open: Option<Block> = None;
+    for (i, line) in markdown.lines().enumerate() {
+        match (&mut open, line.trim_start().strip_prefix("```")) {
+            (None, Some(info)) => {
+                open = Some(Block {
+                    kind: info.trim().to_string(),
+                    code: String::new(),
+                    line: i + 1,
+                })
+            }
+            (Some(_), Some(_)) => out.extend(open.take()),
+            (Some(b), None) => {
+                b.code.push_str(line);
+                b.code.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A folder to run a handout in, with the repository's data linked in.
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for name in ["captures", "music", "labs"] {
+        std::os::unix::fs::symlink(repo().join(name), dir.path().join(name))
+            .expect("link the repository's data");
+    }
+    dir
+}
+
+fn path_with_streamlab() -> String {
+    let bin = Path::new(env!("CARGO_BIN_EXE_streamlab"));
+    let dir = bin.parent().expect("the binary's folder");
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// Can this machine capture on loopback? CI must.
+fn can_capture() -> bool {
+    let ok = Command::new("dumpcap")
+        .args([
+            "-i",
+            "lo",
+            "-c",
+            "1",
+            "-a",
+            "duration:1",
+            "-w",
+            "/dev/null",
+            "-q",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok && std::env::var_os("STREAMLAB_REQUIRE_TSHARK").is_some() {
+        panic!("STREAMLAB_REQUIRE_TSHARK is set but dumpcap cannot capture on lo");
+    }
+    ok
+}
+
+/// A server started by a `sh-server` block, and the address it printed.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(code: &str, dir: &Path, path: &str, at: &str) -> Server {
+    let code = code.replace("--port 2635", "--port 0");
+    let mut child = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &format!("exec {}", code.trim())])
+        .current_dir(dir)
+        .env("PATH", path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{at}: start the server: {e}"));
+    let stderr = child.stderr.take().expect("a piped stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(i) = line.find("listening on ") {
+                let addr = line[i + 13..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                let _ = tx.send(addr);
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("{at}: the server never said where it listens"));
+    Server { child, addr }
+}
+
+/// Runs one block to its end (bounded); panics with its output if it fails.
+fn run_block(code: &str, dir: &Path, path: &str, at: &str) {
+    let mut child = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", code])
+        .current_dir(dir)
+        .env("PATH", path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{at}: start bash: {e}"));
+    let (tx, rx) = mpsc::channel();
+    let out = child.stdout.take().expect("piped");
+    let err = child.stderr.take().expect("piped");
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(out), &mut text);
+        let mut e = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(err), &mut e);
+        let _ = tx.send((text, e));
+    });
+    let (stdout, stderr) = match rx.recv_timeout(BLOCK_TIMEOUT) {
+        Ok(o) => o,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("{at}: still running after {BLOCK_TIMEOUT:?}:\n{code}");
+        }
+    };
+    let status = child.wait().expect("wait for bash");
+    assert!(
+        status.success(),
+        "{at}: exited with {status}\n--- block ---\n{code}--- stdout ---\n{stdout}--- stderr ---\n{stderr}"
+    );
+}
+
+/// Runs every block of one handout; returns how many ran.
+fn run_handout(readme: &Path) -> usize {
+    let text = std::fs::read_to_string(readme).expect("read the handout");
+    let dir = workdir();
+    let path = path_with_streamlab();
+    let mut server: Option<Server> = None;
+    let mut ran = 0;
+    let capture = blocks(&text).iter().any(|b| b.kind == "sh-capture") && can_capture();
+    for b in blocks(&text) {
+        let at = format!("{}:{}", readme.display(), b.line);
+        let mut code = b.code.clone();
+        if let Some(s) = &server {
+            code = code
+                .replace("127.0.0.1:2635", &s.addr)
+                .replace("tcp port 2635", &format!("tcp port {}", port_of(&s.addr)));
+        }
+        match b.kind.as_str() {
+            "sh-server" => server = Some(start_server(&code, dir.path(), &path, &at)),
+            "sh" => run_block(&code, dir.path(), &path, &at),
+            "sh-capture" if capture => run_block(&code, dir.path(), &path, &at),
+            "sh-capture" => {
+                println!("{at}: skipped (no capture rights here)");
+                continue;
+            }
+            _ => continue,
+        }
+        ran += 1;
+    }
+    ran
+}
+
+fn port_of(addr: &str) -> &str {
+    addr.rsplit(':').next().unwrap_or(addr)
+}
+
+fn handouts() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(repo().join("labs"))
+        .expect("the labs folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("README.md").is_file())
+        .collect();
+    dirs.sort();
+    dirs.into_iter().map(|d| d.join("README.md")).collect()
+}
+
+#[test]
+fn the_block_reader_finds_fences_and_their_kinds() {
+    let md = "text\n```sh\nstreamlab demo\n```\n\n```text\n> list\n```\n";
+    let b = blocks(md);
+    assert_eq!(b.len(), 2);
+    assert_eq!(
+        (b[0].kind.as_str(), b[0].code.as_str(), b[0].line),
+        ("sh", "streamlab demo\n", 2)
+    );
+    assert_eq!(b[1].kind, "text");
+}
+
+#[test]
+fn there_are_five_labs() {
+    let names: Vec<String> = handouts()
+        .iter()
+        .filter_map(|p| {
+            p.parent()?
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "01-first-stream",
+            "02-reading-the-wire",
+            "03-framing",
+            "04-tcp-under-pressure",
+            "05-build-your-own"
+        ]
+    );
+}
+
+macro_rules! lab_test {
+    ($name:ident, $dir:literal) => {
+        #[test]
+        fn $name() {
+            let readme = repo().join("labs").join($dir).join("README.md");
+            let ran = run_handout(&readme);
+            assert!(ran > 0, "{}: no command ran", readme.display());
+        }
+    };
+}
+
+lab_test!(lab_01_first_stream, "01-first-stream");
+lab_test!(lab_02_reading_the_wire, "02-reading-the-wire");
+lab_test!(lab_03_framing, "03-framing");
+lab_test!(lab_04_tcp_under_pressure, "04-tcp-under-pressure");
+lab_test!(lab_05_build_your_own, "05-build-your-own");
