@@ -187,3 +187,41 @@ fn a_capture_cut_off_mid_record_is_reported_and_exits_3() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("cut off"), "{stderr}");
 }
+
+#[test]
+fn a_teacher_grades_a_capture_for_lab_2() {
+    let whole = stdout(streamlab().args([
+        "analyze",
+        "--check",
+        "lab2",
+        "captures/loopback-original.pcapng",
+    ]));
+    assert!(whole.ends_with("4 of 4 found\n"), "{whole}");
+    for (file, says) in [
+        (
+            "captures/edited-framed-snaplen200.pcapng",
+            "117064 B of the song are missing",
+        ),
+        ("captures/edited-original-midstream.pcapng", "no SYN"),
+        ("captures/sim-report.pcapng", "play a song while capturing"),
+    ] {
+        let out = streamlab()
+            .args(["analyze", "--check", "lab2", file])
+            .assert()
+            .code(4)
+            .get_output()
+            .clone();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("MISSING") && text.contains(says),
+            "{file}: {text}"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    let unknown = streamlab()
+        .args(["analyze", "--check", "lab9", "captures/sim-report.pcapng"])
+        .assert()
+        .code(2);
+    let _ = unknown;
+}

@@ -42,7 +42,27 @@ pub struct AnalyzeArgs {
     /// Only connections with this port on either side.
     #[arg(long, value_name = "PORT")]
     pub port: Option<u16>,
+    /// Grade the capture for a lab instead of reporting it: `lab2` checks
+    /// for the handshake, a list and its reply, a complete download and
+    /// quit/goodbye, and names what is missing (exit code 4 if anything is).
+    #[arg(long, value_name = "LAB", value_parser = ["lab2"], conflicts_with_all = ["json", "follow"])]
+    pub check: Option<String>,
 }
+
+/// A lab check found something missing (exit code 4).
+#[derive(Debug)]
+pub struct Incomplete(pub String);
+
+impl std::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Incomplete {}
+
+/// The exit code when a lab check finds something missing.
+pub const EXIT_INCOMPLETE: u8 = 4;
 
 /// The capture was read only in part; the report covers that part.
 #[derive(Debug)]
@@ -81,6 +101,18 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
     };
     let analysis = report::analyze(&name, BufReader::new(file), &filter, &mut outs)
         .with_context(|| format!("reading {name}"))?;
+    if let Some(check) = &args.check {
+        let grade = report::check::lab2(&analysis);
+        print!("{}", report::check::render(&analysis, check, &grade));
+        damage(&analysis, &name)?;
+        if !grade.passed() {
+            let missing = grade.items.iter().filter(|i| i.found.is_err()).count();
+            return Err(
+                Incomplete(format!("{name}: {missing} thing(s) missing for {check}")).into(),
+            );
+        }
+        return Ok(());
+    }
     let out = if args.json {
         report::json::render(&analysis)
     } else if args.follow {

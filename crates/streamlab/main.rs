@@ -25,6 +25,8 @@ fn main() -> ExitCode {
             let _ = writeln!(std::io::stderr(), "streamlab: {e:#}");
             if e.downcast_ref::<analyze::Damaged>().is_some() {
                 ExitCode::from(analyze::EXIT_DAMAGED)
+            } else if e.downcast_ref::<analyze::Incomplete>().is_some() {
+                ExitCode::from(analyze::EXIT_INCOMPLETE)
             } else {
                 ExitCode::FAILURE
             }

@@ -11,6 +11,7 @@
 //! report's questions A–E), as JSON ([`json`]: a versioned schema), or as
 //! the streams themselves ([`follow`]).
 
+pub mod check;
 pub mod follow;
 pub mod json;
 pub mod text;
