@@ -3,7 +3,8 @@
 //! Each `labs/NN-name/README.md` is read in order and its fenced blocks run
 //! by their info string (see labs/README.md, "How CI runs the handouts"):
 //!
-//! * `sh`: run with `bash -euo pipefail`; it must exit 0;
+//! * `sh`: run with `bash -eu` (as a student's shell would, without
+//!   `pipefail`: `streamlab … | head` ends the writer early); it must exit 0;
 //! * `sh-server`: started in the background (a student's "terminal 1");
 //!   `--port 2635` becomes `--port 0`, and the address the server prints
 //!   replaces `127.0.0.1:2635` and `tcp port 2635` in the blocks after it;
@@ -120,7 +121,7 @@ impl Drop for Server {
 fn start_server(code: &str, dir: &Path, path: &str, at: &str) -> Server {
     let code = code.replace("--port 2635", "--port 0");
     let mut child = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &format!("exec {}", code.trim())])
+        .args(["-eu", "-c", &format!("exec {}", code.trim())])
         .current_dir(dir)
         .env("PATH", path)
         .stdout(Stdio::null())
@@ -150,7 +151,7 @@ fn start_server(code: &str, dir: &Path, path: &str, at: &str) -> Server {
 /// Runs one block to its end (bounded); panics with its output if it fails.
 fn run_block(code: &str, dir: &Path, path: &str, at: &str) {
     let mut child = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", code])
+        .args(["-eu", "-c", code])
         .current_dir(dir)
         .env("PATH", path)
         .stdout(Stdio::piped())

@@ -17,6 +17,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // The server keeps SIGPIPE ignored: a closed log pipe must not stop it
+    // from shutting down cleanly (see `QuietStderr`).
+    if !matches!(cli.command, cli::Command::Server(_)) {
+        restore_sigpipe();
+    }
     init_logging(cli.verbose, cli.quiet, &cli.command);
     match run::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -31,6 +36,18 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so printing to a closed pipe (`streamlab … | head`)
+/// is an error, and `println!` panics on it. Unix tools instead end
+/// quietly when their reader goes away: restore that.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default, before any
+    // other thread exists, has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
