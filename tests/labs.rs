@@ -14,6 +14,11 @@
 //!   `STREAMLAB_REQUIRE_TSHARK` is set, as CI sets it;
 //! * anything else (`text`, `python`, …) is read, not run.
 //!
+//! A block may also say `needs=python3` after its kind: it runs where
+//! `python3` is installed and is skipped elsewhere — except when
+//! `STREAMLAB_REQUIRE_PYTHON` is set, as CI sets it. Once a block is
+//! skipped, the rest of that handout is too (later steps build on it).
+//!
 //! Blocks run in a fresh folder where `captures`, `music` and `labs` link
 //! to the repository's, with the `streamlab` just built first on `PATH`.
 
@@ -29,6 +34,8 @@ const BLOCK_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Debug)]
 struct Block {
     kind: String,
+    /// Tools the block needs (`needs=python3`).
+    needs: Vec<String>,
     code: String,
     line: usize,
 }
@@ -40,8 +47,13 @@ fn blocks(markdown: &str) -> Vec<Block> {
     for (i, line) in markdown.lines().enumerate() {
         match (&mut open, line.trim_start().strip_prefix("```")) {
             (None, Some(info)) => {
+                let mut words = info.split_whitespace();
                 open = Some(Block {
-                    kind: info.trim().to_string(),
+                    kind: words.next().unwrap_or("").to_string(),
+                    needs: words
+                        .filter_map(|w| w.strip_prefix("needs="))
+                        .map(str::to_string)
+                        .collect(),
                     code: String::new(),
                     line: i + 1,
                 })
@@ -101,6 +113,20 @@ fn can_capture() -> bool {
         .is_ok_and(|s| s.success());
     if !ok && std::env::var_os("STREAMLAB_REQUIRE_TSHARK").is_some() {
         panic!("STREAMLAB_REQUIRE_TSHARK is set but dumpcap cannot capture on lo");
+    }
+    ok
+}
+
+/// Is `tool` installed? CI must have python3.
+fn have(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok && tool == "python3" && std::env::var_os("STREAMLAB_REQUIRE_PYTHON").is_some() {
+        panic!("STREAMLAB_REQUIRE_PYTHON is set but python3 is not installed");
     }
     ok
 }
@@ -182,8 +208,15 @@ fn run_block(code: &str, dir: &Path, path: &str, at: &str) {
     );
 }
 
-/// Runs every block of one handout; returns how many ran.
-fn run_handout(readme: &Path) -> usize {
+/// What running a handout did.
+struct Ran {
+    blocks: usize,
+    /// The handout stopped early for want of a tool.
+    skipped: bool,
+}
+
+/// Runs every block of one handout.
+fn run_handout(readme: &Path) -> Ran {
     let text = std::fs::read_to_string(readme).expect("read the handout");
     let dir = workdir();
     let path = path_with_streamlab();
@@ -192,6 +225,13 @@ fn run_handout(readme: &Path) -> usize {
     let capture = blocks(&text).iter().any(|b| b.kind == "sh-capture") && can_capture();
     for b in blocks(&text) {
         let at = format!("{}:{}", readme.display(), b.line);
+        if let Some(missing) = b.needs.iter().find(|t| !have(t)) {
+            println!("{at}: skipped with the rest of the handout ({missing} is not installed)");
+            return Ran {
+                blocks: ran,
+                skipped: true,
+            };
+        }
         let mut code = b.code.clone();
         if let Some(s) = &server {
             code = code
@@ -210,7 +250,10 @@ fn run_handout(readme: &Path) -> usize {
         }
         ran += 1;
     }
-    ran
+    Ran {
+        blocks: ran,
+        skipped: false,
+    }
 }
 
 fn port_of(addr: &str) -> &str {
@@ -268,7 +311,11 @@ macro_rules! lab_test {
         fn $name() {
             let readme = repo().join("labs").join($dir).join("README.md");
             let ran = run_handout(&readme);
-            assert!(ran > 0, "{}: no command ran", readme.display());
+            assert!(
+                ran.blocks > 0 || ran.skipped,
+                "{}: no command ran",
+                readme.display()
+            );
         }
     };
 }
