@@ -76,9 +76,10 @@ pub fn coalesced_commands(ctx: &Ctx) -> Result<(), Diagnosis> {
             conn.send(b"list\nquit\n")?;
             framed_counted(&mut conn, "songs")
                 .map_err(|d| d.hint("read commands line by line: one read may hold several"))?;
-            let goodbye = framed_line(&mut conn, "\"OK goodbye\" after the list")?;
+            let hint = "every line of a read is a command: answer the second one too";
+            let goodbye = framed_line(&mut conn, "\"OK goodbye\" after the list")
+                .map_err(|d| d.hint(hint))?;
             if goodbye != "OK goodbye" {
-                let hint = "every line of a read is a command: answer the second one too";
                 return Err(conn
                     .fail("\"OK goodbye\" after the list", show(goodbye.as_bytes()))
                     .hint(hint));

@@ -65,3 +65,58 @@ pub fn reference_server(dialect: DialectChoice, tracks: Vec<Track>) -> RunningSe
         .expect("binding 127.0.0.1:0")
         .spawn()
 }
+
+pub mod fake;
+
+/// A tiny XML well-formedness check: tags nest and close, attributes are
+/// quoted, and text holds no raw `<` and only known entities.
+pub fn assert_well_formed_xml(doc: &str) {
+    let body = doc
+        .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
+        .expect("an XML declaration");
+    let mut open: Vec<String> = Vec::new();
+    let mut rest = body;
+    for _ in 0..100_000 {
+        let Some(lt) = rest.find('<') else {
+            check_text(rest);
+            break;
+        };
+        check_text(&rest[..lt]);
+        let gt = rest[lt..].find('>').expect("every tag ends") + lt;
+        let tag = &rest[lt + 1..gt];
+        assert_eq!(
+            tag.matches('"').count() % 2,
+            0,
+            "quoted attributes in <{tag}>"
+        );
+        let name = tag
+            .trim_start_matches('/')
+            .split([' ', '/'])
+            .next()
+            .unwrap_or("");
+        if tag.starts_with('/') {
+            assert_eq!(
+                open.pop().as_deref(),
+                Some(name),
+                "</{name}> closes what is open"
+            );
+        } else if !tag.ends_with('/') {
+            open.push(name.to_string());
+        }
+        for value in tag.split('"').skip(1).step_by(2) {
+            assert!(!value.contains('<'), "no raw < in an attribute: {value}");
+            check_text(value);
+        }
+        rest = &rest[gt + 1..];
+    }
+    assert!(open.is_empty(), "unclosed: {open:?}");
+}
+
+fn check_text(text: &str) {
+    for (i, _) in text.match_indices('&') {
+        let entity = &text[i..text[i..].find(';').map_or(text.len(), |j| i + j + 1)];
+        let known = ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"].contains(&entity)
+            || (entity.starts_with("&#") && entity.ends_with(';'));
+        assert!(known, "a bare & or unknown entity: {entity}");
+    }
+}
