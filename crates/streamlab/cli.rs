@@ -33,6 +33,8 @@ pub enum Command {
     Sim(crate::sim::SimArgs),
     /// Read a pcap/pcapng capture: endpoints, commands, track markers, TCP events.
     Analyze(crate::analyze::AnalyzeArgs),
+    /// Check a server against the protocol: named checks, diagnoses, JSON, JUnit.
+    Conformance(crate::conformance::ConformanceArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,6 +6,7 @@
 
 mod analyze;
 mod cli;
+mod conformance;
 mod demo;
 mod run;
 mod sim;
@@ -25,6 +26,8 @@ fn main() -> ExitCode {
             let _ = writeln!(std::io::stderr(), "streamlab: {e:#}");
             if e.downcast_ref::<analyze::Damaged>().is_some() {
                 ExitCode::from(analyze::EXIT_DAMAGED)
+            } else if e.downcast_ref::<conformance::ChecksFailed>().is_some() {
+                ExitCode::from(conformance::EXIT_FAILED)
             } else {
                 ExitCode::FAILURE
             }

@@ -72,7 +72,16 @@ pub fn show(bytes: &[u8]) -> String {
         if shown == SHOW_CHARS {
             break;
         }
-        out.extend(c.escape_debug());
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
         shown += c.len_utf8();
     }
     out.push('"');
@@ -113,7 +122,8 @@ mod tests {
     #[test]
     fn text_is_quoted_and_escaped() {
         assert_eq!(show(b"RV\nVL\n"), r#""RV\nVL\n""#);
-        assert_eq!(show("não".as_bytes()), r#""não""#);
+        assert_eq!(show("não 'x'".as_bytes()), r#""não 'x'""#);
+        assert_eq!(show(b"a\"b\\"), r#""a\"b\\""#);
         assert_eq!(show(b""), r#""""#);
     }
 

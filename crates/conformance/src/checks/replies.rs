@@ -169,7 +169,7 @@ fn find(conn: &Conn, devices: &[Device], who: &Conn, song: Option<&str>) -> Resu
     };
     let listed: Vec<String> = devices
         .iter()
-        .map(|d| format!("{} {}", d.ip, d.port))
+        .map(|d| format!("{}:{}", d.ip, d.port))
         .collect();
     let what = match song {
         Some(s) => format!("playing {s}"),
