@@ -27,12 +27,14 @@ pub enum Command {
     Server(ServerArgs),
     /// Connect to a server: the original menu, or a script.
     Client(ClientArgs),
-    /// Start a server and a scripted client on loopback and show what happens.
+    /// A tour: a server and client on loopback, a simulated lossy network, the analyzer.
     Demo(DemoArgs),
     /// Run a simulated network scenario (deterministic) and write its capture.
     Sim(crate::sim::SimArgs),
     /// Read a pcap/pcapng capture: endpoints, commands, track markers, TCP events.
     Analyze(crate::analyze::AnalyzeArgs),
+    /// Check a server against the protocol: named checks, diagnoses, JSON, JUnit.
+    Conformance(crate::conformance::ConformanceArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

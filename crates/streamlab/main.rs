@@ -6,6 +6,7 @@
 
 mod analyze;
 mod cli;
+mod conformance;
 mod demo;
 mod run;
 mod sim;
@@ -32,6 +33,8 @@ fn main() -> ExitCode {
                 ExitCode::from(analyze::EXIT_DAMAGED)
             } else if e.downcast_ref::<analyze::Incomplete>().is_some() {
                 ExitCode::from(analyze::EXIT_INCOMPLETE)
+            } else if e.downcast_ref::<conformance::ChecksFailed>().is_some() {
+                ExitCode::from(conformance::EXIT_FAILED)
             } else {
                 ExitCode::FAILURE
             }

@@ -22,6 +22,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => crate::demo::run(args),
         Command::Sim(args) => crate::sim::run(args),
         Command::Analyze(args) => crate::analyze::run(args),
+        Command::Conformance(args) => crate::conformance::run(args),
     }
 }
 

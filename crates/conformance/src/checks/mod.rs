@@ -1,0 +1,145 @@
+//! The checks, in the order they run. Each one opens its own connections,
+//! and returns `Ok(())` or the [`Diagnosis`] of the first thing that went
+//! wrong. Names are stable: grading scripts and `--check` use them.
+//!
+//! * [`replies`]: one command, one reply (list, errors, quit, devices);
+//! * [`tracks`]: downloads, alone, interrupted, and five at once;
+//! * [`framing`]: what TCP does to the bytes (split, coalesced, too long).
+//!
+//! In the original dialect, `split-command` and `coalesced-commands` check
+//! the original's documented behaviour (one `recv` is one command), which
+//! is not what a careful protocol would do: the original cannot do better
+//! by design, and a server that "fixes" it is no longer the original.
+
+pub mod framing;
+pub mod replies;
+pub mod tracks;
+
+use streamlab_proto::Dialect;
+
+use crate::{ConformanceError, Ctx, Diagnosis};
+
+/// One named check.
+#[derive(Debug)]
+pub struct Check {
+    /// Stable, kebab-case.
+    pub name: &'static str,
+    /// What it sends and expects, in one line, per dialect.
+    pub original: &'static str,
+    pub framed: &'static str,
+    pub run: fn(&Ctx) -> Result<(), Diagnosis>,
+}
+
+impl Check {
+    pub fn description(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Original => self.original,
+            Dialect::Framed => self.framed,
+        }
+    }
+}
+
+/// Every check, in the order they run.
+pub const ALL: &[Check] = &[
+    Check {
+        name: "list",
+        original: "\"lista\" gets the song names, each followed by \\n",
+        framed: "\"list\" gets \"OK <n> songs\" and exactly n names, nothing more",
+        run: replies::list,
+    },
+    Check {
+        name: "download-integrity",
+        original: "each song arrives between track_data_start and track_data_end, \
+                   in whole 4-byte frames, the same bytes twice (and as in --music)",
+        framed: "each song arrives as exactly the announced bytes, whole frames, \
+                 then \"track_data_end <name>\" (and as in --music)",
+        run: tracks::download_integrity,
+    },
+    Check {
+        name: "unknown-command",
+        original: "\"frobnicate\" gets \"Comando Inexistente.\"",
+        framed: "\"frobnicate\" gets \"ERR 400 …\" and the connection stays open",
+        run: replies::unknown_command,
+    },
+    Check {
+        name: "song-not-found",
+        original: "downloading a missing song gets the Portuguese not-found message",
+        framed: "downloading a missing song gets \"ERR 404 …\" and the connection stays open",
+        run: replies::song_not_found,
+    },
+    Check {
+        name: "quit-goodbye",
+        original: "\"quit\" gets \"goodbye\", then the server closes",
+        framed: "\"quit\" gets \"OK goodbye\", then the server closes",
+        run: replies::quit_goodbye,
+    },
+    Check {
+        name: "devices-status",
+        original: "\"att_status <song>\" gets no reply; then \"lista_dispositivos\" \
+                   shows both clients as \"<n>-<ip> ; <port> Musica: <song|None>\"",
+        framed: "\"status playing <song>\" gets OK; then \"devices\" lists both clients \
+                 as \"<n> <ip> <port> <state> [<song>]\"",
+        run: replies::devices_status,
+    },
+    Check {
+        name: "split-command",
+        original: "\"lis\", a pause, \"ta\": one recv is one command, so \
+                   \"Comando Inexistente.\" twice (the original's defect, kept)",
+        framed: "\"li\", a pause, \"st\\n\": no reply before the \\n, then the list",
+        run: framing::split_command,
+    },
+    Check {
+        name: "coalesced-commands",
+        original: "\"lista\" and \"quit\" in one write are one unknown command: one \
+                   \"Comando Inexistente.\" and the connection stays open (the original's defect, kept)",
+        framed: "\"list\\nquit\\n\" in one write gets the list, then \"OK goodbye\" and the close",
+        run: framing::coalesced_commands,
+    },
+    Check {
+        name: "vanishing-client",
+        original: "a client that drops mid-track does not disturb the server: \
+                   a new client gets the list",
+        framed: "a client that drops mid-track does not disturb the server: \
+                 a new client gets the list",
+        run: tracks::vanishing_client,
+    },
+    Check {
+        name: "concurrent-clients",
+        original: "5 clients connected at once each get the list and the smallest song, intact",
+        framed: "5 clients connected at once each get the list and the smallest song, intact",
+        run: tracks::concurrent_clients,
+    },
+    Check {
+        name: "over-long-input",
+        original: "2048 bytes in one write are read as 1024-byte commands: only \
+                   \"Comando Inexistente.\" replies, and the server still answers \"lista\"",
+        framed: "a 2048-byte line gets \"ERR 413 …\", then the server closes",
+        run: framing::over_long_input,
+    },
+];
+
+/// The names of every check, in order.
+pub fn names() -> Vec<&'static str> {
+    ALL.iter().map(|c| c.name).collect()
+}
+
+/// The checks named in `only` (in the standard order), or all of them.
+pub fn select(only: Option<&[String]>) -> Result<Vec<&'static Check>, ConformanceError> {
+    let Some(only) = only.filter(|o| !o.is_empty()) else {
+        return Ok(ALL.iter().collect());
+    };
+    if let Some(unknown) = only.iter().find(|n| !ALL.iter().any(|c| c.name == *n)) {
+        return Err(ConformanceError::UnknownCheck {
+            name: unknown.clone(),
+        });
+    }
+    Ok(ALL
+        .iter()
+        .filter(|c| only.iter().any(|n| n == c.name))
+        .collect())
+}
+
+/// The first song of the list, for checks that need any one song.
+pub(crate) fn first(names: &[String]) -> &str {
+    names.first().map_or("", String::as_str)
+}

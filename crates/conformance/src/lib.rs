@@ -1,0 +1,156 @@
+//! A conformance checker for anybody's streamlab server, in either dialect.
+//!
+//! Teachers point it at a student's server (Python, C, Rust, anything that
+//! listens on TCP) and get a pass/fail table with, for each failure, one
+//! diagnosis that says what was sent, what the protocol expects and what came
+//! back ([`Diagnosis`]). Every check ([`checks::ALL`]) opens its own
+//! connections, so one failure does not spoil the next, and every read is
+//! bounded by a timeout and every check by a deadline, so a hung or rude
+//! server never hangs the checker.
+//!
+//! ```no_run
+//! use streamlab_conformance::{run, Config};
+//! use streamlab_proto::Dialect;
+//!
+//! let config = Config::new("127.0.0.1:2635".parse().unwrap(), Dialect::Original);
+//! let report = run(&config, None)?;
+//! print!("{}", report.render_text(true));
+//! std::process::exit(if report.all_passed() { 0 } else { 4 });
+//! # Ok::<(), streamlab_conformance::ConformanceError>(())
+//! ```
+//!
+//! What each check sends and expects, per dialect, is in
+//! `docs/conformance.md`; the checks' own descriptions say it in one line.
+
+pub mod checks;
+pub mod diagnosis;
+pub mod report;
+pub mod session;
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+pub use checks::Check;
+pub use diagnosis::Diagnosis;
+pub use report::{CheckResult, Report, Verdict, JSON_SCHEMA};
+pub use streamlab_proto::{Dialect, Track};
+
+/// What can stop the checker before any check runs.
+#[derive(Debug, thiserror::Error)]
+pub enum ConformanceError {
+    #[error("cannot connect to {addr}: {reason}")]
+    Connect { addr: SocketAddr, reason: String },
+    #[error("no check named '{name}' (the checks: {})", checks::names().join(", "))]
+    UnknownCheck { name: String },
+}
+
+/// How long the checker waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest silence a read accepts (`--timeout-ms`, default 3 s).
+    pub timeout: Duration,
+    /// Original dialect: silence that ends a reply with no end marker, such
+    /// as a song list (`--settle-ms`, default 250 ms).
+    pub settle: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_millis(3000),
+            settle: Duration::from_millis(250),
+        }
+    }
+}
+
+impl Limits {
+    /// The most one check may take: twenty timeouts, at least 30 s. Long
+    /// enough for a few songs on a slow link; short enough that a server
+    /// trickling one byte at a time cannot hold the checker for long.
+    pub fn check_budget(&self) -> Duration {
+        (self.timeout * 20).max(Duration::from_secs(30))
+    }
+}
+
+/// What to check and how.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub dialect: Dialect,
+    pub limits: Limits,
+    /// The songs the server should be serving (`--music DIR`): downloads
+    /// are then compared bit for bit with them.
+    pub reference: Option<Vec<Track>>,
+}
+
+impl Config {
+    pub fn new(addr: SocketAddr, dialect: Dialect) -> Config {
+        Config {
+            addr,
+            dialect,
+            limits: Limits::default(),
+            reference: None,
+        }
+    }
+}
+
+/// What a check gets: the configuration and the time it must end by.
+pub struct Ctx<'a> {
+    pub config: &'a Config,
+    pub deadline: Instant,
+}
+
+impl Ctx<'_> {
+    pub fn dialect(&self) -> Dialect {
+        self.config.dialect
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.config.limits
+    }
+
+    /// A new connection to the server, greeted in the framed dialect.
+    pub fn connect(&self) -> Result<wire::Conn, Diagnosis> {
+        session::open(self)
+    }
+}
+
+/// Tries one TCP connection, so that a wrong address is one error line
+/// and not eleven failed checks.
+pub fn preflight(config: &Config) -> Result<(), ConformanceError> {
+    std::net::TcpStream::connect_timeout(&config.addr, config.limits.timeout)
+        .map(drop)
+        .map_err(|e| ConformanceError::Connect {
+            addr: config.addr,
+            reason: e.to_string(),
+        })
+}
+
+/// Runs the checks named in `only` (all when `None`), in the order of
+/// [`checks::ALL`], after a [`preflight`].
+pub fn run(config: &Config, only: Option<&[String]>) -> Result<Report, ConformanceError> {
+    let selected = checks::select(only)?;
+    preflight(config)?;
+    let results = selected.iter().map(|c| run_check(c, config)).collect();
+    Ok(Report::new(config, results))
+}
+
+/// Runs one check on its own (no preflight).
+pub fn run_check(check: &Check, config: &Config) -> CheckResult {
+    let start = Instant::now();
+    let ctx = Ctx {
+        config,
+        deadline: start + config.limits.check_budget(),
+    };
+    let verdict = match (check.run)(&ctx) {
+        Ok(()) => Verdict::Pass,
+        Err(d) => Verdict::Fail(d),
+    };
+    CheckResult {
+        name: check.name,
+        description: check.description(config.dialect),
+        verdict,
+        elapsed: start.elapsed(),
+    }
+}

@@ -1,0 +1,223 @@
+//! The results of a run, and the three ways to print them: a table with a
+//! diagnosis per failure (for people), JSON (`streamlab-conformance/1`, for
+//! scripts) and JUnit XML (for CI and grading tools).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::{Config, Diagnosis};
+
+/// The JSON document's `schema` field. A new field keeps the version; a
+/// field that changes meaning or disappears bumps it.
+pub const JSON_SCHEMA: &str = "streamlab-conformance/1";
+
+/// What one check concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail(Diagnosis),
+}
+
+/// One check's result.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub verdict: Verdict,
+    pub elapsed: Duration,
+}
+
+impl CheckResult {
+    pub fn passed(&self) -> bool {
+        self.verdict == Verdict::Pass
+    }
+}
+
+/// Every check's result, with what was checked.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub server: String,
+    pub dialect: &'static str,
+    pub timeout_ms: u64,
+    pub results: Vec<CheckResult>,
+}
+
+impl Report {
+    pub fn new(config: &Config, results: Vec<CheckResult>) -> Report {
+        Report {
+            server: config.addr.to_string(),
+            dialect: config.dialect.as_str(),
+            timeout_ms: u64::try_from(config.limits.timeout.as_millis()).unwrap_or(u64::MAX),
+            results,
+        }
+    }
+
+    pub fn failed(&self) -> usize {
+        self.results.iter().filter(|r| !r.passed()).count()
+    }
+
+    pub fn all_passed(&self) -> bool {
+        self.failed() == 0
+    }
+
+    /// The table, then one block per failure, then a summary line. Times
+    /// appear only when `times` (they differ from run to run).
+    pub fn render_text(&self, times: bool) -> String {
+        let width = self
+            .results
+            .iter()
+            .map(|r| r.name.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        let mut out = format!(
+            "conformance of {} ({} dialect, timeout {} ms)\n\n",
+            self.server, self.dialect, self.timeout_ms
+        );
+        let _ = write!(out, "{:<width$}  result", "check");
+        out.push_str(if times { "      ms\n" } else { "\n" });
+        for r in &self.results {
+            let result = if r.passed() { "pass" } else { "FAIL" };
+            let _ = write!(out, "{:<width$}  {result}", r.name);
+            if times {
+                let _ = write!(out, "  {:>8}", r.elapsed.as_millis());
+            }
+            out.push('\n');
+        }
+        for r in &self.results {
+            if let Verdict::Fail(d) = &r.verdict {
+                let _ = write!(out, "\nFAIL {}: {}\n{}", r.name, r.description, d.render());
+            }
+        }
+        let total = self.results.len();
+        let _ = write!(
+            out,
+            "\n{} of {total} checks passed\n",
+            total - self.failed()
+        );
+        out
+    }
+
+    /// The JSON document (see docs/conformance.md).
+    pub fn to_json(&self) -> String {
+        let checks = self
+            .results
+            .iter()
+            .map(|r| JsonCheck {
+                name: r.name,
+                description: r.description,
+                result: if r.passed() { "pass" } else { "fail" },
+                ms: u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
+                diagnosis: match &r.verdict {
+                    Verdict::Pass => None,
+                    Verdict::Fail(d) => Some(d),
+                },
+            })
+            .collect();
+        let doc = JsonReport {
+            schema: JSON_SCHEMA,
+            server: &self.server,
+            dialect: self.dialect,
+            timeout_ms: self.timeout_ms,
+            passed: self.results.len() - self.failed(),
+            failed: self.failed(),
+            checks,
+        };
+        // Plain structs of strings and numbers always serialize.
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    }
+
+    /// JUnit XML: one testsuite, one testcase per check, a `<failure>`
+    /// holding the diagnosis for each failed one.
+    pub fn to_junit(&self) -> String {
+        let secs = |d: Duration| format!("{:.3}", d.as_secs_f64());
+        let total: Duration = self.results.iter().map(|r| r.elapsed).sum();
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            out,
+            "<testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{}\">",
+            xml(&format!(
+                "streamlab conformance {} ({})",
+                self.server, self.dialect
+            )),
+            self.results.len(),
+            self.failed(),
+            secs(total)
+        );
+        for r in &self.results {
+            let _ = write!(
+                out,
+                "  <testcase classname=\"conformance.{}\" name=\"{}\" time=\"{}\"",
+                self.dialect,
+                xml(r.name),
+                secs(r.elapsed)
+            );
+            match &r.verdict {
+                Verdict::Pass => out.push_str("/>\n"),
+                Verdict::Fail(d) => {
+                    let _ = write!(
+                        out,
+                        ">\n    <failure message=\"{}\" type=\"conformance\">{}</failure>\n  </testcase>\n",
+                        xml(&format!("expected {}; got {}", d.expected, d.got)),
+                        xml(&format!("{}\n{}", r.description, d.render()))
+                    );
+                }
+            }
+        }
+        out.push_str("</testsuite>\n");
+        out
+    }
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema: &'static str,
+    server: &'a str,
+    dialect: &'a str,
+    timeout_ms: u64,
+    passed: usize,
+    failed: usize,
+    checks: Vec<JsonCheck<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCheck<'a> {
+    name: &'a str,
+    description: &'a str,
+    result: &'static str,
+    ms: u64,
+    diagnosis: Option<&'a Diagnosis>,
+}
+
+/// Text made safe for an XML attribute or element: the five special
+/// characters escaped, and characters XML 1.0 forbids replaced by U+FFFD.
+pub fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' => out.push_str("&#10;"),
+            '\t' | '\r' => out.push_str(&format!("&#{};", u32::from(c))),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escapes_markup_and_drops_forbidden_characters() {
+        assert_eq!(xml("a<b>&\"c\"'"), "a&lt;b&gt;&amp;&quot;c&quot;&apos;");
+        assert_eq!(xml("x\u{1}y\nz"), "x\u{fffd}y&#10;z");
+    }
+}

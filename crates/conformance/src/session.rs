@@ -1,0 +1,194 @@
+//! The exchanges several checks share, in each dialect: open a connection
+//! (greeting a framed server), list the songs, download one.
+//!
+//! Each returns what the server said or a [`Diagnosis`] of what went wrong,
+//! so a check reads as a story: open, list, download, compare.
+
+use streamlab_proto::framed::{self, Status, TrackHeader};
+use streamlab_proto::{original, Dialect};
+
+use crate::diagnosis::{plural, show, Diagnosis};
+use crate::wire::{Conn, End};
+use crate::Ctx;
+
+/// The greeting the checker sends to a framed server.
+pub fn hello_line() -> String {
+    format!("hello {} conformance\n", framed::VERSION)
+}
+
+/// A new connection; a framed server is greeted and must answer `OK`.
+pub fn open(ctx: &Ctx) -> Result<Conn, Diagnosis> {
+    let mut conn = Conn::open(ctx.config.addr, ctx.config.limits, ctx.deadline)?;
+    if ctx.dialect() == Dialect::Framed {
+        conn.send(hello_line().as_bytes())?;
+        let expected = format!("\"OK {} ready\"", framed::VERSION);
+        let got = match conn.line() {
+            Ok(line) if matches!(Status::parse(&line), Some(Status::Ok(_))) => return Ok(conn),
+            Ok(line) => show(line.as_bytes()),
+            Err(r) => r.describe(conn.limits()),
+        };
+        let hint = match got.contains(original::UNKNOWN_COMMAND) {
+            true => "this server answers like the original dialect: try --dialect original",
+            false => "a framed server answers the greeting with an OK line",
+        };
+        return Err(conn.fail(expected, got).hint(hint));
+    }
+    Ok(conn)
+}
+
+/// One framed line; on failure, `expected` goes into the diagnosis.
+pub fn framed_line(conn: &mut Conn, expected: &str) -> Result<String, Diagnosis> {
+    conn.line().map_err(|r| {
+        let got = r.describe(conn.limits());
+        let d = conn.fail(expected, got);
+        match r.end {
+            End::TimedOut if !r.bytes.is_empty() => {
+                d.hint("every framed reply line ends in \"\\n\"")
+            }
+            _ => d,
+        }
+    })
+}
+
+/// A counted body, `OK <n> <noun>` and `n` lines, after the command was sent.
+pub fn framed_counted(conn: &mut Conn, noun: &str) -> Result<Vec<String>, Diagnosis> {
+    let expected = format!("\"OK <n> {noun}\" and then n lines");
+    let status = framed_line(conn, &expected)?;
+    let count = match Status::parse(&status).and_then(|s| s.count()) {
+        Some(n) => n,
+        None => return Err(conn.fail(expected, show(status.as_bytes()))),
+    };
+    let mut items = Vec::new();
+    for i in 0..count {
+        let line = conn.line().map_err(|r| {
+            let got = format!(
+                "{:?} and {}, then {}",
+                status,
+                plural(i, "line"),
+                r.how(conn.limits())
+            );
+            conn.fail(&expected, got)
+                .hint("the number in the status line must be the number of lines that follow")
+        })?;
+        items.push(line);
+    }
+    Ok(items)
+}
+
+/// The song names (`lista` / `list`). An empty catalogue fails: the other
+/// checks need a song.
+pub fn list(conn: &mut Conn, dialect: Dialect) -> Result<Vec<String>, Diagnosis> {
+    let names = match dialect {
+        Dialect::Original => {
+            conn.send(b"lista")?;
+            original_list(conn)?
+        }
+        Dialect::Framed => {
+            conn.send(b"list\n")?;
+            framed_counted(conn, "songs")?
+        }
+    };
+    if names.is_empty() {
+        let expected = "at least one song (the checks download one)";
+        return Err(conn.fail(expected, "an empty list"));
+    }
+    Ok(names)
+}
+
+/// The reply to `lista`: every name followed by `\n`.
+pub fn original_list(conn: &mut Conn) -> Result<Vec<String>, Diagnosis> {
+    let expected = "the song names, each followed by \"\\n\" (e.g. \"RV\\nVL\\n\")";
+    let r = conn.reply(None);
+    let got = r.describe(conn.limits());
+    let text = match (&r.end, std::str::from_utf8(&r.bytes)) {
+        (End::Quiet, Ok(text)) if !text.is_empty() => text,
+        _ => return Err(conn.fail(expected, got)),
+    };
+    if !text.ends_with('\n') || text.split('\n').rev().skip(1).any(str::is_empty) {
+        let hint = "every name, the last one too, ends in \"\\n\", with no empty lines";
+        return Err(conn.fail(expected, got).hint(hint));
+    }
+    Ok(original::parse_song_list(text))
+}
+
+/// Downloads `name` and returns its audio, checking the dialect's framing
+/// (see [`original_download`] and [`framed_download`]).
+pub fn download(conn: &mut Conn, dialect: Dialect, name: &str) -> Result<Vec<u8>, Diagnosis> {
+    match dialect {
+        Dialect::Original => original_download(conn, name),
+        Dialect::Framed => framed_download(conn, name).map(|(_, audio)| audio),
+    }
+}
+
+/// `download <name>` → `track_data_start`, the audio, `track_data_end`; the
+/// audio a whole number of CD frames (4 bytes).
+pub fn original_download(conn: &mut Conn, name: &str) -> Result<Vec<u8>, Diagnosis> {
+    let (start, end) = (original::TRACK_START, original::TRACK_END);
+    conn.send(format!("download {name}").as_bytes())?;
+    let r = conn.track(start, end);
+    let expected = "\"track_data_start\", the raw audio, then \"track_data_end\"";
+    if !r.bytes.starts_with(start) {
+        return Err(conn.fail(expected, r.describe(conn.limits())));
+    }
+    if r.end != End::Complete {
+        let got = format!(
+            "\"track_data_start\" and {} more bytes, then {}",
+            r.bytes.len() - start.len(),
+            r.how(conn.limits())
+        );
+        let hint = "the last audio byte must be followed by \"track_data_end\": \
+                    the client finds the end of the song by it";
+        return Err(conn.fail(expected, got).hint(hint));
+    }
+    let audio = r.bytes[start.len()..r.bytes.len() - end.len()].to_vec();
+    if audio.len() % 4 != 0 {
+        let got = format!("{} bytes of audio", audio.len());
+        let expected = "a whole number of CD frames (4 bytes each) between the markers";
+        let hint = "the original client plays 44100 Hz, 2 channels, 16 bit: send the WAV's data chunk as it is";
+        return Err(conn.fail(expected, got).hint(hint));
+    }
+    Ok(audio)
+}
+
+/// `download <name>` → the track line, exactly its count of bytes, and
+/// `track_data_end <name>`; the count a whole number of frames.
+pub fn framed_download(conn: &mut Conn, name: &str) -> Result<(TrackHeader, Vec<u8>), Diagnosis> {
+    conn.send(format!("download {name}\n").as_bytes())?;
+    let expected = format!("\"track_data_start <bytes> <rate> <channels> <format> {name}\"");
+    let line = framed_line(conn, &expected)?;
+    let header = TrackHeader::parse(&line)
+        .map_err(|e| conn.fail(&expected, show(line.as_bytes())).hint(e))?;
+    if header.name.to_lowercase() != name.to_lowercase() {
+        return Err(conn
+            .fail(&expected, show(line.as_bytes()))
+            .hint("the name is the song asked for"));
+    }
+    let frame = header.format.frame_bytes() as u64;
+    if header.bytes % frame != 0 {
+        let expected = format!("a byte count that is a whole number of {frame}-byte frames");
+        return Err(conn.fail(expected, show(line.as_bytes())));
+    }
+    let count = usize::try_from(header.bytes).unwrap_or(usize::MAX);
+    if count > crate::wire::MAX_REPLY {
+        let expected = "a song the checker can hold (at most 256 MiB)";
+        return Err(conn.fail(expected, show(line.as_bytes())));
+    }
+    let audio = conn.exact(count).map_err(|r| {
+        let expected = format!("exactly {count} bytes of audio after the track_data_start line");
+        let got = format!("{} bytes, then {}", r.bytes.len(), r.how(conn.limits()));
+        conn.fail(expected, got)
+            .hint("the count in track_data_start must be the audio's exact length")
+    })?;
+    let want = format!("track_data_end {}", header.name);
+    let got = match conn.line() {
+        Ok(end) if end == want => None,
+        Ok(end) => Some(show(end.as_bytes())),
+        Err(r) => Some(r.describe(conn.limits())),
+    };
+    if let Some(got) = got {
+        let hint = "after exactly <bytes> bytes of audio comes the end line; \
+                    anything else means the count is wrong";
+        return Err(conn.fail(format!("{want:?}"), got).hint(hint));
+    }
+    Ok((header, audio))
+}

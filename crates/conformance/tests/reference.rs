@@ -1,0 +1,64 @@
+//! Our own server passes every check, in both dialects, whether it is
+//! forced to the dialect or tells it from the first bytes.
+
+mod support;
+
+use streamlab_conformance::{checks, run, Dialect, Report};
+use streamlab_proto::DialectChoice;
+use support::{catalogue, config, reference_server};
+
+fn check_all(server: DialectChoice, dialect: Dialect) -> Report {
+    let running = reference_server(server, catalogue());
+    let mut config = config(running.addr, dialect);
+    config.reference = Some(catalogue());
+    let report = run(&config, None).expect("the server is listening");
+    running.shutdown();
+    report
+}
+
+fn assert_all_pass(report: &Report) {
+    assert_eq!(report.results.len(), checks::ALL.len());
+    assert!(report.all_passed(), "{}", report.render_text(true));
+}
+
+#[test]
+fn our_server_passes_every_original_check() {
+    assert_all_pass(&check_all(DialectChoice::Original, Dialect::Original));
+}
+
+#[test]
+fn our_server_passes_every_framed_check() {
+    assert_all_pass(&check_all(DialectChoice::Framed, Dialect::Framed));
+}
+
+#[test]
+fn our_auto_detecting_server_passes_both_dialects() {
+    assert_all_pass(&check_all(DialectChoice::Auto, Dialect::Original));
+    assert_all_pass(&check_all(DialectChoice::Auto, Dialect::Framed));
+}
+
+#[test]
+fn a_framed_checker_against_an_original_server_fails_at_the_greeting() {
+    let report = check_all(DialectChoice::Original, Dialect::Framed);
+    let list = &report.results[0];
+    let text = report.render_text(false);
+    assert!(!list.passed(), "{text}");
+    assert!(
+        text.contains("got:      \"Comando Inexistente.\""),
+        "{text}"
+    );
+    assert!(text.contains("try --dialect original"), "{text}");
+}
+
+#[test]
+fn a_dead_address_is_an_error_before_any_check() {
+    let running = reference_server(DialectChoice::Auto, catalogue());
+    let addr = running.addr;
+    running.shutdown();
+    let e = run(&config(addr, Dialect::Original), None).expect_err("nobody listens");
+    assert!(
+        e.to_string()
+            .starts_with(&format!("cannot connect to {addr}")),
+        "{e}"
+    );
+}

@@ -1,0 +1,141 @@
+//! `streamlab conformance server ADDR`: run the named checks of
+//! `streamlab-conformance` against anybody's server and print the table,
+//! JSON, and/or JUnit XML.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use streamlab_conformance::{preflight, Config, ConformanceError, Dialect, Limits};
+
+use crate::cli::ClientDialect;
+
+/// The exit code when the checks ran and some failed.
+pub const EXIT_FAILED: u8 = 4;
+
+const EXIT_HELP: &str = "\
+Checks (in order): list, download-integrity, unknown-command, song-not-found,
+quit-goodbye, devices-status, split-command, coalesced-commands,
+vanishing-client, concurrent-clients, over-long-input (docs/conformance.md).
+
+Exit status: 0 every check passed; 4 some checks failed; 1 the checks could
+not start (bad address, no connection, unknown --check, unreadable --music);
+2 a mistake on the command line.
+
+A teacher grading a student's server:
+  streamlab conformance server 127.0.0.1:2635 --dialect original --junit report.xml";
+
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    #[command(subcommand)]
+    pub target: Target,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Target {
+    /// Check a server (yours, ours, a student's in any language) against the protocol.
+    Server(ServerCheckArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_HELP)]
+pub struct ServerCheckArgs {
+    /// Server address: HOST:PORT, or HOST for port 2635.
+    pub addr: String,
+    /// Which protocol the server speaks.
+    #[arg(long, value_enum, default_value_t = ClientDialect::Framed)]
+    pub dialect: ClientDialect,
+    /// The longest silence any read accepts, in milliseconds.
+    #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub timeout_ms: u64,
+    /// Original dialect: the silence that ends a reply with no end marker (a list).
+    #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=10_000))]
+    pub settle_ms: u64,
+    /// The folder of WAV files the server serves: downloads must match them bit for bit.
+    #[arg(long, value_name = "DIR")]
+    pub music: Option<PathBuf>,
+    /// Print the results as JSON (schema streamlab-conformance/1) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Run only this check (repeatable).
+    #[arg(long = "check", value_name = "NAME")]
+    pub checks: Vec<String>,
+}
+
+/// Some checks failed: main prints this line and exits with [`EXIT_FAILED`].
+#[derive(Debug)]
+pub struct ChecksFailed {
+    pub failed: usize,
+    pub total: usize,
+}
+
+impl std::fmt::Display for ChecksFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} conformance checks failed",
+            self.failed, self.total
+        )
+    }
+}
+
+impl std::error::Error for ChecksFailed {}
+
+pub fn run(args: ConformanceArgs) -> Result<()> {
+    match args.target {
+        Target::Server(args) => server(args),
+    }
+}
+
+fn server(args: ServerCheckArgs) -> Result<()> {
+    let dialect = match args.dialect {
+        ClientDialect::Original => Dialect::Original,
+        ClientDialect::Framed => Dialect::Framed,
+    };
+    let only = (!args.checks.is_empty()).then_some(args.checks.as_slice());
+    streamlab_conformance::checks::select(only)?;
+    let mut config = Config::new(first_reachable(&args.addr, dialect)?, dialect);
+    config.limits = Limits {
+        timeout: Duration::from_millis(args.timeout_ms),
+        settle: Duration::from_millis(args.settle_ms),
+    };
+    if let Some(dir) = &args.music {
+        let library = crate::run::load_library(Some(dir))?;
+        config.reference = Some(library.tracks().to_vec());
+    }
+    let report = streamlab_conformance::run(&config, only)?;
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report.to_junit())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let out = match args.json {
+        true => report.to_json() + "\n",
+        false => report.render_text(true),
+    };
+    print!("{out}");
+    match report.failed() {
+        0 => Ok(()),
+        failed => Err(ChecksFailed {
+            failed,
+            total: report.results.len(),
+        }
+        .into()),
+    }
+}
+
+/// The first address of `addr` that accepts a connection (`localhost` may
+/// name `::1` first while the server listens on 127.0.0.1 only).
+fn first_reachable(addr: &str, dialect: Dialect) -> Result<std::net::SocketAddr> {
+    let mut last: Option<ConformanceError> = None;
+    for candidate in crate::run::resolve(addr)? {
+        match preflight(&Config::new(candidate, dialect)) {
+            Ok(()) => return Ok(candidate),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map_or_else(|| anyhow::anyhow!("no address to check"), Into::into))
+}
