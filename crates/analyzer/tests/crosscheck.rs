@@ -21,14 +21,16 @@
 //! tshark -n -r captures/FILE -qz follow,tcp,raw,0
 //! ```
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use streamlab_analyzer::report::{self, Analysis, Connection, Filter};
 use streamlab_analyzer::scan::{Kind, MarkerSpot};
 use streamlab_analyzer::{ConnInfo, Dir};
+use support::{tshark, tshark_available, unhex};
 
 const START: &[u8] = b"track_data_start";
 const END: &[u8] = b"track_data_end";
@@ -46,41 +48,6 @@ fn captures() -> Vec<PathBuf> {
     files.sort();
     assert!(files.len() >= 10, "the captures are missing: {files:?}");
     files
-}
-
-fn tshark_available() -> bool {
-    let works = Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !works {
-        assert!(
-            std::env::var_os("STREAMLAB_REQUIRE_TSHARK").is_none(),
-            "STREAMLAB_REQUIRE_TSHARK is set but tshark does not run"
-        );
-        println!("skipped: tshark is not on PATH");
-    }
-    works
-}
-
-/// tshark's stdout; its stderr must hold nothing but the root notice.
-fn tshark(path: &Path, args: &[&str]) -> String {
-    let out = Command::new("tshark")
-        .arg("-n")
-        .arg("-r")
-        .arg(path)
-        .args(args)
-        .output()
-        .expect("run tshark");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let replay = format!("tshark -n -r {} {}", path.display(), args.join(" "));
-    assert!(out.status.success(), "{replay}: {stderr}");
-    let complaints: Vec<&str> = stderr
-        .lines()
-        .filter(|line| !line.trim().is_empty() && !line.starts_with("Running as user"))
-        .collect();
-    assert!(complaints.is_empty(), "{replay}: {complaints:?}");
-    String::from_utf8(out.stdout).expect("tshark writes UTF-8")
 }
 
 fn analyze(path: &Path) -> Analysis {
@@ -167,11 +134,6 @@ fn follow(path: &Path, stream: u64) -> BTreeMap<SocketAddr, Vec<u8>> {
     };
     let [x, y] = bytes;
     BTreeMap::from([(a, x), (b, y)])
-}
-
-fn unhex(hex: &str) -> Vec<u8> {
-    let digit = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits");
-    (0..hex.len()).step_by(2).map(digit).collect()
 }
 
 /// A segment with data the server sent: its frame and time, and where its

@@ -11,15 +11,17 @@
 #[path = "../src/testutil.rs"]
 mod testutil;
 
+mod support;
+
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 
 use streamlab_analyzer::{
     decode, CaptureReader, Chunk, ConnInfo, Decoded, Dir, DirStats, Flows, StreamSink,
 };
 use streamlab_netsim::scenario::{stream_bytes, Options, Scenario};
 use streamlab_netsim::sim::Side;
+use support::{tshark, tshark_available, unhex};
 use testutil::*;
 
 /// Collects each direction's bytes and counts the gaps.
@@ -123,34 +125,6 @@ fn oddities() -> Vec<u8> {
     w.file.bytes
 }
 
-fn tshark_available() -> bool {
-    let works = Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !works {
-        assert!(
-            std::env::var_os("STREAMLAB_REQUIRE_TSHARK").is_none(),
-            "STREAMLAB_REQUIRE_TSHARK is set but tshark does not run"
-        );
-        println!("skipped: tshark is not on PATH");
-    }
-    works
-}
-
-fn tshark(path: &Path, args: &[&str]) -> String {
-    let out = Command::new("tshark")
-        .arg("-n")
-        .arg("-r")
-        .arg(path)
-        .args(args)
-        .output()
-        .expect("run tshark");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "tshark {args:?}: {stderr}");
-    String::from_utf8(out.stdout).expect("tshark writes UTF-8")
-}
-
 /// tshark's `follow,tcp,raw` of one stream: node 0 (the side that sent
 /// the first packet) and the bytes each node sent.
 fn follow(path: &Path, stream: u64) -> (SocketAddr, [Vec<u8>; 2]) {
@@ -174,11 +148,6 @@ fn follow(path: &Path, stream: u64) -> (SocketAddr, [Vec<u8>; 2]) {
         }
     }
     (node0.expect("a Node 0 line"), bytes)
-}
-
-fn unhex(hex: &str) -> Vec<u8> {
-    let digit = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits");
-    (0..hex.len()).step_by(2).map(digit).collect()
 }
 
 /// Our streams against tshark's: frame by frame, then byte by byte.
