@@ -77,6 +77,15 @@ pub struct Message {
     pub missing: u64,
 }
 
+impl Message {
+    /// Adds `data` to the message, keeping at most [`MAX_TEXT`] bytes of it.
+    pub fn append(&mut self, data: &[u8]) {
+        self.len += data.len() as u64;
+        let room = MAX_TEXT.saturating_sub(self.bytes.len());
+        self.bytes.extend_from_slice(&data[..data.len().min(room)]);
+    }
+}
+
 fn dir_name<S: serde::Serializer>(d: &Dir, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(match d {
         Dir::ToServer => "client_to_server",

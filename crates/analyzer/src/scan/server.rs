@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use streamlab_proto::framed::{TrackHeader, MAX_LINE};
 
 use super::markers::{Marker, MarkerSearch};
-use super::{push, AudioOut, Dialect, Kind, MarkerSpot, Message, Scan, Track, MAX_TEXT};
+use super::{push, AudioOut, Dialect, Kind, MarkerSpot, Message, Scan, Track};
 use crate::stream::{Chunk, Dir};
 
 /// Bytes that may be the start of an end marker.
@@ -206,9 +206,7 @@ impl ServerSide {
         let used = nl.map_or(c.data.len(), |i| i + 1);
         line.extend_from_slice(&c.data[..used]);
         if let Some(m) = cx.open.as_mut() {
-            m.len += used as u64;
-            let room = MAX_TEXT.saturating_sub(m.bytes.len());
-            m.bytes.extend_from_slice(&c.data[..used.min(room)]);
+            m.append(&c.data[..used]);
         }
         if nl.is_none() && line.len() <= MAX_LINE {
             return used;
@@ -377,9 +375,7 @@ impl ServerSide {
         let nl = c.data.iter().position(|&b| b == b'\n');
         let used = nl.map_or(c.data.len(), |i| i + 1);
         if let Some(m) = cx.open.as_mut() {
-            m.len += used as u64;
-            let room = MAX_TEXT.saturating_sub(m.bytes.len());
-            m.bytes.extend_from_slice(&c.data[..used.min(room)]);
+            m.append(&c.data[..used]);
         }
         if nl.is_some() {
             if let Some(m) = cx.open.take() {
@@ -471,9 +467,7 @@ pub(super) fn text_into(open: &mut Option<Message>, dir: Dir, c: Chunk<'_>) {
         bytes: Vec::new(),
         missing: 0,
     });
-    m.len += c.data.len() as u64;
-    let room = MAX_TEXT.saturating_sub(m.bytes.len());
-    m.bytes.extend_from_slice(&c.data[..c.data.len().min(room)]);
+    m.append(c.data);
 }
 
 /// Takes the last `n` bytes back out of the open text message.
