@@ -152,7 +152,8 @@ fn lists_songs(obs: &Observed) -> Result<(), Diagnosis> {
             .next()
             .unwrap_or_default();
         if !first.to_ascii_lowercase().starts_with("hello ") {
-            let got = format!("{} first", conn.shown_commands(obs.dialect).join(", "));
+            let shown = conn.shown_commands(obs.dialect);
+            let got = format!("{} first", shown.first().map_or("nothing", String::as_str));
             let hint = "a framed client greets the server first: a server in auto mode takes \
                         a client without hello for an original one";
             return Err(obs.fail(Some(conn), expected, got).hint(hint));
@@ -189,6 +190,14 @@ fn got_the_song(obs: &Observed, hint: &str) -> Result<(), Diagnosis> {
     obs.exited(hint)?;
     obs.connected()?;
     let conn = obs.download_conn()?;
+    if conn.track_sent() && conn.reset_before_goodbye() {
+        let expected = "the client reads the whole song";
+        let got = format!(
+            "the client reset the connection: it closed with bytes it had not read; {}",
+            obs.story_with_output()
+        );
+        return Err(obs.fail(Some(conn), expected, got).hint(hint));
+    }
     if !conn.track_sent() {
         let expected = "the client reads the whole song";
         let got = format!(

@@ -108,6 +108,15 @@ impl ConnLog {
         }
     }
 
+    /// Whether the client reset the connection before any goodbye: it
+    /// closed with bytes it had not read (part of a song, say).
+    pub fn reset_before_goodbye(&self) -> bool {
+        self.events
+            .iter()
+            .take_while(|e| **e != Event::Goodbye)
+            .any(|e| matches!(e, Event::ClientReset(_)))
+    }
+
     pub fn track_sent(&self) -> bool {
         self.events.contains(&Event::TrackSent)
     }
