@@ -196,3 +196,98 @@ fn an_unknown_check_name_is_refused_before_connecting() {
         "{stderr}"
     );
 }
+
+/// `streamlab conformance client … -- <our client>` for one dialect.
+fn check_our_client(dialect: &str, junit: &std::path::Path) -> String {
+    let out = streamlab()
+        .args(["conformance", "client", "--dialect", dialect, "--junit"])
+        .arg(junit)
+        .args(["--", env!("CARGO_BIN_EXE_streamlab"), "client", "{addr}"])
+        .args(["--dialect", dialect, "--output", "wav:{out}"])
+        .args(["--script", "list; play {song}; wait; quit"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn our_client_passes_every_client_check_in_both_dialects() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for dialect in ["original", "framed"] {
+        let junit = dir.path().join(format!("{dialect}.xml"));
+        let text = check_our_client(dialect, &junit);
+        assert!(
+            text.contains(&format!("({dialect} dialect, timeout 10000 ms)")),
+            "{text}"
+        );
+        assert!(text.contains("8 of 8 checks passed"), "{text}");
+        let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
+        assert!(xml.contains("tests=\"8\" failures=\"0\""), "{xml}");
+    }
+}
+
+#[test]
+fn a_client_that_closes_before_goodbye_fails_with_exit_code_4() {
+    let script = "exec 3<>/dev/tcp/127.0.0.1/$1; printf 'hello streamlab/1 bash\\nquit\\n' >&3";
+    let out = streamlab()
+        .args(["conformance", "client", "--json", "--check", "quit-goodbye"])
+        .args([
+            "--timeout-ms",
+            "5000",
+            "--",
+            "bash",
+            "-c",
+            script,
+            "bash",
+            "{port}",
+        ])
+        .assert()
+        .code(4)
+        .get_output()
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(json["schema"], "streamlab-conformance/1");
+    assert_eq!(json["dialect"], "framed");
+    assert_eq!(json["failed"], 1);
+    let check = &json["checks"][0];
+    assert_eq!(check["name"], "quit-goodbye");
+    assert_eq!(
+        check["diagnosis"]["expected"],
+        "the client keeps the connection open until \"OK goodbye\\n\" is sent"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim(), "streamlab: 1 of 1 conformance checks failed");
+}
+
+#[test]
+fn a_client_command_that_does_not_exist_is_one_line_and_exit_code_1() {
+    let out = streamlab()
+        .args([
+            "conformance",
+            "client",
+            "--",
+            "no-such-client-xyz",
+            "{addr}",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr,
+        "streamlab: cannot run 'no-such-client-xyz': not found on PATH\n"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_client_check_needs_a_command() {
+    streamlab()
+        .args(["conformance", "client", "--dialect", "original"])
+        .assert()
+        .code(2);
+}

@@ -33,7 +33,7 @@ pub enum Command {
     Sim(crate::sim::SimArgs),
     /// Read a pcap/pcapng capture: endpoints, commands, track markers, TCP events.
     Analyze(crate::analyze::AnalyzeArgs),
-    /// Check a server against the protocol: named checks, diagnoses, JSON, JUnit.
+    /// Check a server or a client against the protocol: named checks, diagnoses, JSON, JUnit.
     Conformance(crate::conformance::ConformanceArgs),
 }
 

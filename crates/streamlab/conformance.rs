@@ -1,6 +1,6 @@
-//! `streamlab conformance server ADDR`: run the named checks of
-//! `streamlab-conformance` against anybody's server and print the table,
-//! JSON, and/or JUnit XML.
+//! `streamlab conformance server ADDR` and `streamlab conformance client --
+//! CMD…`: run the named checks of `streamlab-conformance` against anybody's
+//! server or client and print the table, JSON, and/or JUnit XML.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,6 +36,50 @@ pub struct ConformanceArgs {
 pub enum Target {
     /// Check a server (yours, ours, a student's in any language) against the protocol.
     Server(ServerCheckArgs),
+    /// Check a client program: play the server side, once per check, and judge it.
+    Client(ClientCheckArgs),
+}
+
+const CLIENT_HELP: &str = "\
+Checks (in order): lists-songs, downloads-a-song, glued-marker, split-end-marker,
+song-not-found, quit-goodbye, server-vanishes, slow-server (docs/conformance.md).
+
+CMD runs once per check. In its arguments and in --stdin: {addr} is the fake
+server's 127.0.0.1:PORT, {host} and {port} its parts, {song} the song to play,
+{out} a fresh folder per run (a WAV written there must hold the exact audio).
+
+Exit status: 0 every check passed; 4 some checks failed; 1 the checks could
+not start (CMD not found, unknown --check); 2 a mistake on the command line.
+
+A teacher checking a student's menu-driven Python client:
+  streamlab conformance client --dialect original --stdin \"7\\n1\\n{song}\\n10\\n\" -- python3 client.py {host} {port}
+Our own client:
+  streamlab conformance client -- streamlab client {addr} --output wav:{out} --script \"list; play {song}; wait; quit\"";
+
+#[derive(Debug, Args)]
+#[command(after_help = CLIENT_HELP)]
+pub struct ClientCheckArgs {
+    /// Which protocol the client speaks.
+    #[arg(long, value_enum, default_value_t = ClientDialect::Framed)]
+    pub dialect: ClientDialect,
+    /// How long the client may run per check before it is killed, in milliseconds.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub timeout_ms: u64,
+    /// Text for the client's standard input (\n, \t, \\ escapes; placeholders filled in).
+    #[arg(long, value_name = "TEXT")]
+    pub stdin: Option<String>,
+    /// Print the results as JSON (schema streamlab-conformance/1) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Run only this check (repeatable).
+    #[arg(long = "check", value_name = "NAME")]
+    pub checks: Vec<String>,
+    /// The client to check, with its arguments (after --).
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -88,14 +132,56 @@ impl std::error::Error for ChecksFailed {}
 pub fn run(args: ConformanceArgs) -> Result<()> {
     match args.target {
         Target::Server(args) => server(args),
+        Target::Client(args) => client(args),
+    }
+}
+
+fn dialect_of(d: ClientDialect) -> Dialect {
+    match d {
+        ClientDialect::Original => Dialect::Original,
+        ClientDialect::Framed => Dialect::Framed,
+    }
+}
+
+fn client(args: ClientCheckArgs) -> Result<()> {
+    use streamlab_conformance::client::{self, ClientConfig};
+    let only = (!args.checks.is_empty()).then_some(args.checks.as_slice());
+    let mut config = ClientConfig::new(args.command, dialect_of(args.dialect));
+    config.timeout = Duration::from_millis(args.timeout_ms);
+    config.stdin = args.stdin.as_deref().map(client::unescape);
+    let report = client::run(&config, only)?;
+    finish(&report, args.json, args.junit.as_deref())
+}
+
+/// Writes the JUnit file, prints the table or JSON, and turns failures
+/// into [`ChecksFailed`].
+fn finish(
+    report: &streamlab_conformance::Report,
+    json: bool,
+    junit: Option<&std::path::Path>,
+) -> Result<()> {
+    if let Some(path) = junit {
+        std::fs::write(path, report.to_junit())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let out = match json {
+        true => report.to_json() + "\n",
+        false => report.render_text(true),
+    };
+    // A reader that went away (`… | head`) is not an error worth a line.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes());
+    match report.failed() {
+        0 => Ok(()),
+        failed => Err(ChecksFailed {
+            failed,
+            total: report.results.len(),
+        }
+        .into()),
     }
 }
 
 fn server(args: ServerCheckArgs) -> Result<()> {
-    let dialect = match args.dialect {
-        ClientDialect::Original => Dialect::Original,
-        ClientDialect::Framed => Dialect::Framed,
-    };
+    let dialect = dialect_of(args.dialect);
     let only = (!args.checks.is_empty()).then_some(args.checks.as_slice());
     streamlab_conformance::checks::select(only)?;
     let mut config = Config::new(first_reachable(&args.addr, dialect)?, dialect);
@@ -108,23 +194,7 @@ fn server(args: ServerCheckArgs) -> Result<()> {
         config.reference = Some(library.tracks().to_vec());
     }
     let report = streamlab_conformance::run(&config, only)?;
-    if let Some(path) = &args.junit {
-        std::fs::write(path, report.to_junit())
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    let out = match args.json {
-        true => report.to_json() + "\n",
-        false => report.render_text(true),
-    };
-    print!("{out}");
-    match report.failed() {
-        0 => Ok(()),
-        failed => Err(ChecksFailed {
-            failed,
-            total: report.results.len(),
-        }
-        .into()),
-    }
+    finish(&report, args.json, args.junit.as_deref())
 }
 
 /// The first address of `addr` that accepts a connection (`localhost` may

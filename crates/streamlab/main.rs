@@ -19,8 +19,16 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // The server keeps SIGPIPE ignored: a closed log pipe must not stop it
-    // from shutting down cleanly (see `QuietStderr`).
-    if !matches!(cli.command, cli::Command::Server(_)) {
+    // from shutting down cleanly (see `QuietStderr`). So does the client
+    // checker: a client that exits without reading its --stdin must not
+    // kill the checker that writes it.
+    if !matches!(
+        cli.command,
+        cli::Command::Server(_)
+            | cli::Command::Conformance(conformance::ConformanceArgs {
+                target: conformance::Target::Client(_)
+            })
+    ) {
         restore_sigpipe();
     }
     init_logging(cli.verbose, cli.quiet, &cli.command);

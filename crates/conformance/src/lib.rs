@@ -23,6 +23,7 @@
 //! `docs/conformance.md`; the checks' own descriptions say it in one line.
 
 pub mod checks;
+pub mod client;
 pub mod diagnosis;
 pub mod report;
 pub mod session;
@@ -33,7 +34,7 @@ use std::time::{Duration, Instant};
 
 pub use checks::Check;
 pub use diagnosis::Diagnosis;
-pub use report::{CheckResult, Report, Verdict, JSON_SCHEMA};
+pub use report::{CheckResult, Report, Subject, Verdict, JSON_SCHEMA};
 pub use streamlab_proto::{Dialect, Track};
 
 /// What can stop the checker before any check runs.
@@ -41,8 +42,12 @@ pub use streamlab_proto::{Dialect, Track};
 pub enum ConformanceError {
     #[error("cannot connect to {addr}: {reason}")]
     Connect { addr: SocketAddr, reason: String },
-    #[error("no check named '{name}' (the checks: {})", checks::names().join(", "))]
-    UnknownCheck { name: String },
+    #[error("no check named '{name}' (the checks: {known})")]
+    UnknownCheck { name: String, known: String },
+    #[error("no client command to check: put it after --")]
+    NoCommand,
+    #[error("cannot run '{program}': {reason}")]
+    CannotRun { program: String, reason: String },
 }
 
 /// How long the checker waits.
@@ -149,7 +154,7 @@ pub fn run_check(check: &Check, config: &Config) -> CheckResult {
     };
     CheckResult {
         name: check.name,
-        description: check.description(config.dialect),
+        description: check.description(config.dialect).into(),
         verdict,
         elapsed: start.elapsed(),
     }

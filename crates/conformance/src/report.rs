@@ -2,6 +2,7 @@
 //! diagnosis per failure (for people), JSON (`streamlab-conformance/1`, for
 //! scripts) and JUnit XML (for CI and grading tools).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -24,7 +25,9 @@ pub enum Verdict {
 #[derive(Debug, Clone)]
 pub struct CheckResult {
     pub name: &'static str,
-    pub description: &'static str,
+    /// Usually a check's fixed line; the client checks add a note when the
+    /// command gives them no `{out}` folder to look in.
+    pub description: Cow<'static, str>,
     pub verdict: Verdict,
     pub elapsed: Duration,
 }
@@ -35,9 +38,20 @@ impl CheckResult {
     }
 }
 
+/// What a report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// `streamlab conformance server ADDR`: `server` is the address.
+    Server,
+    /// `streamlab conformance client -- CMD`: `server` holds the command.
+    Client,
+}
+
 /// Every check's result, with what was checked.
 #[derive(Debug, Clone)]
 pub struct Report {
+    pub subject: Subject,
+    /// The server's address, or the client's command line.
     pub server: String,
     pub dialect: &'static str,
     pub timeout_ms: u64,
@@ -47,6 +61,7 @@ pub struct Report {
 impl Report {
     pub fn new(config: &Config, results: Vec<CheckResult>) -> Report {
         Report {
+            subject: Subject::Server,
             server: config.addr.to_string(),
             dialect: config.dialect.as_str(),
             timeout_ms: u64::try_from(config.limits.timeout.as_millis()).unwrap_or(u64::MAX),
@@ -72,9 +87,13 @@ impl Report {
             .max()
             .unwrap_or(5)
             .max(5);
+        let of = match self.subject {
+            Subject::Server => self.server.clone(),
+            Subject::Client => format!("client {}", self.server),
+        };
         let mut out = format!(
-            "conformance of {} ({} dialect, timeout {} ms)\n\n",
-            self.server, self.dialect, self.timeout_ms
+            "conformance of {of} ({} dialect, timeout {} ms)\n\n",
+            self.dialect, self.timeout_ms
         );
         let _ = write!(out, "{:<width$}  result", "check");
         out.push_str(if times { "      ms\n" } else { "\n" });
@@ -107,7 +126,7 @@ impl Report {
             .iter()
             .map(|r| JsonCheck {
                 name: r.name,
-                description: r.description,
+                description: &r.description,
                 result: if r.passed() { "pass" } else { "fail" },
                 ms: u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
                 diagnosis: match &r.verdict {
@@ -116,9 +135,14 @@ impl Report {
                 },
             })
             .collect();
+        let (server, client) = match self.subject {
+            Subject::Server => (Some(self.server.as_str()), None),
+            Subject::Client => (None, Some(self.server.as_str())),
+        };
         let doc = JsonReport {
             schema: JSON_SCHEMA,
-            server: &self.server,
+            server,
+            client,
             dialect: self.dialect,
             timeout_ms: self.timeout_ms,
             passed: self.results.len() - self.failed(),
@@ -139,8 +163,13 @@ impl Report {
             out,
             "<testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{}\">",
             xml(&format!(
-                "streamlab conformance {} ({})",
-                self.server, self.dialect
+                "streamlab conformance {}{} ({})",
+                match self.subject {
+                    Subject::Server => "",
+                    Subject::Client => "client ",
+                },
+                self.server,
+                self.dialect
             )),
             self.results.len(),
             self.failed(),
@@ -149,7 +178,11 @@ impl Report {
         for r in &self.results {
             let _ = write!(
                 out,
-                "  <testcase classname=\"conformance.{}\" name=\"{}\" time=\"{}\"",
+                "  <testcase classname=\"conformance.{}{}\" name=\"{}\" time=\"{}\"",
+                match self.subject {
+                    Subject::Server => "",
+                    Subject::Client => "client.",
+                },
                 self.dialect,
                 xml(r.name),
                 secs(r.elapsed)
@@ -174,7 +207,11 @@ impl Report {
 #[derive(Serialize)]
 struct JsonReport<'a> {
     schema: &'static str,
-    server: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<&'a str>,
+    /// Instead of `server` in a client report: the command line checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<&'a str>,
     dialect: &'a str,
     timeout_ms: u64,
     passed: usize,

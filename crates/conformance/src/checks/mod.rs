@@ -131,6 +131,7 @@ pub fn select(only: Option<&[String]>) -> Result<Vec<&'static Check>, Conformanc
     if let Some(unknown) = only.iter().find(|n| !ALL.iter().any(|c| c.name == *n)) {
         return Err(ConformanceError::UnknownCheck {
             name: unknown.clone(),
+            known: names().join(", "),
         });
     }
     Ok(ALL
