@@ -61,9 +61,9 @@ pub const ALL: &[ClientCheck] = &[
     },
     ClientCheck {
         name: "split-end-marker",
-        original: "the end marker comes in two writes 200 ms apart (\"track_da\", \"ta_end\"): \
+        original: "the end marker comes in two writes 1 s apart (\"track_da\", \"ta_end\"): \
                    the client finishes the download and does not hang",
-        framed: "the track_data_end line comes in two writes 200 ms apart (\"track_da\", \
+        framed: "the track_data_end line comes in two writes 1 s apart (\"track_da\", \
                  \"ta_end {song}\\n\"): the client finishes the download and does not hang",
         behaviour: Behaviour::SplitEndMarker,
         judges_wav: true,
@@ -82,9 +82,9 @@ pub const ALL: &[ClientCheck] = &[
     ClientCheck {
         name: "quit-goodbye",
         original: "the client sends \"quit\" (or \"9\") and keeps the connection open until \
-                   \"goodbye\" is sent (the server waits 300 ms first)",
+                   \"goodbye\" is sent (the server waits 1 s first)",
         framed: "the client sends \"quit\" and keeps the connection open until \"OK goodbye\" \
-                 is sent (the server waits 300 ms first)",
+                 is sent (the server waits 1 s first)",
         behaviour: Behaviour::LateGoodbye,
         judges_wav: false,
         judge: quit_goodbye,

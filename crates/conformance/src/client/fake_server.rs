@@ -29,13 +29,13 @@ pub const PAUSE: Duration = Duration::from_millis(50);
 /// Audio bytes glued to the start marker in `glued-marker`.
 pub const GLUED_BYTES: usize = 4096;
 /// The gap between the two halves of the end marker in `split-end-marker`.
-pub const SPLIT_GAP: Duration = Duration::from_millis(200);
+pub const SPLIT_GAP: Duration = Duration::from_millis(1000);
 /// `slow-server`: the song in this many pieces, one every [`TRICKLE_GAP`].
 pub const TRICKLE_PIECES: usize = 30;
 pub const TRICKLE_GAP: Duration = Duration::from_millis(50);
 /// `quit-goodbye`: how long the server watches for the client's close
 /// before it writes its goodbye.
-pub const GOODBYE_WATCH: Duration = Duration::from_millis(300);
+pub const GOODBYE_WATCH: Duration = Duration::from_millis(1000);
 
 /// How the fake server departs from a well-behaved one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
