@@ -21,6 +21,8 @@
 //!
 //! Blocks run in a fresh folder where `captures`, `music` and `labs` link
 //! to the repository's, with the `streamlab` just built first on `PATH`.
+//! The handouts are shell for Linux and macOS, so this runs on Unix only.
+#![cfg(unix)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
