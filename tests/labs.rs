@@ -14,10 +14,11 @@
 //!   `STREAMLAB_REQUIRE_TSHARK` is set, as CI sets it;
 //! * anything else (`text`, `python`, …) is read, not run.
 //!
-//! A block may also say `needs=python3` after its kind: it runs where
-//! `python3` is installed and is skipped elsewhere — except when
-//! `STREAMLAB_REQUIRE_PYTHON` is set, as CI sets it. Once a block is
-//! skipped, the rest of that handout is too (later steps build on it).
+//! A block may also say `needs=TOOL` after its kind (`needs=python3`,
+//! `needs=tshark`): it runs where the tool is installed and is skipped
+//! elsewhere — except when `STREAMLAB_REQUIRE_PYTHON` or
+//! `STREAMLAB_REQUIRE_TSHARK` is set, as CI sets them. When a server block
+//! is skipped, the rest of that handout is too (later steps talk to it).
 //!
 //! Blocks run in a fresh folder where `captures`, `music` and `labs` link
 //! to the repository's, with the `streamlab` just built first on `PATH`.
@@ -119,7 +120,7 @@ fn can_capture() -> bool {
     ok
 }
 
-/// Is `tool` installed? CI must have python3.
+/// Is `tool` installed? CI must have python3 and tshark.
 fn have(tool: &str) -> bool {
     let ok = Command::new(tool)
         .arg("--version")
@@ -127,8 +128,13 @@ fn have(tool: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !ok && tool == "python3" && std::env::var_os("STREAMLAB_REQUIRE_PYTHON").is_some() {
-        panic!("STREAMLAB_REQUIRE_PYTHON is set but python3 is not installed");
+    let required = match tool {
+        "python3" => "STREAMLAB_REQUIRE_PYTHON",
+        "tshark" => "STREAMLAB_REQUIRE_TSHARK",
+        _ => "",
+    };
+    if !ok && !required.is_empty() && std::env::var_os(required).is_some() {
+        panic!("{required} is set but {tool} is not installed");
     }
     ok
 }
