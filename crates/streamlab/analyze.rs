@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -23,7 +23,7 @@ use streamlab_proto::PcmFormat;
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     /// The capture: pcap or pcapng, from Wireshark, tshark, dumpcap,
-    /// tcpdump or `streamlab sim`.
+    /// tcpdump or `streamlab sim` (`-` reads standard input).
     pub file: PathBuf,
     /// Print JSON (schema streamlab-analyze/1, see docs/analyze-json.md).
     #[arg(long, conflicts_with = "follow")]
@@ -44,7 +44,8 @@ pub struct AnalyzeArgs {
     pub port: Option<u16>,
     /// Grade the capture for a lab instead of reporting it: `lab2` checks
     /// for the handshake, a list and its reply, a complete download and
-    /// quit/goodbye, and names what is missing (exit code 4 if anything is).
+    /// quit/goodbye, and names what is missing (exit code 4 if anything is;
+    /// 3 if the capture itself is cut off).
     #[arg(long, value_name = "LAB", value_parser = ["lab2"], conflicts_with_all = ["json", "follow"])]
     pub check: Option<String>,
 }
@@ -81,10 +82,12 @@ pub const EXIT_DAMAGED: u8 = 3;
 
 pub fn run(args: AnalyzeArgs) -> Result<()> {
     let name = args.file.display().to_string();
-    let file = File::open(&args.file).with_context(|| format!("opening {name}"))?;
-    if let Some(dir) = &args.extract {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    // `-` is standard input: `tcpdump -w - | streamlab analyze -`.
+    let input: Box<dyn Read> = if name == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(File::open(&args.file).with_context(|| format!("opening {name}"))?)
+    };
     let filter = Filter {
         stream: args.stream,
         port: args.port,
@@ -99,7 +102,7 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
             done: extracted.clone(),
         }))
     };
-    let analysis = report::analyze(&name, BufReader::new(file), &filter, &mut outs)
+    let analysis = report::analyze(&name, BufReader::new(input), &filter, &mut outs)
         .with_context(|| format!("reading {name}"))?;
     if let Some(check) = &args.check {
         let grade = report::check::lab2(&analysis);
@@ -141,7 +144,7 @@ fn damage(a: &Analysis, name: &str) -> Result<()> {
 fn report_extraction(done: &[Extracted], json: bool) -> Result<()> {
     for e in done {
         if let Some(err) = &e.error {
-            anyhow::bail!("extracting to {}: {err}", e.path.display());
+            anyhow::bail!("extracting a track: {err}");
         }
         if !json {
             println!("extracted {} ({} B of audio)", e.path.display(), e.bytes);
@@ -182,6 +185,9 @@ impl AudioOut for Extractor {
         let path = self
             .dir
             .join(format!("stream{}-{}-{name}.wav", self.stream, index + 1));
+        if let Err(e) = std::fs::create_dir_all(&self.dir) {
+            return self.fail(&path, format!("creating {}: {e}", self.dir.display()));
+        }
         // The original dialect sends CD audio without saying so.
         let format = track.format.unwrap_or(PcmFormat::CD);
         match WavFileWriter::create(&path, format) {

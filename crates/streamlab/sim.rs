@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use streamlab_netsim::scenario::{Options, Run, Scenario};
+use streamlab_netsim::sim::SimError;
 use streamlab_proto::Dialect;
 
 /// The scenarios `streamlab sim` knows.
@@ -20,7 +21,7 @@ pub enum ScenarioArg {
     /// TCP glues and splits messages: the original dialect breaks, the
     /// framed one holds (runs both unless --dialect).
     Framing,
-    /// A 100 kB song over links losing 5% of frames (see --loss),
+    /// A 60 kB song over links losing 5% of frames (see --loss),
     /// delivered bit-exact by retransmissions.
     Lossy,
     /// The client stops reading for 1.45 s: zero window, window probes,
@@ -80,8 +81,9 @@ pub struct SimArgs {
     /// overtake it (0 to 0.9).
     #[arg(long, value_parser = probability)]
     pub reorder: Option<f64>,
-    /// Maximum segment size, both ends (8 to 9000 bytes).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(8..=9000))]
+    /// Maximum segment size, both ends (48 to 9000 bytes; 48 is the least
+    /// Linux accepts).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(48..=9000))]
     pub mss: Option<u16>,
     /// Run in this dialect only.
     #[arg(long, value_enum)]
@@ -95,8 +97,11 @@ pub struct SimArgs {
     pub trace: bool,
 }
 
-/// The most events one run may take before it counts as stuck.
-const MAX_EVENTS: usize = 5_000_000;
+/// The most events one run may take. The scenarios need a few thousand;
+/// a tiny MSS with heavy loss can need millions (this TCP resends a whole
+/// window after each timeout), and every segment is kept for the trace and
+/// the capture, so the bound also bounds memory (about 300 MB).
+const MAX_EVENTS: usize = 1_000_000;
 
 pub fn run(args: SimArgs) -> Result<()> {
     if args.scenario == ScenarioArg::Experiment {
@@ -107,13 +112,26 @@ pub fn run(args: SimArgs) -> Result<()> {
     let runs = scenario.build(&options);
     let several = runs.len() > 1;
     for (i, mut run) in runs.into_iter().enumerate() {
-        run.sim.run_until_idle(MAX_EVENTS).with_context(|| {
-            format!(
-                "simulating {scenario} in the {} dialect (replay: {})",
+        if let Err(e) = run.sim.run_until_idle(MAX_EVENTS) {
+            tracing::debug!("{e}");
+            let why = match e {
+                SimError::Bound { .. } => format!(
+                    "more than {MAX_EVENTS} events: this network needs too many segments \
+                     (a small --mss with loss resends whole windows); try a larger --mss or \
+                     less --loss"
+                ),
+                SimError::Stuck { .. } => "the connection never finished: one side gave up \
+                     after 15 retransmissions in a row (try less --loss); -v shows both \
+                     endpoints"
+                    .to_string(),
+                other => other.to_string(),
+            };
+            anyhow::bail!(
+                "simulating {scenario} in the {} dialect: {why} (replay: {})",
                 run.dialect,
                 replay(&args)
-            )
-        })?;
+            );
+        }
         if i > 0 {
             println!();
         }
@@ -256,7 +274,9 @@ fn duration(text: &str) -> Result<Duration, String> {
 
 /// `1M`, `512k`, `2.5M`, `1G` or plain bits per second; 1 kbit/s to 100 Gbit/s.
 fn bandwidth(text: &str) -> Result<u64, String> {
-    let bad = || format!("'{text}' is not a bandwidth like 512k, 10M or 1G (bits per second)");
+    let bad = || {
+        format!("'{text}' is not a bandwidth like 512k, 10M or 1G (bits per second, 1k to 100G)")
+    };
     let t = text.trim();
     let (number, scale) = match t.char_indices().last() {
         Some((i, 'k' | 'K')) => (&t[..i], 1e3),

@@ -60,6 +60,8 @@ struct Conn<S> {
     /// Wireshark's base sequence number of each direction, to tell a new
     /// connection on the same ports from a retransmitted SYN.
     base_seq: [Option<u32>; 2],
+    /// The window each direction advertised last, to recognise probes.
+    last_window: [Option<u16>; 2],
 }
 
 impl<'f, S: StreamSink> Flows<'f, S> {
@@ -113,6 +115,7 @@ impl<'f, S: StreamSink> Flows<'f, S> {
                     sink,
                     ways,
                     base_seq,
+                    last_window: [None; 2],
                 };
                 self.conns.push(conn);
                 self.by_pair.insert(pair, self.conns.len() - 1);
@@ -208,6 +211,18 @@ impl<S: StreamSink> Conn<S> {
         }
         if flags.contains(TcpFlags::RST) {
             stats.rst_frame.get_or_insert(frame);
+        }
+        let other = match dir {
+            Dir::ToServer => Dir::ToClient,
+            Dir::ToClient => Dir::ToServer,
+        };
+        let probe = seg.payload.len() == 1 && self.last_window[other.index()] == Some(0);
+        if flags.bits() & control == 0 {
+            self.last_window[dir.index()] = Some(seg.window);
+        }
+        if probe {
+            stats.zero_window_probes += 1;
+            return;
         }
         let mut out = Output {
             sink: &mut self.sink,

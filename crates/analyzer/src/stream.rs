@@ -98,6 +98,11 @@ pub struct DirStats {
     /// Segments advertising a zero window (not SYN, FIN or RST), as
     /// Wireshark counts `tcp.analysis.zero_window`.
     pub zero_windows: u64,
+    /// One-byte segments sent while the other side's window was zero:
+    /// window probes (`tcp.analysis.zero_window_probe`). Their byte is not
+    /// taken into the stream (the receiver had no room for it), so the data
+    /// that follows is not counted as a retransmission.
+    pub zero_window_probes: u64,
     pub fin_frame: Option<u64>,
     pub rst_frame: Option<u64>,
 }

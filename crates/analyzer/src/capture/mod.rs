@@ -83,16 +83,24 @@ pub enum Format {
 /// Why a capture cannot be read (further).
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("opening {}: {source}", path.display())]
-    Open { path: PathBuf, source: io::Error },
+    // The I/O errors are part of the message, not a `source`: a caller
+    // printing the error chain would otherwise say them twice.
+    #[error("opening {}: {error}", path.display())]
+    Open { path: PathBuf, error: io::Error },
     #[error("reading the capture: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
     #[error("not a pcap or pcapng file: {0}")]
     NotACapture(Magic),
     #[error("the capture is cut off in the middle of a record, after {frames_read} whole frames")]
     Truncated { frames_read: u64 },
     #[error("corrupt capture at byte {offset}: {problem}")]
     Corrupt { offset: u64, problem: Problem },
+}
+
+impl From<io::Error> for CaptureError {
+    fn from(e: io::Error) -> Self {
+        CaptureError::Io(e)
+    }
 }
 
 /// What is wrong in a corrupt capture.
@@ -239,9 +247,9 @@ impl CaptureReader<File> {
     /// Opens a capture file and reads its header.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|source| CaptureError::Open {
+        let file = File::open(path).map_err(|error| CaptureError::Open {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         CaptureReader::new(file)
     }

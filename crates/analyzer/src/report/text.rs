@@ -202,13 +202,14 @@ fn track(
         let _ = write!(line, "; {} B missing from the capture", t.missing_bytes);
     }
     let _ = writeln!(s, "{line}");
+    // From the first audio byte (not the start marker: a server may pause
+    // after the marker) to the end marker, or the last audio byte.
     let last = t.end.map(|e| e.time_ns).or(t.last_audio_ns);
-    let first = t.start.map(|s| s.time_ns);
-    if let Some((first, last)) = first.zip(last).filter(|(f, l)| l > f) {
+    if let Some((first, last)) = t.first_audio_ns.zip(last).filter(|(f, l)| l > f) {
         let secs = (last - first) as f64 / 1e9;
         let _ = writeln!(
             s,
-            "     transfer: {secs:.6} s, {:.2} Mbit/s",
+            "     transfer: {secs:.6} s from the first audio byte, {:.2} Mbit/s",
             t.audio_bytes as f64 * 8.0 / secs / 1e6
         );
     }
@@ -268,6 +269,7 @@ fn tcp(s: &mut String, i: &ConnInfo) {
         add(d.out_of_order, "out of order");
         add(d.gaps, "gap(s)");
         add(d.zero_windows, "zero window(s)");
+        add(d.zero_window_probes, "window probe(s)");
         if d.gap_bytes > 0 {
             let _ = write!(line, " ({} B never captured)", d.gap_bytes);
         }

@@ -59,7 +59,12 @@ impl Sim {
             host.app.handle_read(now, &buf[..n]);
             moved = true;
         }
-        if tcp.peer_closed() && !host.eof_given {
+        // The end of stream comes after every byte was read and after the
+        // app wrote what it had to say, as a blocking driver would: a
+        // reply to the last command (`goodbye`) goes out before the app
+        // hears that the peer closed.
+        let drained = tcp.recv_available() == 0 && host.app.pending(now).is_empty();
+        if tcp.peer_closed() && !host.eof_given && drained {
             host.eof_given = true;
             host.app.handle_eof(now);
             moved = true;
