@@ -121,6 +121,30 @@ impl Ctx<'_> {
     }
 }
 
+/// The items of `all` named in `only` (in `all`'s order), or all of them;
+/// an unknown name is an error listing the known ones. Server and client
+/// checks are chosen this way.
+pub fn select_by_name<T>(
+    all: &'static [T],
+    name: fn(&T) -> &'static str,
+    only: Option<&[String]>,
+) -> Result<Vec<&'static T>, ConformanceError> {
+    let Some(only) = only.filter(|o| !o.is_empty()) else {
+        return Ok(all.iter().collect());
+    };
+    if let Some(unknown) = only.iter().find(|n| !all.iter().any(|c| name(c) == n.as_str())) {
+        let known: Vec<&str> = all.iter().map(name).collect();
+        return Err(ConformanceError::UnknownCheck {
+            name: unknown.clone(),
+            known: known.join(", "),
+        });
+    }
+    Ok(all
+        .iter()
+        .filter(|c| only.iter().any(|n| n == name(c)))
+        .collect())
+}
+
 /// Tries one TCP connection, so that a wrong address is one error line
 /// and not eleven failed checks.
 pub fn preflight(config: &Config) -> Result<(), ConformanceError> {

@@ -118,26 +118,9 @@ pub const ALL: &[Check] = &[
     },
 ];
 
-/// The names of every check, in order.
-pub fn names() -> Vec<&'static str> {
-    ALL.iter().map(|c| c.name).collect()
-}
-
 /// The checks named in `only` (in the standard order), or all of them.
 pub fn select(only: Option<&[String]>) -> Result<Vec<&'static Check>, ConformanceError> {
-    let Some(only) = only.filter(|o| !o.is_empty()) else {
-        return Ok(ALL.iter().collect());
-    };
-    if let Some(unknown) = only.iter().find(|n| !ALL.iter().any(|c| c.name == *n)) {
-        return Err(ConformanceError::UnknownCheck {
-            name: unknown.clone(),
-            known: names().join(", "),
-        });
-    }
-    Ok(ALL
-        .iter()
-        .filter(|c| only.iter().any(|n| n == c.name))
-        .collect())
+    crate::select_by_name(&ALL, |c| c.name, only)
 }
 
 /// The first song of the list, for checks that need any one song.

@@ -111,26 +111,9 @@ pub const ALL: &[ClientCheck] = &[
     },
 ];
 
-/// The names of every client check, in order.
-pub fn names() -> Vec<&'static str> {
-    ALL.iter().map(|c| c.name).collect()
-}
-
 /// The checks named in `only` (in the standard order), or all of them.
 pub fn select(only: Option<&[String]>) -> Result<Vec<&'static ClientCheck>, ConformanceError> {
-    let Some(only) = only.filter(|o| !o.is_empty()) else {
-        return Ok(ALL.iter().collect());
-    };
-    if let Some(unknown) = only.iter().find(|n| !ALL.iter().any(|c| c.name == *n)) {
-        return Err(ConformanceError::UnknownCheck {
-            name: unknown.clone(),
-            known: names().join(", "),
-        });
-    }
-    Ok(ALL
-        .iter()
-        .filter(|c| only.iter().any(|n| n == c.name))
-        .collect())
+    crate::select_by_name(&ALL, |c| c.name, only)
 }
 
 const HANG: &str = "the client must end by itself once its work is done";
