@@ -120,7 +120,7 @@ pub const ALL: &[Check] = &[
 
 /// The checks named in `only` (in the standard order), or all of them.
 pub fn select(only: Option<&[String]>) -> Result<Vec<&'static Check>, ConformanceError> {
-    crate::select_by_name(&ALL, |c| c.name, only)
+    crate::select_by_name(ALL, |c| c.name, only)
 }
 
 /// The first song of the list, for checks that need any one song.

@@ -113,7 +113,7 @@ pub const ALL: &[ClientCheck] = &[
 
 /// The checks named in `only` (in the standard order), or all of them.
 pub fn select(only: Option<&[String]>) -> Result<Vec<&'static ClientCheck>, ConformanceError> {
-    crate::select_by_name(&ALL, |c| c.name, only)
+    crate::select_by_name(ALL, |c| c.name, only)
 }
 
 const HANG: &str = "the client must end by itself once its work is done";
