@@ -132,7 +132,10 @@ pub fn select_by_name<T>(
     let Some(only) = only.filter(|o| !o.is_empty()) else {
         return Ok(all.iter().collect());
     };
-    if let Some(unknown) = only.iter().find(|n| !all.iter().any(|c| name(c) == n.as_str())) {
+    if let Some(unknown) = only
+        .iter()
+        .find(|n| !all.iter().any(|c| name(c) == n.as_str()))
+    {
         let known: Vec<&str> = all.iter().map(name).collect();
         return Err(ConformanceError::UnknownCheck {
             name: unknown.clone(),

@@ -103,7 +103,7 @@ fn tshark_follows_the_report_stream() {
     let path = dir.path().join("report.pcapng");
     sim.save_pcapng(&path).expect("write the capture");
 
-    let follow = read_capture(&path, &["-qz", "follow,tcp,ascii,0"]);
+    let follow = tshark::read(&path, &["-qz", "follow,tcp,ascii,0"]);
     let chunks = tshark::follow_chunks(&follow);
     let want = [
         (true, "lista"),
@@ -114,7 +114,7 @@ fn tshark_follows_the_report_stream() {
     let got: Vec<(bool, &str)> = chunks.iter().map(|(c, t)| (*c, t.as_str())).collect();
     assert_eq!(got, want, "{follow}");
 
-    let fields = read_capture(
+    let fields = tshark::read(
         &path,
         &[
             "-T",
@@ -182,7 +182,7 @@ fn a_lost_quit_is_retransmitted_and_the_capture_says_so() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("lost-quit.pcapng");
     sim.save_pcapng(&path).expect("write the capture");
-    let flagged = read_capture(
+    let flagged = tshark::read(
         &path,
         &[
             "-Y",
@@ -194,15 +194,9 @@ fn a_lost_quit_is_retransmitted_and_the_capture_says_so() {
         ],
     );
     assert_eq!(flagged.trim(), "71756974", "one retransmission, of `quit`");
-    let commented = read_capture(
+    let commented = tshark::read(
         &path,
         &["-Y", "frame.comment", "-T", "fields", "-e", "frame.number"],
     );
     assert_eq!(commented.lines().count(), 1);
-}
-
-/// tshark's reading of the capture at `file`.
-fn read_capture(file: &Path, args: &[&str]) -> String {
-    let file = file.to_str().expect("temporary paths are UTF-8 here");
-    tshark::run(&[&["-r", file], args].concat())
 }

@@ -7,8 +7,6 @@
 
 mod tshark;
 
-use std::path::Path;
-
 use streamlab_netsim::apps::{ClientApp, NaiveClient};
 use streamlab_netsim::scenario::{marker_spots, stream_bytes, Options, Run, Scenario};
 use streamlab_netsim::sim::Side;
@@ -188,12 +186,6 @@ fn the_knobs_reach_the_network() {
 
 // ---- tshark ---------------------------------------------------------------
 
-/// tshark's reading of the capture at `file`.
-fn tshark_read(file: &Path, args: &[&str]) -> String {
-    let file = file.to_str().expect("temporary paths are UTF-8 here");
-    tshark::run(&[&["-r", file], args].concat())
-}
-
 /// One direction of `follow,tcp,raw`: the hex chunks of the first node
 /// (the client, which sent the SYN) or of the second.
 fn follow_raw(out: &str, first_node: bool) -> Vec<u8> {
@@ -227,7 +219,7 @@ fn tshark_reads_every_scenario_as_the_simulator_wrote_it() {
             run.sim.save_pcapng(&path).expect("write the capture");
             let sim = &run.sim;
 
-            let fields = tshark_read(
+            let fields = tshark::read(
                 &path,
                 &[
                     "-T",
@@ -246,7 +238,7 @@ fn tshark_reads_every_scenario_as_the_simulator_wrote_it() {
             let down = format!("{}\t{}\t{}", s.ip(), s.port(), c.ip());
             assert!(fields.lines().all(|l| l == up || l == down), "{name}");
 
-            let follow = tshark_read(&path, &["-qz", "follow,tcp,raw,0"]);
+            let follow = tshark::read(&path, &["-qz", "follow,tcp,raw,0"]);
             assert!(
                 follow_raw(&follow, true) == stream_bytes(sim, Side::Client),
                 "{name}: client bytes differ"
@@ -257,7 +249,7 @@ fn tshark_reads_every_scenario_as_the_simulator_wrote_it() {
             );
 
             let count = |filter: &str| {
-                tshark_read(&path, &["-Y", filter, "-T", "fields", "-e", "frame.number"])
+                tshark::read(&path, &["-Y", filter, "-T", "fields", "-e", "frame.number"])
                     .lines()
                     .count()
             };

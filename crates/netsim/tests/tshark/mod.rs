@@ -2,6 +2,7 @@
 //! Running tshark from the tests: whether it is there, running it so that
 //! any complaint fails the test, and reading its follow-stream output.
 
+use std::path::Path;
 use std::process::Command;
 
 /// True when tshark is on PATH. Without it the caller skips its tshark
@@ -39,6 +40,12 @@ pub fn run(args: &[&str]) -> String {
         out.status
     );
     String::from_utf8(out.stdout).expect("tshark writes UTF-8")
+}
+
+/// tshark's reading of the capture at `file` (see [`run`]).
+pub fn read(file: &Path, args: &[&str]) -> String {
+    let file = file.to_str().expect("temporary paths are UTF-8 here");
+    run(&[&["-r", file], args].concat())
 }
 
 /// Cuts `-z follow,tcp,ascii` output into (from the first node?, text)
