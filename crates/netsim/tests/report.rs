@@ -10,8 +10,6 @@
 
 mod tshark;
 
-use std::path::Path;
-
 use streamlab_netsim::apps::{Catalogue, ClientApp, ScriptedPeer, ServerApp};
 use streamlab_netsim::rules::Rule;
 use streamlab_netsim::scenario::{synthetic_track, Options, Scenario};
