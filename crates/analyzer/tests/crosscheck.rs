@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use streamlab_analyzer::report::{self, Analysis, Connection, Filter};
 use streamlab_analyzer::scan::{Kind, MarkerSpot};
 use streamlab_analyzer::{ConnInfo, Dir};
-use support::{tshark, tshark_available, unhex};
+use support::{follow, tshark, tshark_available};
 
 const START: &[u8] = b"track_data_start";
 const END: &[u8] = b"track_data_end";
@@ -104,36 +104,6 @@ fn tshark_frames(path: &Path) -> Vec<Option<Row>> {
             })
         })
         .collect()
-}
-
-/// tshark's `follow,tcp,raw` of one stream: the bytes each endpoint sent.
-fn follow(path: &Path, stream: u64) -> BTreeMap<SocketAddr, Vec<u8>> {
-    let text = tshark(path, &["-qz", &format!("follow,tcp,raw,{stream}")]);
-    let mut nodes: [Option<SocketAddr>; 2] = [None, None];
-    let mut bytes = [Vec::new(), Vec::new()];
-    let mut in_data = false;
-    for line in text.lines() {
-        if let Some(addr) = line.strip_prefix("Node 0: ") {
-            nodes[0] = Some(addr.parse().expect("an address after Node 0"));
-        } else if let Some(addr) = line.strip_prefix("Node 1: ") {
-            nodes[1] = Some(addr.parse().expect("an address after Node 1"));
-            in_data = true;
-        } else if line.starts_with('=') {
-            in_data = false;
-        } else if in_data {
-            // Node 1's lines start with a tab.
-            let (node, hex) = match line.strip_prefix('\t') {
-                Some(hex) => (1, hex),
-                None => (0, line),
-            };
-            bytes[node].extend(unhex(hex.trim()));
-        }
-    }
-    let [Some(a), Some(b)] = nodes else {
-        panic!("stream {stream}: no Node lines in tshark's follow output");
-    };
-    let [x, y] = bytes;
-    BTreeMap::from([(a, x), (b, y)])
 }
 
 /// A segment with data the server sent: its frame and time, and where its
@@ -337,7 +307,8 @@ fn agree(path: &Path) -> usize {
     for conn in &ours.connections {
         let info = &conn.info;
         // Step 2: the bytes of each direction.
-        let bytes = follow(path, info.stream);
+        let ([a, b], [x, y]) = follow(path, info.stream);
+        let bytes = BTreeMap::from([(a, x), (b, y)]);
         let sent = |addr: &SocketAddr| bytes.get(addr).map_or(&[][..], Vec::as_slice);
         assert_eq!(
             [info.dirs[0].stream_bytes, info.dirs[1].stream_bytes],

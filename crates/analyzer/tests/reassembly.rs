@@ -14,14 +14,13 @@ mod testutil;
 mod support;
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use streamlab_analyzer::{
     decode, CaptureReader, Chunk, ConnInfo, Decoded, Dir, DirStats, Flows, StreamSink,
 };
 use streamlab_netsim::scenario::{stream_bytes, Options, Scenario};
 use streamlab_netsim::sim::Side;
-use support::{tshark, tshark_available, unhex};
+use support::{follow, tshark, tshark_available};
 use testutil::*;
 
 /// Collects each direction's bytes and counts the gaps.
@@ -125,31 +124,6 @@ fn oddities() -> Vec<u8> {
     w.file.bytes
 }
 
-/// tshark's `follow,tcp,raw` of one stream: node 0 (the side that sent
-/// the first packet) and the bytes each node sent.
-fn follow(path: &Path, stream: u64) -> (SocketAddr, [Vec<u8>; 2]) {
-    let text = tshark(path, &["-qz", &format!("follow,tcp,raw,{stream}")]);
-    let mut node0 = None;
-    let mut bytes = [Vec::new(), Vec::new()];
-    let mut in_data = false;
-    for line in text.lines() {
-        if let Some(addr) = line.strip_prefix("Node 0: ") {
-            node0 = Some(addr.parse().expect("an address after Node 0"));
-        } else if line.starts_with("Node 1: ") {
-            in_data = true;
-        } else if line.starts_with('=') {
-            in_data = false;
-        } else if in_data {
-            let (node, hex) = match line.strip_prefix('\t') {
-                Some(hex) => (1, hex),
-                None => (0, line),
-            };
-            bytes[node].extend(unhex(hex.trim()));
-        }
-    }
-    (node0.expect("a Node 0 line"), bytes)
-}
-
 /// Our streams against tshark's: frame by frame, then byte by byte.
 fn agree_with_tshark(name: &str, capture: &[u8]) {
     let (ours, conns) = reassemble(capture);
@@ -191,7 +165,7 @@ fn agree_with_tshark(name: &str, capture: &[u8]) {
         let zero_windows = [zero_from(info.client.port()), zero_from(info.server.port())];
         let ours = [info.dirs[0].zero_windows, info.dirs[1].zero_windows];
         assert_eq!(ours, zero_windows, "stream {}: zero windows", info.stream);
-        let (node0, bytes) = follow(&path, info.stream);
+        let ([node0, _], bytes) = follow(&path, info.stream);
         let client_first = node0 == info.client;
         let (to_server, to_client) = if client_first { (0, 1) } else { (1, 0) };
         let stream = info.stream;
