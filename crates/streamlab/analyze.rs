@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use anyhow::{Context, Result};
+
+use crate::exit::{self, Exit};
 use clap::Args;
 use streamlab_analyzer::report::{self, Analysis, Filter};
 use streamlab_analyzer::scan::{AudioOut, Track};
@@ -50,36 +52,6 @@ pub struct AnalyzeArgs {
     pub check: Option<String>,
 }
 
-/// A lab check found something missing (exit code 4).
-#[derive(Debug)]
-pub struct Incomplete(pub String);
-
-impl std::fmt::Display for Incomplete {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Incomplete {}
-
-/// The exit code when a lab check finds something missing.
-pub const EXIT_INCOMPLETE: u8 = 4;
-
-/// The capture was read only in part; the report covers that part.
-#[derive(Debug)]
-pub struct Damaged(pub String);
-
-impl std::fmt::Display for Damaged {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Damaged {}
-
-/// The exit code for a capture read only in part.
-pub const EXIT_DAMAGED: u8 = 3;
-
 pub fn run(args: AnalyzeArgs) -> Result<()> {
     let name = args.file.display().to_string();
     // `-` is standard input: `tcpdump -w - | streamlab analyze -`.
@@ -110,9 +82,11 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
         damage(&analysis, &name)?;
         if !grade.passed() {
             let missing = grade.items.iter().filter(|i| i.found.is_err()).count();
-            return Err(
-                Incomplete(format!("{name}: {missing} thing(s) missing for {check}")).into(),
-            );
+            return Err(Exit::new(
+                exit::CHECKS_FAILED,
+                format!("{name}: {missing} thing(s) missing for {check}"),
+            )
+            .into());
         }
         return Ok(());
     }
@@ -129,14 +103,17 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
     damage(&analysis, &name)
 }
 
-/// Exit 3 (through [`Damaged`]) if the file was read only in part.
+/// Exit 3 ([`exit::DAMAGED`]) if the file was read only in part.
 fn damage(a: &Analysis, name: &str) -> Result<()> {
     match &a.stopped {
         None => Ok(()),
-        Some(e) => Err(Damaged(format!(
-            "{name}: {e}; the report covers the {} frames read",
-            a.frames
-        ))
+        Some(e) => Err(Exit::new(
+            exit::DAMAGED,
+            format!(
+                "{name}: {e}; the report covers the {} frames read",
+                a.frames
+            ),
+        )
         .into()),
     }
 }

@@ -10,9 +10,7 @@ use clap::{Args, Subcommand};
 use streamlab_conformance::{preflight, Config, ConformanceError, Dialect, Limits};
 
 use crate::cli::ClientDialect;
-
-/// The exit code when the checks ran and some failed.
-pub const EXIT_FAILED: u8 = 4;
+use crate::exit::{self, Exit};
 
 const EXIT_HELP: &str = "\
 Checks (in order): list, download-integrity, unknown-command, song-not-found,
@@ -110,25 +108,6 @@ pub struct ServerCheckArgs {
     pub checks: Vec<String>,
 }
 
-/// Some checks failed: main prints this line and exits with [`EXIT_FAILED`].
-#[derive(Debug)]
-pub struct ChecksFailed {
-    pub failed: usize,
-    pub total: usize,
-}
-
-impl std::fmt::Display for ChecksFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} of {} conformance checks failed",
-            self.failed, self.total
-        )
-    }
-}
-
-impl std::error::Error for ChecksFailed {}
-
 pub fn run(args: ConformanceArgs) -> Result<()> {
     match args.target {
         Target::Server(args) => server(args),
@@ -154,7 +133,7 @@ fn client(args: ClientCheckArgs) -> Result<()> {
 }
 
 /// Writes the JUnit file, prints the table or JSON, and turns failures
-/// into [`ChecksFailed`].
+/// into an [`Exit`] with [`exit::CHECKS_FAILED`].
 fn finish(
     report: &streamlab_conformance::Report,
     json: bool,
@@ -172,10 +151,13 @@ fn finish(
     let _ = std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes());
     match report.failed() {
         0 => Ok(()),
-        failed => Err(ChecksFailed {
-            failed,
-            total: report.results.len(),
-        }
+        failed => Err(Exit::new(
+            exit::CHECKS_FAILED,
+            format!(
+                "{failed} of {} conformance checks failed",
+                report.results.len()
+            ),
+        )
         .into()),
     }
 }

@@ -8,6 +8,7 @@ mod analyze;
 mod cli;
 mod conformance;
 mod demo;
+mod exit;
 mod run;
 mod sim;
 
@@ -37,15 +38,8 @@ fn main() -> ExitCode {
         Err(e) => {
             use std::io::Write;
             let _ = writeln!(std::io::stderr(), "streamlab: {e:#}");
-            if e.downcast_ref::<analyze::Damaged>().is_some() {
-                ExitCode::from(analyze::EXIT_DAMAGED)
-            } else if e.downcast_ref::<analyze::Incomplete>().is_some() {
-                ExitCode::from(analyze::EXIT_INCOMPLETE)
-            } else if e.downcast_ref::<conformance::ChecksFailed>().is_some() {
-                ExitCode::from(conformance::EXIT_FAILED)
-            } else {
-                ExitCode::FAILURE
-            }
+            e.downcast_ref::<exit::Exit>()
+                .map_or(ExitCode::FAILURE, |x| ExitCode::from(x.code))
         }
     }
 }
