@@ -22,6 +22,13 @@ use streamlab_analyzer::stream::ConnInfo;
 use streamlab_audio::wav::WavFileWriter;
 use streamlab_proto::PcmFormat;
 
+/// Shown after `streamlab analyze --help`.
+pub const EXIT_HELP: &str = "\
+Exit status: 0 the whole file was read; 1 it could not be read at all (not a
+capture, cannot open: one line on stderr); 3 it is cut off or damaged
+part-way (the report covers what was read); 4 --check found something
+missing. The JSON schema is in docs/analyze-json.md.";
+
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     /// The capture: pcap or pcapng, from Wireshark, tshark, dumpcap,

@@ -32,6 +32,7 @@ pub enum Command {
     /// Run a simulated network scenario (deterministic) and write its capture.
     Sim(crate::sim::SimArgs),
     /// Read a pcap/pcapng capture: endpoints, commands, track markers, TCP events.
+    #[command(after_help = crate::analyze::EXIT_HELP)]
     Analyze(crate::analyze::AnalyzeArgs),
     /// Check a server or a client against the protocol: named checks, diagnoses, JSON, JUnit.
     Conformance(crate::conformance::ConformanceArgs),
