@@ -229,7 +229,7 @@ impl ServerSide {
     /// Framed audio: `n` more bytes belong to the track.
     fn counted(&mut self, c: Chunk<'_>, n: u64, cx: &mut Ctx<'_, '_>) -> usize {
         let take = (c.data.len() as u64).min(n) as usize;
-        self.audio(
+        Self::audio(
             Chunk {
                 data: &c.data[..take],
                 ..c
@@ -261,9 +261,9 @@ impl ServerSide {
                     frame: held_frame,
                     time_ns: held_time,
                 };
-                self.audio(old, cx);
+                Self::audio(old, cx);
                 let before = at.saturating_sub(c.offset) as usize;
-                self.audio(
+                Self::audio(
                     Chunk {
                         data: &c.data[..before],
                         ..c
@@ -282,16 +282,16 @@ impl ServerSide {
                 // Count all but the last HOLD bytes (held + this piece).
                 let ready = (self.held.len() + c.data.len()).saturating_sub(HOLD);
                 let from_held = ready.min(self.held.len());
-                let old: Vec<u8> = self.held.drain(..from_held).collect();
                 let old = Chunk {
                     offset: held_from,
-                    data: &old,
+                    data: &self.held[..from_held],
                     frame: held_frame,
                     time_ns: held_time,
                 };
-                self.audio(old, cx);
+                Self::audio(old, cx);
+                self.held.drain(..from_held);
                 let from_piece = ready - from_held;
-                self.audio(
+                Self::audio(
                     Chunk {
                         data: &c.data[..from_piece],
                         ..c
@@ -307,7 +307,7 @@ impl ServerSide {
     }
 
     /// Counts (and hands on) audio bytes.
-    fn audio(&mut self, c: Chunk<'_>, cx: &mut Ctx<'_, '_>) {
+    fn audio(c: Chunk<'_>, cx: &mut Ctx<'_, '_>) {
         if c.data.is_empty() {
             return;
         }
@@ -444,7 +444,7 @@ impl ServerSide {
             frame,
             time_ns,
         };
-        self.audio(c, cx);
+        Self::audio(c, cx);
     }
 }
 
