@@ -384,6 +384,13 @@ fn sim_knobs_change_the_network_and_bad_values_are_refused() {
         ("--bandwidth", "fast"),
         ("--mss", "4"),
         ("--dialect", "klingon"),
+        // Issue 13, item 14: a negative number is a value out of range
+        // (clap took it for a flag `-0`).
+        ("--loss", "-0.1"),
+        ("--jitter", "-5ms"),
+        ("--bandwidth", "-1M"),
+        ("--mss", "-536"),
+        ("--seed", "-1"),
     ] {
         let out = streamlab()
             .args(["sim", "report", flag, value])
@@ -396,6 +403,47 @@ fn sim_knobs_change_the_network_and_bad_values_are_refused() {
             "{flag} {value}: {stderr}"
         );
     }
+}
+
+/// Issue 13, item 14: a capture path that cannot be written fails before
+/// the simulation runs, in one line that gives the OS error once; a failed
+/// run leaves no empty capture behind.
+#[test]
+fn sim_checks_the_capture_path_first_and_says_the_error_once() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let missing = dir.path().join("no-such-folder").join("x.pcapng");
+    let line = error_line(
+        streamlab()
+            .args(["sim", "framing", "--trace", "--pcap"])
+            .arg(&missing),
+    );
+    assert_eq!(
+        line,
+        format!(
+            "streamlab: cannot write the capture {}: No such file or directory (os error 2)",
+            missing.with_file_name("x-original.pcapng").display()
+        )
+    );
+    // Nothing was simulated: no trace, no summary on stdout.
+    let out = streamlab()
+        .args(["sim", "framing", "--trace", "--pcap"])
+        .arg(&missing)
+        .output()
+        .expect("streamlab runs");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let doomed = dir.path().join("doomed.pcapng");
+    let line = error_line(
+        streamlab()
+            .args(["sim", "lossy", "--loss", "0.9", "--mss", "48", "--pcap"])
+            .arg(&doomed),
+    );
+    assert!(line.contains("never finished"), "{line}");
+    assert!(!doomed.exists(), "a failed run leaves no capture");
 }
 
 #[test]

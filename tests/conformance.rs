@@ -162,6 +162,73 @@ fn json_output_follows_the_schema() {
     );
 }
 
+/// A server that completes every handshake and resets the connection at
+/// once (`SO_LINGER` 0, then close): whether the RST reaches the checker
+/// inside `connect` or at its first read is a race. Serves at most 200.
+#[cfg(unix)]
+fn resetting_server() -> SocketAddr {
+    use std::os::fd::AsRawFd;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
+    let addr = listener.local_addr().expect("a bound address");
+    std::thread::spawn(move || {
+        for _ in 0..200 {
+            let Ok((s, _)) = listener.accept() else {
+                continue;
+            };
+            let linger = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            // SAFETY: setsockopt reads one `linger` from a live value, on a
+            // descriptor this thread owns until `s` drops below.
+            let rc = unsafe {
+                libc::setsockopt(
+                    s.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&linger as *const libc::linger).cast(),
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                )
+            };
+            assert_eq!(rc, 0, "SO_LINGER on a fresh socket");
+            drop(s);
+        }
+    });
+    addr
+}
+
+/// Issue 13, item 13: it exited 1 ("cannot connect … reset by peer") or 4
+/// at random. The handshake succeeded, so there is a server: the checks
+/// run, fail and say so, and the exit code is 4 every time.
+#[cfg(unix)]
+#[test]
+fn a_server_that_accepts_then_resets_fails_the_checks_with_exit_code_4_every_time() {
+    let addr = resetting_server().to_string();
+    for run in 0..8 {
+        let out = streamlab()
+            .args(["conformance", "server", &addr, "--dialect", "original"])
+            .args(["--timeout-ms", "300", "--settle-ms", "50"])
+            .args(["--check", "list", "--check", "quit-goodbye"])
+            .assert()
+            .code(4)
+            .get_output()
+            .clone();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("FAIL list"), "run {run}: {text}");
+        assert!(
+            text.contains("reset"),
+            "run {run}: the diagnosis names the reset: {text}"
+        );
+        assert!(!text.contains("os error"), "run {run}: {text}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.trim(),
+            "streamlab: 2 of 2 conformance checks failed",
+            "run {run}"
+        );
+    }
+}
+
 #[test]
 fn nothing_listening_is_one_error_line_and_exit_code_1() {
     let addr = {

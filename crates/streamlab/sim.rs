@@ -4,11 +4,13 @@
 //! The scenarios live in `streamlab_netsim::scenario`; this file turns the
 //! command line into their [`Options`] and prints their summaries.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use streamlab_netsim::pcapng::PcapngError;
 use streamlab_netsim::scenario::{Options, Run, Scenario};
 use streamlab_netsim::sim::SimError;
 use streamlab_proto::Dialect;
@@ -55,6 +57,9 @@ pub enum DialectArg {
 }
 
 #[derive(Debug, Args)]
+// `--seed -1` is a value out of range, not an unknown flag `-1` (and
+// the knobs with units take values starting with `-` for the same reason).
+#[command(allow_negative_numbers = true)]
 pub struct SimArgs {
     /// Which story to run.
     #[arg(value_enum)]
@@ -63,23 +68,23 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// One-way delay of each link, e.g. 10ms, 0.5s, 250us [scenario's own].
-    #[arg(long, value_parser = duration)]
+    #[arg(long, value_parser = duration, allow_hyphen_values = true)]
     pub latency: Option<Duration>,
     /// Up to this much extra random delay per frame (frames may overtake).
-    #[arg(long, value_parser = duration)]
+    #[arg(long, value_parser = duration, allow_hyphen_values = true)]
     pub jitter: Option<Duration>,
     /// Link speed in bits per second, e.g. 1M, 512k, 100M.
-    #[arg(long, value_parser = bandwidth)]
+    #[arg(long, value_parser = bandwidth, allow_hyphen_values = true)]
     pub bandwidth: Option<u64>,
     /// The probability that a link loses a frame, each way (0 to 0.9).
-    #[arg(long, value_parser = probability)]
+    #[arg(long, value_parser = probability, allow_hyphen_values = true)]
     pub loss: Option<f64>,
     /// The probability that a frame arrives twice (0 to 0.9).
-    #[arg(long, value_parser = probability)]
+    #[arg(long, value_parser = probability, allow_hyphen_values = true)]
     pub duplicate: Option<f64>,
     /// The probability that a frame is held back 5 ms, so later ones
     /// overtake it (0 to 0.9).
-    #[arg(long, value_parser = probability)]
+    #[arg(long, value_parser = probability, allow_hyphen_values = true)]
     pub reorder: Option<f64>,
     /// Maximum segment size, both ends (48 to 9000 bytes; 48 is the least
     /// Linux accepts).
@@ -110,7 +115,9 @@ pub fn run(args: SimArgs) -> Result<()> {
     let scenario = Scenario::from(args.scenario);
     let options = options(&args);
     let runs = scenario.build(&options);
-    let several = runs.len() > 1;
+    // Every capture file is created before anything runs: a path that
+    // cannot be written fails at once, not after the whole simulation.
+    let mut captures = Captures::create(args.pcap.as_deref(), &runs)?;
     for (i, mut run) in runs.into_iter().enumerate() {
         if let Err(e) = run.sim.run_until_idle(MAX_EVENTS) {
             tracing::debug!("{e}");
@@ -126,6 +133,7 @@ pub fn run(args: SimArgs) -> Result<()> {
                     .to_string(),
                 other => other.to_string(),
             };
+            captures.discard();
             anyhow::bail!(
                 "simulating {scenario} in the {} dialect: {why} (replay: {})",
                 run.dialect,
@@ -139,11 +147,19 @@ pub fn run(args: SimArgs) -> Result<()> {
             println!("{}", run.sim.trace());
         }
         print!("{}", run.summary());
-        if let Some(path) = &args.pcap {
-            let path = capture_path(path, &run, several);
-            run.sim
-                .save_pcapng(&path)
-                .with_context(|| format!("writing {}", path.display()))?;
+        if let Some((path, file)) = captures.take(i) {
+            let written = run
+                .sim
+                .write_pcapng(std::io::BufWriter::new(file))
+                .and_then(|w| {
+                    w.into_inner()
+                        .map_err(|e| PcapngError::Io(e.into_error()).into())
+                });
+            if let Err(e) = written {
+                captures.discard();
+                let _ = std::fs::remove_file(&path);
+                return Err(e).with_context(|| format!("writing {}", path.display()));
+            }
             println!(
                 "capture written to {} (open it in Wireshark)",
                 path.display()
@@ -151,6 +167,50 @@ pub fn run(args: SimArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The capture files of a run of `streamlab sim`, created (empty) before
+/// the simulation starts, one per dialect run.
+struct Captures {
+    files: Vec<Option<(PathBuf, File)>>,
+}
+
+impl Captures {
+    /// Creates the file for each run, or none without `--pcap`. A file that
+    /// cannot be created is an error naming it; those created before it are
+    /// removed again.
+    fn create(pcap: Option<&Path>, runs: &[Run]) -> Result<Captures> {
+        let mut captures = Captures { files: Vec::new() };
+        let Some(pcap) = pcap else {
+            return Ok(captures);
+        };
+        let several = runs.len() > 1;
+        for run in runs {
+            let path = capture_path(pcap, run, several);
+            match File::create(&path) {
+                Ok(file) => captures.files.push(Some((path, file))),
+                Err(e) => {
+                    captures.discard();
+                    anyhow::bail!("cannot write the capture {}: {e}", path.display());
+                }
+            }
+        }
+        Ok(captures)
+    }
+
+    /// The file for run `i`, to be written now.
+    fn take(&mut self, i: usize) -> Option<(PathBuf, File)> {
+        self.files.get_mut(i).and_then(Option::take)
+    }
+
+    /// Removes the files not yet written: a failed run leaves no empty
+    /// capture behind.
+    fn discard(&mut self) {
+        for (path, file) in self.files.drain(..).flatten() {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// `streamlab sim experiment`: the grid of lab 4.

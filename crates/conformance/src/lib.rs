@@ -150,13 +150,21 @@ pub fn select_by_name<T>(
 
 /// Tries one TCP connection, so that a wrong address is one error line
 /// and not eleven failed checks.
+///
+/// A reset during `connect` means the handshake succeeded and the server
+/// (a program that accepts and then resets) closed at once: there *is* a
+/// server there, and the checks run and fail with a diagnosis (exit 4).
+/// Whether the reset lands before or after `connect` returns is a race,
+/// so both must end the same way.
 pub fn preflight(config: &Config) -> Result<(), ConformanceError> {
-    std::net::TcpStream::connect_timeout(&config.addr, config.limits.timeout)
-        .map(drop)
-        .map_err(|e| ConformanceError::Connect {
+    match std::net::TcpStream::connect_timeout(&config.addr, config.limits.timeout) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Ok(()),
+        Err(e) => Err(ConformanceError::Connect {
             addr: config.addr,
-            reason: e.to_string(),
-        })
+            reason: wire::connect_error(&e),
+        }),
+    }
 }
 
 /// Runs the checks named in `only` (all when `None`), in the order of

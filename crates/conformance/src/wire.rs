@@ -98,9 +98,13 @@ impl Conn {
     /// Connects within the read timeout; `deadline` bounds everything after.
     pub fn open(addr: SocketAddr, limits: Limits, deadline: Instant) -> Result<Conn, Diagnosis> {
         let stream = TcpStream::connect_timeout(&addr, limits.timeout).map_err(|e| {
+            let expected = match e.kind() {
+                ErrorKind::ConnectionReset => "the server keeps the connection open",
+                _ => "the server accepts the connection",
+            };
             Diagnosis::new(
                 format!("(a TCP connection to {addr})"),
-                "the server accepts the connection",
+                expected,
                 connect_error(&e),
             )
         })?;
@@ -323,6 +327,10 @@ impl Conn {
     }
 }
 
+/// What a server that accepts a connection and resets it at once does to
+/// us, whether the reset reaches `connect` or the first read.
+const RESET_AT_ONCE: &str = "the server accepted the connection, then reset it";
+
 fn io_text(e: &std::io::Error) -> String {
     match e.kind() {
         ErrorKind::ConnectionReset => "connection reset by the server".into(),
@@ -331,11 +339,15 @@ fn io_text(e: &std::io::Error) -> String {
     }
 }
 
-fn connect_error(e: &std::io::Error) -> String {
+/// Why a connection could not be opened, in words a student can act on.
+pub(crate) fn connect_error(e: &std::io::Error) -> String {
     match e.kind() {
         ErrorKind::ConnectionRefused => {
             "connection refused (is the server running? did it die?)".into()
         }
+        // The SYN was answered, so something listens: it took the
+        // connection and reset it before `connect` returned.
+        ErrorKind::ConnectionReset => RESET_AT_ONCE.into(),
         ErrorKind::TimedOut | ErrorKind::WouldBlock => "no answer to the TCP handshake".into(),
         _ => format!("cannot connect ({e})"),
     }

@@ -57,12 +57,20 @@ const IF_TSRESOL: u16 = 9;
 /// Why a capture could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum PcapngError {
+    // The cause is in the message, not a `#[source]`, so that it is
+    // printed once whatever prints the error (the CLI prints the chain).
     #[error("writing pcapng: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
     #[error("frame of {0} bytes is longer than the snapshot length {SNAPLEN}")]
     FrameTooLong(usize),
     #[error("{what} of {len} bytes does not fit a pcapng option (at most 65535)")]
     OptionTooLong { what: &'static str, len: usize },
+}
+
+impl From<io::Error> for PcapngError {
+    fn from(e: io::Error) -> Self {
+        PcapngError::Io(e)
+    }
 }
 
 /// Writes frames to a pcapng file that Wireshark and tshark read.
