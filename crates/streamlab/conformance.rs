@@ -56,6 +56,8 @@ Our own client:
 
 #[derive(Debug, Args)]
 #[command(after_help = CLIENT_HELP)]
+// `--timeout-ms -5` is out of range, not an unknown flag `-5`.
+#[command(allow_negative_numbers = true)]
 pub struct ClientCheckArgs {
     /// Which protocol the client speaks.
     #[arg(long, value_enum, default_value_t = ClientDialect::Framed)]
@@ -82,6 +84,8 @@ pub struct ClientCheckArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = EXIT_HELP)]
+// `--timeout-ms -5` is out of range, not an unknown flag `-5`.
+#[command(allow_negative_numbers = true)]
 pub struct ServerCheckArgs {
     /// Server address: HOST:PORT, or HOST for port 2635.
     pub addr: String,
