@@ -26,6 +26,7 @@ use streamlab_audio::buffer::TrackBuffer;
 use streamlab_proto::client::RequestId;
 use streamlab_proto::{ClientConfig, ClientEvent, ClientSession, Dialect, Request};
 
+use crate::render::shown;
 use crate::ClientError;
 
 /// Songs downloaded (or downloading) in this session, by lowercase name.
@@ -202,9 +203,6 @@ impl Connection {
                     let why = reason.unwrap_or_else(|| "the server closed the connection".into());
                     return Err(ClientError::Closed(why));
                 }
-                Ok((None, ClientEvent::ServerError { message, .. })) => {
-                    tracing::warn!("the server said, unasked: {message}");
-                }
                 Ok((n, event)) => tracing::debug!("skipping an old answer ({n:?}): {event:?}"),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
@@ -269,6 +267,9 @@ fn read_loop(mut stream: TcpStream, shared: &Shared, cache: &Cache, tx: &mpsc::S
             dispatch(id, e, &mut current, cache, tx);
         }
         if closed {
+            // The session may have ended on its own (a track too long or
+            // stalled): end the connection too, so the server stops sending.
+            let _ = stream.shutdown(std::net::Shutdown::Both);
             return;
         }
     }
@@ -323,6 +324,12 @@ fn dispatch(
                 b.fail(&why);
             }
             let _ = tx.send((id, event));
+        }
+        // Nobody waits for it: logged here rather than queued, so that a
+        // server sending such lines without end cannot fill the channel
+        // while the app is busy elsewhere (in a long `wait`, say).
+        ClientEvent::ServerError { message, .. } if id.is_none() => {
+            tracing::warn!("the server said, unasked: {}", shown(&message));
         }
         other => {
             let _ = tx.send((id, other));
