@@ -42,8 +42,9 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// session's timers (the pause that holds a request back, the quiet period
 /// that ends a list) may be set by the application thread while the reader
 /// sleeps in `read`; waking on a tick is the one mechanism that serves them
-/// all, at the cost of 20 idle wake-ups a second. (The framed dialect has
-/// no timers.)
+/// all, at the cost of 20 idle wake-ups a second. (The framed dialect's
+/// one timer, a track's stall, moves only when the reader itself feeds the
+/// session, so the reader always sleeps to the right time.)
 const ORIGINAL_TICK: Duration = Duration::from_millis(50);
 
 struct Shared {
