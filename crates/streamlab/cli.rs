@@ -107,6 +107,39 @@ pub struct ClientArgs {
     /// Original dialect: milliseconds of silence that end a list reply.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=10_000))]
     pub settle_ms: u64,
+    /// The most one song may hold: bytes, or with K, M or G (KiB, MiB, GiB).
+    /// A server that announces or sends more is cut off.
+    #[arg(long, value_name = "SIZE", default_value_t = streamlab_client::DEFAULT_MAX_TRACK_BYTES, value_parser = parse_size)]
+    pub max_track_bytes: u64,
+    /// Seconds a download may go without a byte before it fails, and with it
+    /// the connection.
+    #[arg(long, value_name = "SECS", default_value_t = streamlab_client::DEFAULT_TRACK_STALL.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub stall_timeout: u64,
+}
+
+/// A size in bytes: `1048576`, `64K`, `512M`, `1G` (also `KiB`, `MiB`,
+/// `GiB`, any case); the multiples are powers of 1024.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        _ => return Err(format!("unknown unit in '{text}': use K, M or G")),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size (e.g. 512M)"))?;
+    match n.checked_mul(1 << shift) {
+        Some(0) => Err("the size must be at least 1 byte".into()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("'{text}' is too large")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -148,5 +181,21 @@ mod tests {
         assert!(parses("streamlab client --settle-ms 10"));
         assert!(parses("streamlab client --settle-ms 10000"));
         assert!(!parses("streamlab client --settle-ms 10001"));
+    }
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12X").is_err());
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("99999999999G").is_err());
+        assert!(parses("streamlab client --max-track-bytes 100K"));
+        assert!(!parses("streamlab client --max-track-bytes lots"));
+        assert!(!parses("streamlab client --stall-timeout 0"));
     }
 }

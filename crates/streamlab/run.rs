@@ -187,6 +187,8 @@ fn client(args: ClientArgs) -> Result<()> {
     };
     opts.pause = Duration::from_millis(args.pause_ms);
     opts.settle = Duration::from_millis(args.settle_ms);
+    opts.max_track_bytes = args.max_track_bytes;
+    opts.track_stall = Duration::from_secs(args.stall_timeout);
     // Connect first, so a missing server is the one error shown.
     let conn = connect_any(&mut opts, &addrs)?;
     let mut sink = open_output(output.as_ref())?;

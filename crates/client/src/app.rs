@@ -10,11 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use streamlab_audio::buffer::TrackBuffer;
-use streamlab_audio::player::{Player, PlayerState, PlayerStatus};
+use streamlab_audio::player::{Player, PlayerState};
 use streamlab_proto::{ClientEvent, Device, PlayState, Request};
 
 use crate::commands::{UserCommand, HELP};
 use crate::connection::Connection;
+pub use crate::render::status_line;
+use crate::render::{describe, device_line, plural, shown, state_word};
 use crate::ClientError;
 
 /// How long to wait for an answer that needs no download to finish first.
@@ -144,9 +146,8 @@ impl<W: Write> App<W> {
 
     /// Sends a request and waits for the reply to it.
     fn ask(&mut self, req: Request, timeout: Duration) -> Result<ClientEvent, ClientError> {
-        let what = streamlab_proto::client::framed_line(&req)
-            .trim_end()
-            .to_string();
+        // A song name may come from the server (`listen N`).
+        let what = shown(streamlab_proto::client::framed_line(&req).trim_end());
         let id = self.conn.send(req)?;
         self.conn.answer(id, timeout).map_err(|e| match e {
             ClientError::Timeout { secs, .. } => ClientError::Timeout { what, secs },
@@ -259,6 +260,7 @@ impl<W: Write> App<W> {
         } else {
             "streaming"
         };
+        let song = shown(&song);
         self.say(&format!("playing '{song}' ({}, {from})", buffer.format()));
         Ok(())
     }
@@ -277,8 +279,9 @@ impl<W: Write> App<W> {
         // Replies come in order: a song still arriving goes first.
         if let Some(busy) = self.downloading() {
             let line = format!(
-                "'{}' is still downloading; '{name}' follows it",
-                busy.name()
+                "'{}' is still downloading; '{}' follows it",
+                shown(busy.name()),
+                shown(name)
             );
             self.say(&line);
         }
@@ -291,12 +294,14 @@ impl<W: Write> App<W> {
                         .conn
                         .closed_reason()
                         .unwrap_or_else(|| "it failed".into());
+                    let name = shown(&name);
+                    // The session's reasons are already escaped.
                     self.say(&format!("the download of '{name}' failed: {why}"));
                 }
                 Ok(buffer)
             }
             ClientEvent::NotFound { message, .. } => {
-                self.say(&message);
+                self.say(&shown(&message));
                 Ok(None)
             }
             other => {
@@ -320,7 +325,7 @@ impl<W: Write> App<W> {
             ClientEvent::Songs(names) => {
                 self.say(&format!("{}:", plural(names.len(), "song")));
                 for n in &names {
-                    self.say(&format!("  {n}"));
+                    self.say(&format!("  {}", shown(n)));
                 }
                 self.songs = names;
             }
@@ -335,18 +340,7 @@ impl<W: Write> App<W> {
                 self.say(&format!("{}:", plural(devices.len(), "device")));
                 let me = self.conn.local();
                 for (i, d) in devices.iter().enumerate() {
-                    let song = d
-                        .song
-                        .as_deref()
-                        .map(|s| format!(" {s}"))
-                        .unwrap_or_default();
-                    let you = if d.port == me.port() && d.ip == me.ip().to_string() {
-                        "  (this client)"
-                    } else {
-                        ""
-                    };
-                    let line = format!("  {}. {}:{} {}{song}{you}", i + 1, d.ip, d.port, d.state);
-                    self.say(&line);
+                    self.say(&device_line(i + 1, d, me));
                 }
                 self.devices = devices;
             }
@@ -399,7 +393,7 @@ impl<W: Write> App<W> {
         }
         self.player.wait_until_done(WAIT_LIMIT);
         let s = self.player.status();
-        let song = s.song.clone().unwrap_or_default();
+        let song = shown(s.song.as_deref().unwrap_or_default());
         let line = match (&s.state, &s.last_error) {
             (_, Some(e)) => format!("playback of '{song}' failed: {e}"),
             // Stalls mean something only when playback keeps real time.
@@ -425,66 +419,5 @@ impl<W: Write> App<W> {
             .and_then(|song| self.cached(song))
             .map(|b| (b.len(), b.expected_len(), b.is_complete()));
         status_line(&status, download)
-    }
-}
-
-/// Renders a status line from a player status and download progress.
-pub fn status_line(s: &PlayerStatus, download: Option<(u64, Option<u64>, bool)>) -> String {
-    let Some(song) = &s.song else {
-        return "idle".to_string();
-    };
-    let total = match download {
-        Some((got, _, true)) => Some(got),
-        Some((_, expected, false)) => expected,
-        None => None,
-    };
-    let length = match (total, s.format) {
-        (Some(bytes), Some(f)) => format!("/{:.1}", f.seconds(bytes)),
-        _ => String::new(),
-    };
-    let mut line = format!(
-        "{} {song} {:.1}{length} s",
-        state_word(&s.state),
-        s.position_secs
-    );
-    if s.looping {
-        line.push_str(", loop on");
-    }
-    match download {
-        Some((_, _, true)) => line.push_str(", downloaded"),
-        Some((got, Some(total), false)) if total > 0 => {
-            line.push_str(&format!(", downloading {}%", got * 100 / total))
-        }
-        Some((got, _, false)) => line.push_str(&format!(", downloading ({got} bytes)")),
-        None => {}
-    }
-    line
-}
-
-/// `1 song`, `2 songs`.
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-fn state_word(s: &PlayerState) -> &'static str {
-    match s {
-        PlayerState::Idle => "idle",
-        PlayerState::Playing => "playing",
-        PlayerState::Paused => "paused",
-        PlayerState::Stopped => "stopped",
-        PlayerState::Finished => "finished",
-        PlayerState::Buffering => "buffering",
-    }
-}
-
-fn describe(e: &ClientEvent) -> String {
-    match e {
-        ClientEvent::ServerError { message, .. } => format!("server: {message}"),
-        ClientEvent::NotFound { message, .. } => message.clone(),
-        other => format!("unexpected reply: {other:?}"),
     }
 }

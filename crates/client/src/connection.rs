@@ -26,6 +26,7 @@ use streamlab_audio::buffer::TrackBuffer;
 use streamlab_proto::client::RequestId;
 use streamlab_proto::{ClientConfig, ClientEvent, ClientSession, Dialect, Request};
 
+use crate::render::shown;
 use crate::ClientError;
 
 /// Songs downloaded (or downloading) in this session, by lowercase name.
@@ -41,8 +42,9 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// session's timers (the pause that holds a request back, the quiet period
 /// that ends a list) may be set by the application thread while the reader
 /// sleeps in `read`; waking on a tick is the one mechanism that serves them
-/// all, at the cost of 20 idle wake-ups a second. (The framed dialect has
-/// no timers.)
+/// all, at the cost of 20 idle wake-ups a second. (The framed dialect's
+/// one timer, a track's stall, moves only when the reader itself feeds the
+/// session, so the reader always sleeps to the right time.)
 const ORIGINAL_TICK: Duration = Duration::from_millis(50);
 
 struct Shared {
@@ -202,9 +204,6 @@ impl Connection {
                     let why = reason.unwrap_or_else(|| "the server closed the connection".into());
                     return Err(ClientError::Closed(why));
                 }
-                Ok((None, ClientEvent::ServerError { message, .. })) => {
-                    tracing::warn!("the server said, unasked: {message}");
-                }
                 Ok((n, event)) => tracing::debug!("skipping an old answer ({n:?}): {event:?}"),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
@@ -269,6 +268,9 @@ fn read_loop(mut stream: TcpStream, shared: &Shared, cache: &Cache, tx: &mpsc::S
             dispatch(id, e, &mut current, cache, tx);
         }
         if closed {
+            // The session may have ended on its own (a track too long or
+            // stalled): end the connection too, so the server stops sending.
+            let _ = stream.shutdown(std::net::Shutdown::Both);
             return;
         }
     }
@@ -323,6 +325,12 @@ fn dispatch(
                 b.fail(&why);
             }
             let _ = tx.send((id, event));
+        }
+        // Nobody waits for it: logged here rather than queued, so that a
+        // server sending such lines without end cannot fill the channel
+        // while the app is busy elsewhere (in a long `wait`, say).
+        ClientEvent::ServerError { message, .. } if id.is_none() => {
+            tracing::warn!("the server said, unasked: {}", shown(&message));
         }
         other => {
             let _ = tx.send((id, other));

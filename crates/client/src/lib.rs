@@ -19,6 +19,7 @@ pub mod app;
 pub mod commands;
 pub mod connection;
 pub mod menu;
+pub mod render;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -30,6 +31,7 @@ use streamlab_proto::{ClientConfig, ClientEvent, ClientSession, Dialect};
 
 pub use app::{App, Flow};
 pub use connection::Connection;
+pub use streamlab_proto::client::{DEFAULT_MAX_TRACK_BYTES, DEFAULT_TRACK_STALL};
 
 /// What can go wrong for the client as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,13 @@ pub struct ClientOptions {
     pub pause: Duration,
     /// Original dialect: silence that ends a list reply.
     pub settle: Duration,
+    /// The most bytes one downloaded song may hold (see
+    /// [`DEFAULT_MAX_TRACK_BYTES`]); a server that announces or sends more
+    /// is cut off.
+    pub max_track_bytes: u64,
+    /// A download that gets no byte for this long fails, and with it the
+    /// connection (see [`DEFAULT_TRACK_STALL`]).
+    pub track_stall: Duration,
 }
 
 impl ClientOptions {
@@ -71,6 +80,8 @@ impl ClientOptions {
             dialect: Dialect::Framed,
             pause: Duration::from_millis(50),
             settle: Duration::from_millis(100),
+            max_track_bytes: DEFAULT_MAX_TRACK_BYTES,
+            track_stall: DEFAULT_TRACK_STALL,
         }
     }
 }
@@ -102,6 +113,8 @@ pub fn open_connection(opts: &ClientOptions) -> Result<Connection, ClientError> 
     let mut config = ClientConfig::new(opts.dialect);
     config.pause = opts.pause;
     config.settle = opts.settle;
+    config.max_track_bytes = opts.max_track_bytes;
+    config.track_stall = opts.track_stall;
     config.agent = agent_name();
     let conn = Connection::connect(opts.addr, config)?;
     if opts.dialect == Dialect::Framed {
@@ -115,7 +128,9 @@ pub fn open_connection(opts: &ClientOptions) -> Result<Connection, ClientError> 
         })?;
         match greeting {
             ClientEvent::Ready(_) => {}
-            ClientEvent::ServerError { message, .. } => return Err(ClientError::Refused(message)),
+            ClientEvent::ServerError { message, .. } => {
+                return Err(ClientError::Refused(render::shown(&message)))
+            }
             ClientEvent::Closed { reason } => {
                 return Err(ClientError::Closed(
                     reason.unwrap_or_else(|| "at once".into()),

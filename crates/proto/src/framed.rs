@@ -149,13 +149,16 @@ impl TrackHeader {
         let channels = field("channel count")?;
         let sample = field("sample format")?;
         let name = field("song name")?.to_string();
-        let num = |s: &str, what: &str| format!("bad {what} '{s}' in {line:?}");
+        // Debug-quoted, so the server's bytes are safe to print.
+        let num = |s: &str, what: &str| format!("bad {what} {s:?} in {line:?}");
         let format = PcmFormat {
             sample_rate: rate.parse().map_err(|_| num(rate, "sample rate"))?,
             channels: channels
                 .parse()
                 .map_err(|_| num(channels, "channel count"))?,
-            sample: sample.parse::<SampleFormat>()?,
+            sample: sample
+                .parse::<SampleFormat>()
+                .map_err(|_| num(sample, "sample format"))?,
         };
         if !format.is_valid() {
             return Err(format!("impossible format {format} in {line:?}"));

@@ -65,6 +65,7 @@
 //! ```
 
 pub mod client;
+pub mod escape;
 pub mod format;
 pub mod framed;
 pub mod original;

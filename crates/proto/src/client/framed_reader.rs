@@ -1,7 +1,7 @@
 //! How the client reads the framed dialect: status lines, counted bodies,
 //! and tracks whose header says how many audio bytes follow.
 
-use super::{ClientEvent, ClientSession, Expect, Framed, MAX_BODY_LINES};
+use super::{shown, ClientEvent, ClientSession, Expect, Framed, MAX_BODY_BYTES, MAX_BODY_LINES};
 use crate::framed::{self, Line, Status, TrackHeader};
 
 impl ClientSession {
@@ -59,21 +59,33 @@ impl ClientSession {
                     self.emit(ClientEvent::TrackEnd { name, bytes: total });
                     self.pop_waiting();
                 } else {
+                    let name = shown(name.as_bytes());
                     let why = format!("expected 'track_data_end {name}', got {line:?}");
                     self.close(Some(why));
                 }
             }
-            Framed::Body { left, mut items } => {
+            Framed::Body {
+                left,
+                mut items,
+                bytes,
+            } => {
+                let bytes = bytes + line.len();
+                if bytes > MAX_BODY_BYTES {
+                    let why = format!(
+                        "the server's list passed {MAX_BODY_BYTES} bytes with {left} lines to go"
+                    );
+                    return self.close(Some(why));
+                }
                 items.push(line);
-                self.framed_body(left - 1, items);
+                self.framed_body(left - 1, items, bytes);
             }
             Framed::Line => self.framed_status(line),
         }
     }
 
-    pub(super) fn framed_body(&mut self, left: usize, items: Vec<String>) {
+    pub(super) fn framed_body(&mut self, left: usize, items: Vec<String>, bytes: usize) {
         if left > 0 {
-            self.framed = Framed::Body { left, items };
+            self.framed = Framed::Body { left, items, bytes };
             return;
         }
         let e = match self.waiting.front() {
@@ -100,6 +112,9 @@ impl ClientSession {
             }
             return match TrackHeader::parse(&line) {
                 Ok(h) => {
+                    if let Some(why) = self.refuse_announced(&h.name, h.bytes) {
+                        return self.close(Some(why));
+                    }
                     self.emit(ClientEvent::TrackStart {
                         name: h.name.clone(),
                         format: h.format,
@@ -134,7 +149,7 @@ impl ClientSession {
             }
             (s @ Status::Ok(_), Some(Expect::List | Expect::Devices | Expect::Help)) => {
                 match s.count() {
-                    Some(0) => self.framed_body(0, Vec::new()),
+                    Some(0) => self.framed_body(0, Vec::new(), 0),
                     Some(n) if n > MAX_BODY_LINES => self.close(Some(format!(
                         "the server announced {n} lines; more than {MAX_BODY_LINES} is not believable"
                     ))),
@@ -142,6 +157,7 @@ impl ClientSession {
                         self.framed = Framed::Body {
                             left: n,
                             items: Vec::with_capacity(n.min(1024)),
+                            bytes: 0,
                         }
                     }
                     None => self.close(Some(format!("expected a count in {line:?}"))),

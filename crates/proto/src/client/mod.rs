@@ -26,8 +26,24 @@
 //!
 //! The framed dialect needs none of this: replies are counted or
 //! length-prefixed, so requests are pipelined.
+//!
+//! # What a hostile server cannot do
+//!
+//! Whatever the server sends, the session holds a bounded amount and never
+//! waits forever ([`limits`] owns these rules):
+//!
+//! * a track may hold at most [`ClientConfig::max_track_bytes`]: a framed
+//!   header that announces more, or original audio that runs past it
+//!   without `track_data_end`, closes the session with the reason;
+//! * a track that gets no byte for [`ClientConfig::track_stall`] closes the
+//!   session too, so a player waiting for the rest is told why;
+//! * a counted framed body may hold at most [`MAX_BODY_LINES`] lines and
+//!   [`MAX_BODY_BYTES`] bytes;
+//! * the reasons it gives quote the server's bytes through
+//!   [`escape`](crate::escape::escape), so they are safe to print.
 
 mod framed_reader;
+pub mod limits;
 mod original_reader;
 
 use std::collections::VecDeque;
@@ -39,6 +55,9 @@ use crate::original;
 use crate::outbox::Outbox;
 use crate::request::{Device, Request};
 use crate::Dialect;
+
+use limits::shown;
+pub use limits::{DEFAULT_MAX_TRACK_BYTES, DEFAULT_TRACK_STALL, MAX_BODY_BYTES};
 
 /// The longest framed line the client accepts from a server. Commands are
 /// bounded at [`framed::MAX_LINE`]; replies stay under it too, but a client
@@ -63,6 +82,13 @@ pub struct ClientConfig {
     /// Original dialect: a list (songs or devices) that gets no byte at all
     /// in this time is empty.
     pub reply_timeout: Duration,
+    /// The most audio bytes one track may hold (default
+    /// [`DEFAULT_MAX_TRACK_BYTES`]). A server that announces or sends more
+    /// ends the session.
+    pub max_track_bytes: u64,
+    /// A track that gets no byte for this long ends the session (default
+    /// [`DEFAULT_TRACK_STALL`]).
+    pub track_stall: Duration,
 }
 
 impl ClientConfig {
@@ -73,6 +99,8 @@ impl ClientConfig {
             pause: Duration::from_millis(50),
             settle: Duration::from_millis(100),
             reply_timeout: Duration::from_secs(3),
+            max_track_bytes: DEFAULT_MAX_TRACK_BYTES,
+            track_stall: DEFAULT_TRACK_STALL,
         }
     }
 }
@@ -140,8 +168,12 @@ enum Expect {
 enum Framed {
     /// Waiting for a status line (or a track header).
     Line,
-    /// Reading the body of a counted reply.
-    Body { left: usize, items: Vec<String> },
+    /// Reading the body of a counted reply; `bytes` counts the lines' bytes.
+    Body {
+        left: usize,
+        items: Vec<String>,
+        bytes: usize,
+    },
     /// Reading a track's audio, then its end line.
     Track { name: String, left: u64, total: u64 },
 }
@@ -179,8 +211,11 @@ pub struct ClientSession {
     acc: Vec<u8>,
     /// Original: when the request in flight was sent.
     sent_at: Duration,
-    /// Original: when the last byte arrived.
+    /// Original: when the last byte of the reply in progress arrived.
     last_input: Option<Duration>,
+    /// When the last byte of all arrived (either dialect): a track stalls
+    /// [`ClientConfig::track_stall`] after it.
+    last_byte: Duration,
     /// Original: no request leaves before this time.
     gate: Duration,
     closed: bool,
@@ -202,6 +237,7 @@ impl ClientSession {
             acc: Vec::new(),
             sent_at: Duration::ZERO,
             last_input: None,
+            last_byte: Duration::ZERO,
             gate: Duration::ZERO,
             closed: false,
             config,
@@ -232,10 +268,14 @@ impl ClientSession {
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        if self.closed || self.config.dialect == Dialect::Framed {
+        if self.closed {
             return None;
         }
-        let mut t = None;
+        let stall = self.stall_deadline();
+        if self.config.dialect == Dialect::Framed {
+            return stall;
+        }
+        let mut t = stall;
         if self.waiting.is_empty() && !self.queue.is_empty() {
             t = Some(self.gate);
         }
@@ -310,6 +350,7 @@ impl ClientSession {
         if self.closed || data.is_empty() {
             return;
         }
+        self.last_byte = now;
         match self.config.dialect {
             Dialect::Framed => self.framed_input(data),
             Dialect::Original => {
@@ -319,9 +360,16 @@ impl ClientSession {
         }
     }
 
-    /// Time passed: ends quiet-terminated replies and releases queued requests.
+    /// Time passed: ends a stalled track, ends quiet-terminated replies and
+    /// releases queued requests.
     pub fn handle_timeout(&mut self, now: Duration) {
-        if self.closed || self.config.dialect == Dialect::Framed {
+        if self.closed {
+            return;
+        }
+        if let Some(why) = self.stalled(now) {
+            return self.close(Some(why));
+        }
+        if self.config.dialect == Dialect::Framed {
             return;
         }
         match self.waiting.front().cloned() {
@@ -346,15 +394,15 @@ impl ClientSession {
         }
         let reason = match (self.waiting.front(), &self.framed, &self.original) {
             // Bytes nobody asked for, then the close: a busy reply, say.
-            (None, _, _) if !self.acc.is_empty() => {
-                Some(String::from_utf8_lossy(&self.acc).trim_end().to_string())
-            }
+            (None, _, _) if !self.acc.is_empty() => Some(shown(self.acc.trim_ascii_end())),
             (None, _, _) if self.queue.is_empty() => None,
             (_, Framed::Track { name, left, .. }, _) => Some(format!(
-                "the server closed the connection {left} bytes before the end of '{name}'"
+                "the server closed the connection {left} bytes before the end of '{}'",
+                shown(name.as_bytes())
             )),
             (_, _, Original::Track { name, total }) => Some(format!(
-                "the server closed the connection after {total} bytes of '{name}', before track_data_end"
+                "the server closed the connection after {total} bytes of '{}', before track_data_end",
+                shown(name.as_bytes())
             )),
             _ => Some("the server closed the connection before answering".to_string()),
         };

@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use super::{server_text, ClientEvent, ClientSession, Expect, Original, MAX_ORIGINAL_REPLY};
+use super::{
+    limits, server_text, ClientEvent, ClientSession, Expect, Original, MAX_ORIGINAL_REPLY,
+};
 use crate::format::PcmFormat;
 use crate::original;
 
@@ -77,12 +79,21 @@ impl ClientSession {
     }
 
     pub(super) fn original_track(&mut self, now: Duration, data: &[u8]) {
+        let max = self.config.max_track_bytes;
         let Original::Track { name, total } = &mut self.original else {
             return;
         };
         let end = original::TRACK_END;
         let mut buf = std::mem::take(&mut self.acc);
         buf.extend_from_slice(data);
+        // Audio has no announced length: stop at the bound, whatever comes.
+        let audio = match buf.ends_with(end) {
+            true => buf.len() - end.len(),
+            false => buf.len() - (end.len() - 1).min(buf.len()),
+        };
+        if let Some(why) = limits::refuse_growth(max, name, *total, audio) {
+            return self.close(Some(why));
+        }
         if buf.ends_with(end) {
             buf.truncate(buf.len() - end.len());
             *total += buf.len() as u64;
