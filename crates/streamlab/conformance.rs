@@ -110,6 +110,10 @@ pub struct ServerCheckArgs {
     /// Run only this check (repeatable).
     #[arg(long = "check", value_name = "NAME")]
     pub checks: Vec<String>,
+    /// Original dialect, devices-status: both clients from one address, to see
+    /// whether the server keys att_status by IP address (the table notes it).
+    #[arg(long)]
+    pub same_source: bool,
 }
 
 pub fn run(args: ConformanceArgs) -> Result<()> {
@@ -175,6 +179,7 @@ fn server(args: ServerCheckArgs) -> Result<()> {
         timeout: Duration::from_millis(args.timeout_ms),
         settle: Duration::from_millis(args.settle_ms),
     };
+    config.same_source = args.same_source;
     if let Some(dir) = &args.music {
         let library = crate::run::load_library(Some(dir))?;
         config.reference = Some(library.tracks().to_vec());

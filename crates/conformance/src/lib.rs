@@ -27,8 +27,10 @@ pub mod client;
 pub mod diagnosis;
 pub mod report;
 pub mod session;
+pub mod source;
 pub mod wire;
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -87,6 +89,11 @@ pub struct Config {
     /// The songs the server should be serving (`--music DIR`): downloads
     /// are then compared bit for bit with them.
     pub reference: Option<Vec<Track>>,
+    /// Original dialect, `devices-status`: keep both clients on one source
+    /// address (`--same-source`) instead of moving the second one to
+    /// another loopback address. The check then accepts a status keyed by
+    /// connection or by IP address, and its note says which it saw.
+    pub same_source: bool,
 }
 
 impl Config {
@@ -96,6 +103,7 @@ impl Config {
             dialect,
             limits: Limits::default(),
             reference: None,
+            same_source: false,
         }
     }
 }
@@ -104,6 +112,8 @@ impl Config {
 pub struct Ctx<'a> {
     pub config: &'a Config,
     pub deadline: Instant,
+    /// What the check wants said beside its result ([`Ctx::note`]).
+    note: RefCell<Option<String>>,
 }
 
 impl Ctx<'_> {
@@ -118,6 +128,12 @@ impl Ctx<'_> {
     /// A new connection to the server, greeted in the framed dialect.
     pub fn connect(&self) -> Result<wire::Conn, Diagnosis> {
         session::open(self)
+    }
+
+    /// Something the result should say even on a pass, such as which of
+    /// two accepted behaviours the server showed (the last note wins).
+    pub fn note(&self, text: impl Into<String>) {
+        *self.note.borrow_mut() = Some(text.into());
     }
 }
 
@@ -182,6 +198,7 @@ pub fn run_check(check: &Check, config: &Config) -> CheckResult {
     let ctx = Ctx {
         config,
         deadline: start + config.limits.check_budget(),
+        note: RefCell::new(None),
     };
     let verdict = match (check.run)(&ctx) {
         Ok(()) => Verdict::Pass,
@@ -192,5 +209,6 @@ pub fn run_check(check: &Check, config: &Config) -> CheckResult {
         description: check.description(config.dialect).into(),
         verdict,
         elapsed: start.elapsed(),
+        note: ctx.note.into_inner(),
     }
 }

@@ -30,6 +30,9 @@ pub struct CheckResult {
     pub description: Cow<'static, str>,
     pub verdict: Verdict,
     pub elapsed: Duration,
+    /// What the check saw that a bare pass would hide, such as which of
+    /// two accepted behaviours the server showed; usually `None`.
+    pub note: Option<String>,
 }
 
 impl CheckResult {
@@ -106,6 +109,11 @@ impl Report {
             out.push('\n');
         }
         for r in &self.results {
+            if let Some(note) = &r.note {
+                let _ = write!(out, "\nnote {}: {note}\n", r.name);
+            }
+        }
+        for r in &self.results {
             if let Verdict::Fail(d) = &r.verdict {
                 let _ = write!(out, "\nFAIL {}: {}\n{}", r.name, r.description, d.render());
             }
@@ -133,6 +141,7 @@ impl Report {
                     Verdict::Pass => None,
                     Verdict::Fail(d) => Some(d),
                 },
+                note: r.note.as_deref(),
             })
             .collect();
         let (server, client) = match self.subject {
@@ -187,17 +196,23 @@ impl Report {
                 xml(r.name),
                 secs(r.elapsed)
             );
-            match &r.verdict {
-                Verdict::Pass => out.push_str("/>\n"),
-                Verdict::Fail(d) => {
-                    let _ = write!(
-                        out,
-                        ">\n    <failure message=\"{}\" type=\"conformance\">{}</failure>\n  </testcase>\n",
-                        xml(&format!("expected {}; got {}", d.expected, d.got)),
-                        xml(&format!("{}\n{}", r.description, d.render()))
-                    );
-                }
+            if let (Verdict::Pass, None) = (&r.verdict, &r.note) {
+                out.push_str("/>\n");
+                continue;
             }
+            out.push_str(">\n");
+            if let Verdict::Fail(d) = &r.verdict {
+                let _ = writeln!(
+                    out,
+                    "    <failure message=\"{}\" type=\"conformance\">{}</failure>",
+                    xml(&format!("expected {}; got {}", d.expected, d.got)),
+                    xml(&format!("{}\n{}", r.description, d.render()))
+                );
+            }
+            if let Some(note) = &r.note {
+                let _ = writeln!(out, "    <system-out>{}</system-out>", xml(note));
+            }
+            out.push_str("  </testcase>\n");
         }
         out.push_str("</testsuite>\n");
         out
@@ -226,6 +241,8 @@ struct JsonCheck<'a> {
     result: &'static str,
     ms: u64,
     diagnosis: Option<&'a Diagnosis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
 }
 
 /// Text made safe for an XML attribute or element: the five special

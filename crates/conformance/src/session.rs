@@ -4,6 +4,8 @@
 //! Each returns what the server said or a [`Diagnosis`] of what went wrong,
 //! so a check reads as a story: open, list, download, compare.
 
+use std::net::SocketAddr;
+
 use streamlab_proto::framed::{self, Status, TrackHeader};
 use streamlab_proto::{original, Dialect};
 
@@ -18,7 +20,31 @@ pub fn hello_line() -> String {
 
 /// A new connection; a framed server is greeted and must answer `OK`.
 pub fn open(ctx: &Ctx) -> Result<Conn, Diagnosis> {
-    let mut conn = Conn::open(ctx.config.addr, ctx.config.limits, ctx.deadline)?;
+    let conn = Conn::open(ctx.config.addr, ctx.config.limits, ctx.deadline)?;
+    greet(ctx, conn)
+}
+
+/// A second client that the server sees at another IP address than
+/// `first` when it can be arranged (a server on IPv4 loopback, on Linux:
+/// see [`crate::source`]), else an ordinary one. The flag says whether the
+/// two are apart.
+pub fn open_apart(ctx: &Ctx, first: &Conn) -> Result<(Conn, bool), Diagnosis> {
+    let (Some(mine), SocketAddr::V4(server)) = (first.local_addr(), ctx.config.addr) else {
+        return Ok((open(ctx)?, false));
+    };
+    let Some(source) = crate::source::other_loopback(ctx.config.addr, mine.ip()) else {
+        return Ok((open(ctx)?, false));
+    };
+    match Conn::open_from(source, server, ctx.config.limits, ctx.deadline) {
+        Ok(conn) => Ok((greet(ctx, conn)?, true)),
+        // No such address here, or a server that refuses it: one address.
+        Err(_) => Ok((open(ctx)?, false)),
+    }
+}
+
+/// Greets a framed server, which must answer `OK`; an original one is
+/// not greeted.
+fn greet(ctx: &Ctx, mut conn: Conn) -> Result<Conn, Diagnosis> {
     if ctx.dialect() == Dialect::Framed {
         conn.send(hello_line().as_bytes())?;
         let expected = format!("\"OK {} ready\"", framed::VERSION);

@@ -16,7 +16,7 @@
 //! allowed, 3 s by default) and by the check's deadline.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::diagnosis::{show, Diagnosis};
@@ -108,15 +108,31 @@ impl Conn {
                 connect_error(&e),
             )
         })?;
+        Ok(Conn::over(stream, limits, deadline))
+    }
+
+    /// Connects from the loopback address `source` (see [`crate::source`]).
+    /// An error is returned as it is: the caller falls back to [`Conn::open`].
+    pub fn open_from(
+        source: Ipv4Addr,
+        addr: SocketAddrV4,
+        limits: Limits,
+        deadline: Instant,
+    ) -> std::io::Result<Conn> {
+        let stream = crate::source::connect_from(source, addr, limits.timeout)?;
+        Ok(Conn::over(stream, limits, deadline))
+    }
+
+    fn over(stream: TcpStream, limits: Limits, deadline: Instant) -> Conn {
         let _ = stream.set_nodelay(true);
-        Ok(Conn {
+        Conn {
             stream,
             limits,
             deadline,
             pending: Vec::new(),
             closed: false,
             sent: Vec::new(),
-        })
+        }
     }
 
     pub fn limits(&self) -> &Limits {

@@ -62,6 +62,7 @@ broken_servers! {
     att_status_answered: original, AnswersAttStatus fails "devices-status" saying "got:      \"ok\"";
     device_lines_with_colons: original, DevicesWithColons fails "devices-status" saying "<n>-<ip> ; <port> Musica: <song>";
     status_ignored: framed, IgnoresStatus fails "devices-status" saying "idle \"None\"";
+    status_keyed_by_ip_framed: framed, StatusByIp fails "devices-status" saying "not to every client of its IP address";
     split_command_reassembled: original, Reassembles fails "split-command" saying "nothing within 1500 ms";
     each_read_taken_as_a_line: framed, ReadIsALine fails "split-command" saying "nothing until the line ends";
     glued_words_carried_out: original, SplitsGluedWords fails "coalesced-commands" saying "got:      \"RV\\ntiny\\ngoodbye\"";
@@ -72,6 +73,32 @@ broken_servers! {
     one_client_at_a_time_framed: framed, SingleThreaded fails "concurrent-clients" saying "several clients at once";
     closes_on_long_input: original, ClosesOnLongInput fails "over-long-input" saying "got:      the connection";
     long_line_ignored: framed, IgnoresLongLines fails "over-long-input" saying "nothing within 1500 ms";
+}
+
+/// Apart on loopback (Linux), a silent client that takes the song is a
+/// server with one song for all, whichever way it keys the report.
+#[cfg(target_os = "linux")]
+#[test]
+fn one_song_for_every_client() {
+    assert_fails(
+        false,
+        Flaw::StatusForEveryone,
+        "devices-status",
+        "came from another IP address",
+    );
+}
+
+#[test]
+fn from_one_address_one_song_for_all_looks_like_ip_keying() {
+    let mut config = fake_config(false, Flaw::StatusForEveryone);
+    config.same_source = true;
+    let check = checks::ALL
+        .iter()
+        .find(|c| c.name == "devices-status")
+        .expect("a check of that name");
+    let result = run_check(check, &config);
+    assert!(result.passed(), "indistinguishable from one address");
+    assert!(result.note.is_some_and(|n| n.contains("IP address")));
 }
 
 #[test]

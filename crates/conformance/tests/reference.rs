@@ -3,7 +3,7 @@
 
 mod support;
 
-use streamlab_conformance::{checks, run, Dialect, Report};
+use streamlab_conformance::{checks, run, run_check, Dialect, Report};
 use streamlab_proto::DialectChoice;
 use support::{catalogue, config, reference_server};
 
@@ -60,5 +60,23 @@ fn a_dead_address_is_an_error_before_any_check() {
         e.to_string()
             .starts_with(&format!("cannot connect to {addr}")),
         "{e}"
+    );
+}
+
+#[test]
+fn from_one_address_our_server_is_noted_as_keeping_status_per_connection() {
+    let running = reference_server(DialectChoice::Original, catalogue());
+    let mut config = config(running.addr, Dialect::Original);
+    config.same_source = true;
+    let check = checks::ALL
+        .iter()
+        .find(|c| c.name == "devices-status")
+        .expect("a check of that name");
+    let result = run_check(check, &config);
+    running.shutdown();
+    assert!(result.passed(), "{:?}", result.verdict);
+    assert_eq!(
+        result.note.as_deref(),
+        Some("both clients came from 127.0.0.1: the server keeps att_status per connection")
     );
 }

@@ -142,6 +142,7 @@ pub fn run_check(check: &ClientCheck, config: &ClientConfig, songs: &Arc<[Track]
         description: description(check, config),
         verdict,
         elapsed: start.elapsed(),
+        note: None,
     }
 }
 

@@ -28,6 +28,8 @@ pub enum Flaw {
     ListWithoutLastNewline,
     AnswersAttStatus,
     DevicesWithColons,
+    /// One song for the whole server: every client "plays" the last report.
+    StatusForEveryone,
     Reassembles,
     SplitsGluedWords,
     ClosesOnLongInput,
@@ -38,6 +40,9 @@ pub enum Flaw {
     StaysOpenAfterQuit,
     ListCountTooHigh,
     IgnoresStatus,
+    /// A status recorded on every client of the sender's IP address, as the
+    /// original does in its own dialect.
+    StatusByIp,
     ReadIsALine,
     FirstLineOnly,
     IgnoresLongLines,
@@ -132,7 +137,7 @@ fn serve_original(s: &mut TcpStream, id: u64, state: &State, flaw: Flaw) -> bool
             }
             "lista_dispositivos" | "10" => devices_original(state, flaw),
             c if c.starts_with("att_status ") => {
-                set_song(state, id, &c["att_status ".len()..]);
+                set_song(state, id, &c["att_status ".len()..], flaw);
                 match flaw {
                     Flaw::AnswersAttStatus => b"ok".to_vec(),
                     _ => continue,
@@ -175,10 +180,20 @@ fn list_reply(flaw: Flaw) -> Vec<u8> {
     reply
 }
 
-fn set_song(state: &State, id: u64, song: &str) {
+fn set_song(state: &State, id: u64, song: &str, flaw: Flaw) {
     let mut devices = state.devices.lock().unwrap();
-    if let Some(d) = devices.iter_mut().find(|d| d.0 == id) {
-        d.2 = Some(song.to_string());
+    let Some(ip) = devices.iter().find(|d| d.0 == id).map(|d| d.1.ip()) else {
+        return;
+    };
+    for d in devices.iter_mut() {
+        let mine = match flaw {
+            Flaw::StatusForEveryone => true,
+            Flaw::StatusByIp => d.1.ip() == ip,
+            _ => d.0 == id,
+        };
+        if mine {
+            d.2 = Some(song.to_string());
+        }
     }
 }
 
@@ -259,7 +274,7 @@ fn framed_command(s: &mut TcpStream, id: u64, state: &State, flaw: Flaw, line: &
         }
         "status" => {
             if flaw != Flaw::IgnoresStatus {
-                set_song(state, id, arg.strip_prefix("playing ").unwrap_or(arg));
+                set_song(state, id, arg.strip_prefix("playing ").unwrap_or(arg), flaw);
             }
             framed::ok("")
         }

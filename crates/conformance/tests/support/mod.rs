@@ -47,6 +47,7 @@ pub fn config(addr: SocketAddr, dialect: Dialect) -> Config {
         dialect,
         limits: limits(),
         reference: None,
+        same_source: false,
     }
 }
 
@@ -67,6 +68,7 @@ pub fn reference_server(dialect: DialectChoice, tracks: Vec<Track>) -> RunningSe
 }
 
 pub mod fake;
+pub mod original_model;
 
 /// A tiny XML well-formedness check: tags nest and close, attributes are
 /// quoted, and text holds no raw `<` and only known entities.
