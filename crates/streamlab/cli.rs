@@ -75,8 +75,8 @@ pub struct ServerArgs {
     /// so the original client reads it alone (0 shows why it is needed).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub pause_ms: u64,
-    /// Drop a client that takes less than 64 KiB of data in this many
-    /// seconds while the server has data for it.
+    /// Drop a client that goes this many seconds without taking another
+    /// 64 KiB while the server has data for it (checked every 0.1 s).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub write_timeout: u64,
 }

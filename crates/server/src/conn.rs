@@ -46,7 +46,8 @@ pub fn serve(
     stop: &ShutdownHandle,
 ) -> End {
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_write_timeout(Some(options.write_timeout));
+    let progress = Progress::new(options.write_timeout);
+    let _ = stream.set_write_timeout(Some(progress.poll()));
     let mut driver = Driver {
         id,
         peer,
@@ -56,7 +57,7 @@ pub fn serve(
         start: Instant::now(),
         session: ServerSession::new(id, options.session.clone()),
         buf: vec![0u8; 16 * 1024],
-        progress: Progress::new(options.write_timeout),
+        progress,
     };
     let end = loop {
         if let Err(end) = driver.step() {
@@ -119,7 +120,8 @@ impl Driver<'_> {
     /// One write of what the session has pending; the socket may take
     /// only part of it, or (after the write timeout) nothing.
     fn write_step(&mut self, now: Duration) -> Result<(), End> {
-        self.progress.writing();
+        let began = Instant::now();
+        self.progress.writing(began);
         let mut stream = self.stream;
         let written = match stream.write(self.session.pending(now)) {
             Ok(n) => n,
@@ -129,7 +131,7 @@ impl Driver<'_> {
             Err(e) => return Err(End::Error(e.to_string())),
         };
         self.session.consume(self.start.elapsed(), written);
-        self.progress.wrote(written).map_err(End::Error)
+        self.progress.wrote(began, written).map_err(End::Error)
     }
 
     /// One read, handed to the session whole: in the original dialect one
@@ -207,20 +209,35 @@ pub fn linger_close(stream: &TcpStream) {
     }
 }
 
-/// Tells a slow reader from a dead one. A client that stops reading still
-/// lets the kernel take a few bytes now and then (its buffers grow), so
-/// one blocked write proves nothing; what counts is how much it took over
-/// a whole `window` (the write timeout) while there was data for it. Less
-/// than [`MIN_PROGRESS`] drops the client. Time with nothing to write does
-/// not count: a quiet client is not a stuck one.
+/// Tells a slow reader from a dead one.
+///
+/// A client that stops reading still lets the kernel take a few bytes now
+/// and then (its buffers grow), so one blocked write proves nothing. The
+/// rule: while the server has data for the client, every [`MIN_PROGRESS`]
+/// bytes must be taken within `window` (the write timeout) of the previous
+/// ones, or of the moment the data became pending. Time with nothing to
+/// write does not count: a quiet client is not a stuck one.
+///
+/// The socket's own write timeout is only [`WRITE_POLL`], so a blocked
+/// write comes back that often to let this rule look at the clock: a
+/// stuck client is dropped `window` after its last progress, give or take
+/// one poll. (A write timeout of the whole window, checked when the write
+/// returns, dropped it only after about three windows: one spent filling
+/// the socket buffers, one in which the kernel grew them and took a few
+/// hundred KiB more, and the one that finally saw nothing.)
 struct Progress {
     window: Duration,
-    /// When the current window opened, and the bytes written since.
+    /// When the last [`MIN_PROGRESS`] bytes were complete (or the data
+    /// became pending), and the bytes written since.
     since: Option<(Instant, u64)>,
 }
 
 /// Less than this many bytes in a whole window means the client is stuck.
 pub const MIN_PROGRESS: u64 = 64 * 1024;
+
+/// The longest one blocked write lasts before the stall rule looks at the
+/// clock: the precision with which a stuck client is dropped.
+pub const WRITE_POLL: Duration = Duration::from_millis(100);
 
 impl Progress {
     fn new(window: Duration) -> Self {
@@ -230,32 +247,44 @@ impl Progress {
         }
     }
 
+    /// The socket write timeout that lets [`wrote`](Self::wrote) run at
+    /// least every [`WRITE_POLL`] (never zero: that means "no timeout").
+    fn poll(&self) -> Duration {
+        self.window.min(WRITE_POLL).max(Duration::from_millis(1))
+    }
+
     /// Nothing to write: the window closes, whatever it counted.
     fn idle(&mut self) {
         self.since = None;
     }
 
-    /// A write is about to start: the window opens now if it is not open.
-    fn writing(&mut self) {
-        self.since.get_or_insert_with(|| (Instant::now(), 0));
+    /// A write begins at `began`: the window opens then if it is not open.
+    fn writing(&mut self, began: Instant) {
+        self.since.get_or_insert((began, 0));
     }
 
-    /// `n` bytes were written. At the end of a window, too few is an error;
-    /// enough starts a new window.
-    fn wrote(&mut self, n: usize) -> Result<(), String> {
-        let (start, bytes) = self.since.get_or_insert_with(|| (Instant::now(), 0));
+    /// The write that began at `began` took `n` bytes. Enough since the
+    /// window opened starts a new window, dated from that write's start
+    /// (the bytes went in somewhere between its start and its end; the
+    /// start errs by at most one poll, the same as the check itself). A
+    /// window that ran out before that is an error.
+    fn wrote(&mut self, began: Instant, n: usize) -> Result<(), String> {
+        let (start, bytes) = self.since.get_or_insert((began, 0));
         *bytes += n as u64;
-        if start.elapsed() < self.window {
+        if *bytes >= MIN_PROGRESS {
+            self.since = Some((began, 0));
             return Ok(());
         }
-        if *bytes < MIN_PROGRESS {
-            return Err(format!(
-                "the client took only {bytes} bytes in {}s; dropping it",
-                self.window.as_secs()
-            ));
+        let waited = start.elapsed();
+        if waited < self.window {
+            return Ok(());
         }
-        self.since = None;
-        Ok(())
+        Err(format!(
+            "the client took only {bytes} bytes in {:.1} s (the least is {} KiB in {:?}); dropping it",
+            waited.as_secs_f64(),
+            MIN_PROGRESS / 1024,
+            self.window
+        ))
     }
 }
 
@@ -272,5 +301,34 @@ fn describe(o: &Outcome) -> &'static str {
         Outcome::Recorded => "status recorded",
         Outcome::Goodbye => "goodbye",
         Outcome::Rejected(_) => "rejected",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An instant `secs` seconds ago.
+    fn ago(secs: f64) -> Instant {
+        Instant::now() - Duration::from_secs_f64(secs)
+    }
+
+    #[test]
+    fn a_window_without_64_kib_drops_the_client_and_64_kib_restarts_it() {
+        let mut p = Progress::new(Duration::from_secs(1));
+        p.writing(ago(0.5));
+        assert!(p.wrote(Instant::now(), 1000).is_ok(), "within the window");
+        // 64 KiB taken by a write that began 1.5 s ago: the window
+        // restarts from there, and has run out since.
+        assert!(p.wrote(ago(1.5), 64 * 1024).is_ok());
+        let err = p.wrote(Instant::now(), 1000).unwrap_err();
+        assert!(
+            err.starts_with("the client took only 1000 bytes in 1.5 s"),
+            "{err}"
+        );
+        // Nothing to send closes the window: quiet time never counts.
+        p.idle();
+        p.writing(Instant::now());
+        assert!(p.wrote(Instant::now(), 0).is_ok());
     }
 }

@@ -72,9 +72,10 @@ pub struct ServerOptions {
     pub session: ServerConfig,
     /// Clients served at once; the next one gets a busy reply.
     pub max_clients: usize,
-    /// The stall rule's window: a client that takes less than
-    /// [`conn::MIN_PROGRESS`] (64 KiB) in this long, while the server has
-    /// data for it, is dropped. Time with nothing to send does not count.
+    /// The stall rule's window: a client that goes this long without
+    /// taking another [`conn::MIN_PROGRESS`] (64 KiB), while the server
+    /// has data for it, is dropped, give or take [`conn::WRITE_POLL`].
+    /// Time with nothing to send does not count.
     pub write_timeout: Duration,
 }
 
