@@ -76,11 +76,14 @@ fn server(args: ServerArgs) -> Result<()> {
     let addr = SocketAddr::new(args.bind, args.port);
     let server = Server::bind(addr, library.tracks().to_vec(), options)?;
     let stop = server.shutdown_handle();
+    // Ctrl-C (SIGINT), and with ctrlc's "termination" feature SIGTERM (what
+    // systemd and Docker stop a service with) and SIGHUP: the same
+    // graceful stop, so each ends in "server stopped" and exit status 0.
     ctrlc::set_handler(move || {
         stop.shutdown();
-        tracing::info!("Ctrl-C: stopping");
+        tracing::info!("stop signal (Ctrl-C, SIGTERM or SIGHUP): stopping");
     })
-    .context("installing the Ctrl-C handler")?;
+    .context("installing the stop-signal handler")?;
     tracing::info!(
         "serving {} from {}",
         library.names().join(", "),
