@@ -71,6 +71,9 @@ fn server(args: ServerArgs) -> Result<()> {
             ..ServerConfig::default()
         },
         max_clients: args.max_clients as usize,
+        max_per_address: args.max_per_address.map(|n| n as usize),
+        greeting_timeout: Duration::from_secs(args.greeting_timeout),
+        command_timeout: Duration::from_secs(args.command_timeout),
         write_timeout: Duration::from_secs(args.write_timeout),
     };
     let addr = SocketAddr::new(args.bind, args.port);

@@ -6,6 +6,11 @@
 //! pause runs. A client that stops reading blocks only this thread, and
 //! only until the write timeout (see `Progress`).
 //!
+//! A read waits for ever once the peer has greeted and no command is half
+//! sent: a client may listen to a song for an hour without a word. Before
+//! the greeting, and while a command is incomplete, the read has a deadline
+//! (the greeting and command timeouts; see [`crate::admission`]).
+//!
 //! How the socket is closed depends on why the connection ended: after the
 //! session's own last word (`goodbye`, or an error reply such as
 //! `ERR 413 … closing`) it is a [`linger_close`], so that the last word
@@ -19,6 +24,7 @@ use std::time::{Duration, Instant};
 use streamlab_proto::{original, Dialect, Outcome, ServerEvent, ServerSession};
 use tracing::{debug, info, warn};
 
+use crate::admission::Admission;
 use crate::registry::Shared;
 use crate::{ServerOptions, ShutdownHandle};
 
@@ -33,17 +39,21 @@ pub enum End {
     Stopped,
     /// A socket error (reset, timeout), or a client too slow to keep.
     Error(String),
+    /// No greeting, or a command left incomplete, in time.
+    TimedOut(String),
 }
 
 /// Runs one connection to its end, then closes `stream` as that end calls
-/// for (the caller still owns it and drops it).
-pub fn serve(
+/// for (the caller still owns it and drops it). The connection tells
+/// `admission` when it greets.
+pub(crate) fn serve(
     id: u64,
     stream: &TcpStream,
     peer: SocketAddr,
     shared: &Shared,
     options: &ServerOptions,
     stop: &ShutdownHandle,
+    admission: &Admission,
 ) -> End {
     let _ = stream.set_nodelay(true);
     let progress = Progress::new(options.write_timeout);
@@ -54,10 +64,14 @@ pub fn serve(
         stream,
         shared,
         stop,
+        admission,
+        options,
         start: Instant::now(),
         session: ServerSession::new(id, options.session.clone()),
         buf: vec![0u8; 16 * 1024],
         progress,
+        greeted: false,
+        read_timeout: None,
     };
     let end = loop {
         if let Err(end) = driver.step() {
@@ -87,11 +101,17 @@ struct Driver<'a> {
     stream: &'a TcpStream,
     shared: &'a Shared,
     stop: &'a ShutdownHandle,
-    /// Session time is measured from here.
+    admission: &'a Admission,
+    options: &'a ServerOptions,
+    /// Session time is measured from here, the moment of accepting.
     start: Instant,
     session: ServerSession,
     buf: Vec<u8>,
     progress: Progress,
+    /// Whether `admission` has heard that the session greeted.
+    greeted: bool,
+    /// The socket's read timeout as last set (`None`: none).
+    read_timeout: Option<Duration>,
 }
 
 impl Driver<'_> {
@@ -135,8 +155,15 @@ impl Driver<'_> {
     }
 
     /// One read, handed to the session whole: in the original dialect one
-    /// read is one command, as it was for the original server.
+    /// read is one command, as it was for the original server. A read that
+    /// times out comes back here, to find its deadline passed.
     fn read_step(&mut self) -> Result<(), End> {
+        let wait = self.read_wait()?;
+        if wait != self.read_timeout {
+            // Cannot fail: `read_wait` never gives a zero timeout.
+            let _ = self.stream.set_read_timeout(wait);
+            self.read_timeout = wait;
+        }
         // The original server reads at most 1024 bytes per command.
         let max = match self.session.dialect() {
             Some(Dialect::Framed) => self.buf.len(),
@@ -151,11 +178,43 @@ impl Driver<'_> {
             Ok(n) => {
                 let now = self.start.elapsed();
                 self.session.handle_read(now, &self.buf[..n], self.shared);
+                if self.session.greeted() && !self.greeted {
+                    self.greeted = true;
+                    self.admission.greeted(self.id);
+                }
                 Ok(())
             }
-            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
+            Err(e) if e.kind() == ErrorKind::Interrupted || is_timeout(&e) => Ok(()),
             Err(e) => Err(End::Error(e.to_string())),
         }
+    }
+
+    /// How long the next read may wait: until the greeting deadline while
+    /// the peer has not greeted, until the command deadline while a command
+    /// is incomplete (the sooner, if both), else for ever (`None`). A
+    /// deadline already passed ends the connection.
+    fn read_wait(&self) -> Result<Option<Duration>, End> {
+        let (greeting, command) = (self.options.greeting_timeout, self.options.command_timeout);
+        let greeting_due = (!self.session.greeted()).then_some((greeting, Due::Greeting));
+        let command_due = self
+            .session
+            .incomplete_since()
+            .map(|t| (t.saturating_add(command), Due::Command));
+        let Some((at, due)) = [greeting_due, command_due]
+            .into_iter()
+            .flatten()
+            .min_by_key(|&(at, _)| at)
+        else {
+            return Ok(None);
+        };
+        let left = at.saturating_sub(self.start.elapsed());
+        if !left.is_zero() {
+            return Ok(Some(left));
+        }
+        Err(End::TimedOut(match due {
+            Due::Greeting => format!("no valid command within {greeting:?} of connecting"),
+            Due::Command => format!("a command still incomplete {command:?} after its first byte"),
+        }))
     }
 
     fn log_events(&mut self) {
@@ -174,6 +233,13 @@ impl Driver<'_> {
             }
         }
     }
+}
+
+/// Which deadline a read waits under.
+#[derive(Debug, Clone, Copy)]
+enum Due {
+    Greeting,
+    Command,
 }
 
 /// How long [`linger_close`] waits for the peer to close its side.

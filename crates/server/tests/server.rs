@@ -139,11 +139,15 @@ fn a_client_that_never_reads_blocks_only_itself_and_is_dropped() {
 #[test]
 fn over_the_client_limit_a_busy_reply_then_close() {
     let server = start(DialectChoice::Auto, 0, 2);
-    let a = connect(&server);
-    let b = connect(&server);
-    eventually("two clients are registered", || {
-        server.shared.registry.len() == 2
-    });
+    // Two clients that have greeted: a newcomer cannot take their place
+    // (it would take a silent connection's; see tests/hardening.rs).
+    let greeted = || {
+        let mut s = connect(&server);
+        s.write_all(b"hello test\n").unwrap();
+        assert_eq!(read_lines(&mut s, 1), "OK streamlab/1 ready\n");
+        s
+    };
+    let (a, b) = (greeted(), greeted());
     let mut c = connect(&server);
     // A greeting and more: the refusal must still end in a clean close
     // (see the flood test above).

@@ -38,6 +38,7 @@ pub fn options(dialect: DialectChoice, pause_ms: u64, max_clients: usize) -> Ser
         },
         max_clients,
         write_timeout: Duration::from_secs(2),
+        ..ServerOptions::default()
     }
 }
 
