@@ -175,6 +175,12 @@ impl Admission {
         Verdict::Admit { evicted }
     }
 
+    /// Connections holding a place (those let go to make room, whose
+    /// threads may not have ended yet, hold none).
+    pub(crate) fn placed(&self) -> usize {
+        self.lock().placed
+    }
+
     /// Connection `id` sent its first valid command: no longer evictable.
     pub(crate) fn greeted(&self, id: u64) {
         if let Some(entry) = self.lock().conns.get_mut(&id) {
@@ -309,6 +315,7 @@ mod tests {
             panic!("someone makes room");
         };
         assert_eq!((e.id, e.peer), (1, peer("10.0.0.2:1")));
+        assert_eq!(gate.placed(), 4, "its place is the newcomer's");
         let mut byte = [0u8; 1];
         assert_eq!(clients[1].read(&mut byte).unwrap(), 0, "it sees the close");
         // Then 3 (10.0.0.2 still holds the most), then 0; 2 has greeted.

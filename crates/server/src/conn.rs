@@ -1,6 +1,6 @@
 //! One connection: a blocking driver for a [`ServerSession`].
 //!
-//! Each accepted socket gets a thread running [`serve`]. The thread writes
+//! Each accepted socket gets a thread running `serve`. The thread writes
 //! whatever the session has pending, waits out the session's pauses (a wait
 //! that shutdown cuts short), and reads when it has nothing to write and no
 //! pause runs. A client that stops reading blocks only this thread, and

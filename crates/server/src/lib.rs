@@ -249,7 +249,7 @@ impl Server {
             }
         }
         let registration = Registration::new(id, peer, &stream, self);
-        let count = self.shared.registry.len();
+        let count = self.admission.placed();
         info!(conn = id, %peer, "connected ({} now)", plural(count, "client"));
         let options = self.options.clone();
         let spawned = std::thread::Builder::new()
