@@ -58,8 +58,9 @@ pub const GREETING_TIMEOUT: Duration = Duration::from_secs(60);
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The default per-address cap for peers not on loopback: a quarter of
-/// the default `max_clients`, and more than a class behind one NAT
-/// usually opens.
+/// the default `max_clients`, so no one remote address takes most of the
+/// server. A class behind one NAT shares one address: raise it for them
+/// with `--max-per-address`.
 pub const REMOTE_PER_ADDRESS: usize = 16;
 
 /// What [`Admission::admit`] decided about a new connection.
