@@ -3,8 +3,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use assert_cmd::Command as AssertCommand;
@@ -39,10 +40,11 @@ fn error_line(cmd: &mut AssertCommand) -> String {
     lines[0].to_string()
 }
 
-/// A server process on a free loopback port; killed with Ctrl-C on drop.
+/// A server process on a free loopback port, and its log so far.
 struct ServerProcess {
     child: Child,
     addr: String,
+    log: Arc<Mutex<String>>,
 }
 
 impl ServerProcess {
@@ -66,23 +68,47 @@ impl ServerProcess {
             }
         };
         // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        ServerProcess { child, addr }
+        let log = Arc::new(Mutex::new(String::new()));
+        let keep = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let mut log = keep.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        ServerProcess { child, addr, log }
     }
 
     /// Sends Ctrl-C and returns whether the server exited successfully.
-    fn interrupt(mut self) -> bool {
+    fn interrupt(self) -> bool {
+        self.signal("INT")
+            .is_some_and(|(status, _, _)| status.success())
+    }
+
+    /// Sends the signal `name` (as `kill -NAME` spells it) and waits, at
+    /// most 10 s, for the exit: its status, how long it took, and the log.
+    /// `None` if the server still ran (it is killed then).
+    fn signal(mut self, name: &str) -> Option<(ExitStatus, Duration, String)> {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-INT", &pid]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -INT {pid}");
-        for _ in 0..200 {
+        let sent = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(&pid)
+            .status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{name} {pid}");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return status.success();
+                let took = start.elapsed();
+                // The log's reader ends with the pipe; give it a moment.
+                std::thread::sleep(Duration::from_millis(100));
+                let log = self.log.lock().unwrap().clone();
+                return Some((status, took, log));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(10));
         }
         let _ = self.child.kill();
-        false
+        None
     }
 }
 
@@ -219,6 +245,19 @@ fn a_server_process_serves_a_client_process_and_stops_on_ctrl_c() {
         "same header size and audio length"
     );
     assert!(server.interrupt(), "the server exits cleanly on Ctrl-C");
+}
+
+#[test]
+fn sigterm_stops_the_server_as_gracefully_as_ctrl_c() {
+    // What `systemctl stop` and `docker stop` send.
+    for signal in ["TERM", "INT"] {
+        let server = ServerProcess::start(&[]);
+        let (status, took, log) = server.signal(signal).expect("the server exits");
+        assert!(status.success(), "SIG{signal}: {status}\n{log}");
+        assert!(log.contains("server stopped"), "SIG{signal}:\n{log}");
+        eprintln!("SIG{signal}: exit 0 after {took:.1?}");
+        assert!(took < Duration::from_secs(5), "SIG{signal}: {took:?}");
+    }
 }
 
 #[test]

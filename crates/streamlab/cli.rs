@@ -65,9 +65,20 @@ pub struct ServerArgs {
     /// Folder of WAV files to serve [default: the bundled music/].
     #[arg(long)]
     pub music: Option<PathBuf>,
-    /// Clients served at once; more get a busy reply.
+    /// Connections held at once. At the limit a newcomer takes the place of
+    /// one that has not sent a valid command yet, or gets a busy reply.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub max_clients: u64,
+    /// Connections one address (an IPv4 address, an IPv6 /64) may hold;
+    /// more get a busy reply [default: 16, and no cap on loopback].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_per_address: Option<u64>,
+    /// Seconds a new connection has to send its first valid command.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub greeting_timeout: u64,
+    /// Seconds a command may stay incomplete (a line without its newline).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub command_timeout: u64,
     /// Which protocol to speak.
     #[arg(long, value_enum, default_value_t = ServerDialect::Auto)]
     pub dialect: ServerDialect,
@@ -75,8 +86,8 @@ pub struct ServerArgs {
     /// so the original client reads it alone (0 shows why it is needed).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub pause_ms: u64,
-    /// Drop a client that takes less than 64 KiB of data in this many
-    /// seconds while the server has data for it.
+    /// Drop a client that goes this many seconds without taking another
+    /// 64 KiB while the server has data for it (checked every 0.1 s).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub write_timeout: u64,
 }
@@ -197,5 +208,16 @@ mod tests {
         assert!(parses("streamlab client --max-track-bytes 100K"));
         assert!(!parses("streamlab client --max-track-bytes lots"));
         assert!(!parses("streamlab client --stall-timeout 0"));
+    }
+
+    #[test]
+    fn the_servers_bounds_take_no_zero() {
+        assert!(parses(
+            "streamlab server --max-per-address 1 --greeting-timeout 1"
+        ));
+        assert!(parses("streamlab server --command-timeout 86400"));
+        assert!(!parses("streamlab server --max-per-address 0"));
+        assert!(!parses("streamlab server --greeting-timeout 0"));
+        assert!(!parses("streamlab server --command-timeout 86401"));
     }
 }

@@ -71,16 +71,22 @@ fn server(args: ServerArgs) -> Result<()> {
             ..ServerConfig::default()
         },
         max_clients: args.max_clients as usize,
+        max_per_address: args.max_per_address.map(|n| n as usize),
+        greeting_timeout: Duration::from_secs(args.greeting_timeout),
+        command_timeout: Duration::from_secs(args.command_timeout),
         write_timeout: Duration::from_secs(args.write_timeout),
     };
     let addr = SocketAddr::new(args.bind, args.port);
     let server = Server::bind(addr, library.tracks().to_vec(), options)?;
     let stop = server.shutdown_handle();
+    // Ctrl-C (SIGINT), and with ctrlc's "termination" feature SIGTERM (what
+    // systemd and Docker stop a service with) and SIGHUP: the same
+    // graceful stop, so each ends in "server stopped" and exit status 0.
     ctrlc::set_handler(move || {
         stop.shutdown();
-        tracing::info!("Ctrl-C: stopping");
+        tracing::info!("stop signal (Ctrl-C, SIGTERM or SIGHUP): stopping");
     })
-    .context("installing the Ctrl-C handler")?;
+    .context("installing the stop-signal handler")?;
     tracing::info!(
         "serving {} from {}",
         library.names().join(", "),

@@ -77,8 +77,8 @@ pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use format::{PcmFormat, SampleFormat};
 pub use request::{CommandError, Device, PlayState, Request};
 pub use server::{
-    busy_message, find_track, DialectChoice, Outcome, ServerConfig, ServerContext, ServerEvent,
-    ServerSession, Track,
+    address_busy_message, busy_message, find_track, DialectChoice, Outcome, ServerConfig,
+    ServerContext, ServerEvent, ServerSession, Track,
 };
 pub use std::time::Duration;
 

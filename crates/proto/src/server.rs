@@ -134,6 +134,15 @@ pub fn busy_message(limit: usize) -> Vec<u8> {
     )
 }
 
+/// The busy reply sent (in any dialect) to a client whose address already
+/// holds `limit` connections.
+pub fn address_busy_message(limit: usize) -> Vec<u8> {
+    framed::err(
+        code::BUSY,
+        &format!("busy: your address already holds {limit} connections; try again later"),
+    )
+}
+
 /// One connection's server-side protocol state. See the module docs.
 #[derive(Debug)]
 pub struct ServerSession {
@@ -143,6 +152,10 @@ pub struct ServerSession {
     /// Auto-detection: bytes seen before the dialect is known.
     first_bytes: Vec<u8>,
     lines: LineBuffer,
+    /// Whether a valid command has been read (see [`Self::greeted`]).
+    greeted: bool,
+    /// When the command still incomplete began (see [`Self::incomplete_since`]).
+    incomplete_since: Option<Duration>,
     out: Outbox,
     closing: bool,
     events: VecDeque<ServerEvent>,
@@ -167,6 +180,8 @@ impl ServerSession {
             config,
             dialect,
             first_bytes: Vec::new(),
+            greeted: false,
+            incomplete_since: None,
             out: Outbox::default(),
             closing: false,
             events,
@@ -177,6 +192,25 @@ impl ServerSession {
 
     pub fn dialect(&self) -> Option<Dialect> {
         self.dialect
+    }
+
+    /// True once the peer has sent one valid command: in the framed
+    /// dialect normally its `hello`, in the original one its first known
+    /// command (`lista`, `download x`, …). Bytes that make no command, or
+    /// only part of one, do not count. A server short of room may treat a
+    /// peer that has not greeted as a stranger (the reference server does).
+    pub fn greeted(&self) -> bool {
+        self.greeted
+    }
+
+    /// When the command still incomplete began to arrive: the `now` of the
+    /// read that brought its first byte, or `None` if no partial command is
+    /// buffered. Only the framed dialect (a line still without its `\n`)
+    /// and auto-detection (`hel`, which may become `hello `) have partial
+    /// commands; in the original dialect every read is a whole command.
+    /// A driver may bound how long a command may stay incomplete.
+    pub fn incomplete_since(&self) -> Option<Duration> {
+        self.incomplete_since
     }
 
     /// True when the driver should read: not closing, and (original) the
@@ -231,14 +265,37 @@ impl ServerSession {
         self.out.clear();
     }
 
-    /// One read from the socket.
+    /// One read from the socket, read at `now`.
     ///
-    /// `now` is unused today (no reply depends on the time of the request)
-    /// but every input carries the time, as the run-loop contract says.
-    pub fn handle_read(&mut self, _now: Duration, data: &[u8], ctx: &dyn ServerContext) {
+    /// No reply depends on the time; `now` only dates the start of a
+    /// command that is still incomplete ([`incomplete_since`](Self::incomplete_since)).
+    pub fn handle_read(&mut self, now: Duration, data: &[u8], ctx: &dyn ServerContext) {
         if self.closing || data.is_empty() {
             return;
         }
+        self.take_read(data, ctx);
+        let incomplete = match self.dialect {
+            None => !self.first_bytes.is_empty(),
+            Some(Dialect::Framed) => !self.lines.is_empty(),
+            Some(Dialect::Original) => false,
+        };
+        // A command completed in this read cleared the date, so a partial
+        // one after it is dated from this read.
+        self.incomplete_since = match incomplete {
+            true => Some(self.incomplete_since.unwrap_or(now)),
+            false => None,
+        };
+    }
+
+    /// Next thing worth logging.
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    // ----- internals -----
+
+    /// Hands one read to the dialect, detecting it first if need be.
+    fn take_read(&mut self, data: &[u8], ctx: &dyn ServerContext) {
         let dialect = match self.dialect {
             Some(d) => d,
             None => match self.detect(data) {
@@ -260,13 +317,6 @@ impl ServerSession {
             }
         }
     }
-
-    /// Next thing worth logging.
-    pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.events.pop_front()
-    }
-
-    // ----- internals -----
 
     /// Auto-detection: `hello ` (any case) starts the framed dialect;
     /// anything that cannot become it is the original dialect.
@@ -306,7 +356,11 @@ impl ServerSession {
                 return;
             }
         };
-        let outcome = match Request::parse(text) {
+        let request = Request::parse(text);
+        // `hello` and `help` are framed words: unknown here.
+        self.greeted |=
+            matches!(&request, Ok(r) if !matches!(r, Request::Hello { .. } | Request::Help));
+        let outcome = match request {
             Ok(Request::List) => {
                 let names = ctx.song_names();
                 self.out.push(original::encode_song_list(&names), pause);
@@ -399,7 +453,10 @@ impl ServerSession {
                         .push(framed::err(code::TOO_LONG, &msg), Duration::ZERO);
                     self.closing = true;
                 }
-                Line::Complete(line) => self.framed_line(&line, ctx),
+                Line::Complete(line) => {
+                    self.incomplete_since = None;
+                    self.framed_line(&line, ctx)
+                }
             }
         }
     }
@@ -420,7 +477,9 @@ impl ServerSession {
             return;
         }
         let z = Duration::ZERO;
-        let outcome = match Request::parse(text) {
+        let request = Request::parse(text);
+        self.greeted |= request.is_ok();
+        let outcome = match request {
             Ok(Request::Hello { .. }) => {
                 self.out
                     .push(framed::ok(&format!("{} ready", framed::VERSION)), z);

@@ -1,5 +1,5 @@
 //! The accept loop's two hard cases: `accept` failing, and a client the
-//! server has no room for.
+//! server has no room for (who gets room is [`crate::admission`]'s call).
 
 use std::io::{ErrorKind, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use streamlab_proto::busy_message;
 use tracing::{debug, info, warn};
 
 use crate::conn::linger_close;
@@ -73,7 +72,8 @@ fn out_of_resources(e: &std::io::Error) -> bool {
 /// descriptors for the clients it serves.
 const MAX_LINGERING: usize = 32;
 
-/// Tells a client over the limit that the server is busy, then closes.
+/// Sends a client the server will not serve its busy `reply`, then closes;
+/// `why` is for the log.
 ///
 /// The reply is written at once: a fresh socket's send buffer is empty, so
 /// this small write does not wait (and the timeout makes sure of it). The
@@ -83,14 +83,15 @@ const MAX_LINGERING: usize = 32;
 /// shutdown; each ends by itself within that second. `lingering` counts
 /// them, to at most [`MAX_LINGERING`].
 pub(crate) fn refuse(
-    stream: TcpStream,
+    stream: Arc<TcpStream>,
     peer: SocketAddr,
-    limit: usize,
+    why: &str,
+    reply: Vec<u8>,
     lingering: &Arc<AtomicUsize>,
 ) {
-    warn!(%peer, "refused: already serving {limit} clients");
+    warn!(%peer, "refused: {why}");
     let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
-    if (&stream).write_all(&busy_message(limit)).is_err() {
+    if (&*stream).write_all(&reply).is_err() {
         return;
     }
     if lingering.fetch_add(1, Ordering::SeqCst) >= MAX_LINGERING {

@@ -1,10 +1,15 @@
 //! One connection: a blocking driver for a [`ServerSession`].
 //!
-//! Each accepted socket gets a thread running [`serve`]. The thread writes
+//! Each accepted socket gets a thread running `serve`. The thread writes
 //! whatever the session has pending, waits out the session's pauses (a wait
 //! that shutdown cuts short), and reads when it has nothing to write and no
 //! pause runs. A client that stops reading blocks only this thread, and
 //! only until the write timeout (see `Progress`).
+//!
+//! A read waits for ever once the peer has greeted and no command is half
+//! sent: a client may listen to a song for an hour without a word. Before
+//! the greeting, and while a command is incomplete, the read has a deadline
+//! (the greeting and command timeouts; see [`crate::admission`]).
 //!
 //! How the socket is closed depends on why the connection ended: after the
 //! session's own last word (`goodbye`, or an error reply such as
@@ -19,6 +24,7 @@ use std::time::{Duration, Instant};
 use streamlab_proto::{original, Dialect, Outcome, ServerEvent, ServerSession};
 use tracing::{debug, info, warn};
 
+use crate::admission::Admission;
 use crate::registry::Shared;
 use crate::{ServerOptions, ShutdownHandle};
 
@@ -33,30 +39,39 @@ pub enum End {
     Stopped,
     /// A socket error (reset, timeout), or a client too slow to keep.
     Error(String),
+    /// No greeting, or a command left incomplete, in time.
+    TimedOut(String),
 }
 
 /// Runs one connection to its end, then closes `stream` as that end calls
-/// for (the caller still owns it and drops it).
-pub fn serve(
+/// for (the caller still owns it and drops it). The connection tells
+/// `admission` when it greets.
+pub(crate) fn serve(
     id: u64,
     stream: &TcpStream,
     peer: SocketAddr,
     shared: &Shared,
     options: &ServerOptions,
     stop: &ShutdownHandle,
+    admission: &Admission,
 ) -> End {
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_write_timeout(Some(options.write_timeout));
+    let progress = Progress::new(options.write_timeout);
+    let _ = stream.set_write_timeout(Some(progress.poll()));
     let mut driver = Driver {
         id,
         peer,
         stream,
         shared,
         stop,
+        admission,
+        options,
         start: Instant::now(),
         session: ServerSession::new(id, options.session.clone()),
         buf: vec![0u8; 16 * 1024],
-        progress: Progress::new(options.write_timeout),
+        progress,
+        greeted: false,
+        read_timeout: None,
     };
     let end = loop {
         if let Err(end) = driver.step() {
@@ -86,11 +101,17 @@ struct Driver<'a> {
     stream: &'a TcpStream,
     shared: &'a Shared,
     stop: &'a ShutdownHandle,
-    /// Session time is measured from here.
+    admission: &'a Admission,
+    options: &'a ServerOptions,
+    /// Session time is measured from here, the moment of accepting.
     start: Instant,
     session: ServerSession,
     buf: Vec<u8>,
     progress: Progress,
+    /// Whether `admission` has heard that the session greeted.
+    greeted: bool,
+    /// The socket's read timeout as last set (`None`: none).
+    read_timeout: Option<Duration>,
 }
 
 impl Driver<'_> {
@@ -119,7 +140,8 @@ impl Driver<'_> {
     /// One write of what the session has pending; the socket may take
     /// only part of it, or (after the write timeout) nothing.
     fn write_step(&mut self, now: Duration) -> Result<(), End> {
-        self.progress.writing();
+        let began = Instant::now();
+        self.progress.writing(began);
         let mut stream = self.stream;
         let written = match stream.write(self.session.pending(now)) {
             Ok(n) => n,
@@ -129,12 +151,19 @@ impl Driver<'_> {
             Err(e) => return Err(End::Error(e.to_string())),
         };
         self.session.consume(self.start.elapsed(), written);
-        self.progress.wrote(written).map_err(End::Error)
+        self.progress.wrote(began, written).map_err(End::Error)
     }
 
     /// One read, handed to the session whole: in the original dialect one
-    /// read is one command, as it was for the original server.
+    /// read is one command, as it was for the original server. A read that
+    /// times out comes back here, to find its deadline passed.
     fn read_step(&mut self) -> Result<(), End> {
+        let wait = self.read_wait()?;
+        if wait != self.read_timeout {
+            // Cannot fail: `read_wait` never gives a zero timeout.
+            let _ = self.stream.set_read_timeout(wait);
+            self.read_timeout = wait;
+        }
         // The original server reads at most 1024 bytes per command.
         let max = match self.session.dialect() {
             Some(Dialect::Framed) => self.buf.len(),
@@ -149,11 +178,43 @@ impl Driver<'_> {
             Ok(n) => {
                 let now = self.start.elapsed();
                 self.session.handle_read(now, &self.buf[..n], self.shared);
+                if self.session.greeted() && !self.greeted {
+                    self.greeted = true;
+                    self.admission.greeted(self.id);
+                }
                 Ok(())
             }
-            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
+            Err(e) if e.kind() == ErrorKind::Interrupted || is_timeout(&e) => Ok(()),
             Err(e) => Err(End::Error(e.to_string())),
         }
+    }
+
+    /// How long the next read may wait: until the greeting deadline while
+    /// the peer has not greeted, until the command deadline while a command
+    /// is incomplete (the sooner, if both), else for ever (`None`). A
+    /// deadline already passed ends the connection.
+    fn read_wait(&self) -> Result<Option<Duration>, End> {
+        let (greeting, command) = (self.options.greeting_timeout, self.options.command_timeout);
+        let greeting_due = (!self.session.greeted()).then_some((greeting, Due::Greeting));
+        let command_due = self
+            .session
+            .incomplete_since()
+            .map(|t| (t.saturating_add(command), Due::Command));
+        let Some((at, due)) = [greeting_due, command_due]
+            .into_iter()
+            .flatten()
+            .min_by_key(|&(at, _)| at)
+        else {
+            return Ok(None);
+        };
+        let left = at.saturating_sub(self.start.elapsed());
+        if !left.is_zero() {
+            return Ok(Some(left));
+        }
+        Err(End::TimedOut(match due {
+            Due::Greeting => format!("no valid command within {greeting:?} of connecting"),
+            Due::Command => format!("a command still incomplete {command:?} after its first byte"),
+        }))
     }
 
     fn log_events(&mut self) {
@@ -172,6 +233,13 @@ impl Driver<'_> {
             }
         }
     }
+}
+
+/// Which deadline a read waits under.
+#[derive(Debug, Clone, Copy)]
+enum Due {
+    Greeting,
+    Command,
 }
 
 /// How long [`linger_close`] waits for the peer to close its side.
@@ -207,20 +275,35 @@ pub fn linger_close(stream: &TcpStream) {
     }
 }
 
-/// Tells a slow reader from a dead one. A client that stops reading still
-/// lets the kernel take a few bytes now and then (its buffers grow), so
-/// one blocked write proves nothing; what counts is how much it took over
-/// a whole `window` (the write timeout) while there was data for it. Less
-/// than [`MIN_PROGRESS`] drops the client. Time with nothing to write does
-/// not count: a quiet client is not a stuck one.
+/// Tells a slow reader from a dead one.
+///
+/// A client that stops reading still lets the kernel take a few bytes now
+/// and then (its buffers grow), so one blocked write proves nothing. The
+/// rule: while the server has data for the client, every [`MIN_PROGRESS`]
+/// bytes must be taken within `window` (the write timeout) of the previous
+/// ones, or of the moment the data became pending. Time with nothing to
+/// write does not count: a quiet client is not a stuck one.
+///
+/// The socket's own write timeout is only [`WRITE_POLL`], so a blocked
+/// write comes back that often to let this rule look at the clock: a
+/// stuck client is dropped `window` after its last progress, give or take
+/// one poll. (A write timeout of the whole window, checked when the write
+/// returns, dropped it only after about three windows: one spent filling
+/// the socket buffers, one in which the kernel grew them and took a few
+/// hundred KiB more, and the one that finally saw nothing.)
 struct Progress {
     window: Duration,
-    /// When the current window opened, and the bytes written since.
+    /// When the last [`MIN_PROGRESS`] bytes were complete (or the data
+    /// became pending), and the bytes written since.
     since: Option<(Instant, u64)>,
 }
 
 /// Less than this many bytes in a whole window means the client is stuck.
 pub const MIN_PROGRESS: u64 = 64 * 1024;
+
+/// The longest one blocked write lasts before the stall rule looks at the
+/// clock: the precision with which a stuck client is dropped.
+pub const WRITE_POLL: Duration = Duration::from_millis(100);
 
 impl Progress {
     fn new(window: Duration) -> Self {
@@ -230,32 +313,44 @@ impl Progress {
         }
     }
 
+    /// The socket write timeout that lets [`wrote`](Self::wrote) run at
+    /// least every [`WRITE_POLL`] (never zero: that means "no timeout").
+    fn poll(&self) -> Duration {
+        self.window.min(WRITE_POLL).max(Duration::from_millis(1))
+    }
+
     /// Nothing to write: the window closes, whatever it counted.
     fn idle(&mut self) {
         self.since = None;
     }
 
-    /// A write is about to start: the window opens now if it is not open.
-    fn writing(&mut self) {
-        self.since.get_or_insert_with(|| (Instant::now(), 0));
+    /// A write begins at `began`: the window opens then if it is not open.
+    fn writing(&mut self, began: Instant) {
+        self.since.get_or_insert((began, 0));
     }
 
-    /// `n` bytes were written. At the end of a window, too few is an error;
-    /// enough starts a new window.
-    fn wrote(&mut self, n: usize) -> Result<(), String> {
-        let (start, bytes) = self.since.get_or_insert_with(|| (Instant::now(), 0));
+    /// The write that began at `began` took `n` bytes. Enough since the
+    /// window opened starts a new window, dated from that write's start
+    /// (the bytes went in somewhere between its start and its end; the
+    /// start errs by at most one poll, the same as the check itself). A
+    /// window that ran out before that is an error.
+    fn wrote(&mut self, began: Instant, n: usize) -> Result<(), String> {
+        let (start, bytes) = self.since.get_or_insert((began, 0));
         *bytes += n as u64;
-        if start.elapsed() < self.window {
+        if *bytes >= MIN_PROGRESS {
+            self.since = Some((began, 0));
             return Ok(());
         }
-        if *bytes < MIN_PROGRESS {
-            return Err(format!(
-                "the client took only {bytes} bytes in {}s; dropping it",
-                self.window.as_secs()
-            ));
+        let waited = start.elapsed();
+        if waited < self.window {
+            return Ok(());
         }
-        self.since = None;
-        Ok(())
+        Err(format!(
+            "the client took only {bytes} bytes in {:.1} s (the least is {} KiB in {:?}); dropping it",
+            waited.as_secs_f64(),
+            MIN_PROGRESS / 1024,
+            self.window
+        ))
     }
 }
 
@@ -272,5 +367,34 @@ fn describe(o: &Outcome) -> &'static str {
         Outcome::Recorded => "status recorded",
         Outcome::Goodbye => "goodbye",
         Outcome::Rejected(_) => "rejected",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An instant `secs` seconds ago.
+    fn ago(secs: f64) -> Instant {
+        Instant::now() - Duration::from_secs_f64(secs)
+    }
+
+    #[test]
+    fn a_window_without_64_kib_drops_the_client_and_64_kib_restarts_it() {
+        let mut p = Progress::new(Duration::from_secs(1));
+        p.writing(ago(0.5));
+        assert!(p.wrote(Instant::now(), 1000).is_ok(), "within the window");
+        // 64 KiB taken by a write that began 1.5 s ago: the window
+        // restarts from there, and has run out since.
+        assert!(p.wrote(ago(1.5), 64 * 1024).is_ok());
+        let err = p.wrote(Instant::now(), 1000).unwrap_err();
+        assert!(
+            err.starts_with("the client took only 1000 bytes in 1.5 s"),
+            "{err}"
+        );
+        // Nothing to send closes the window: quiet time never counts.
+        p.idle();
+        p.writing(Instant::now());
+        assert!(p.wrote(Instant::now(), 0).is_ok());
     }
 }

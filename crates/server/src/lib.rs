@@ -3,9 +3,12 @@
 //! It accepts TCP connections with `std::net`, gives each its own thread,
 //! and runs a [`streamlab_proto::ServerSession`] in it (see [`conn`]). The
 //! threads share the song catalogue and the device registry
-//! ([`registry`]). A client over the limit gets a busy reply, and a failed
-//! `accept` a pause before the next (both in `accept.rs`). A
-//! [`ShutdownHandle`] stops everything cleanly ([`shutdown`]).
+//! ([`registry`]). Who gets a place, and who makes room for a newcomer
+//! when the server is full, is [`admission`]'s policy (it also lists the
+//! timeouts that keep idle and slow sockets from locking clients out). A
+//! client refused gets a busy reply, and a failed `accept` a pause before
+//! the next (both in `accept.rs`). A [`ShutdownHandle`] stops everything
+//! cleanly ([`shutdown`]).
 //!
 //! ```no_run
 //! use streamlab_server::{Server, ServerOptions};
@@ -18,6 +21,7 @@
 //! ```
 
 mod accept;
+pub mod admission;
 pub mod conn;
 pub mod limits;
 pub mod registry;
@@ -29,7 +33,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use streamlab_proto::{ServerConfig, Track};
+use admission::{Admission, Verdict};
+use streamlab_proto::{address_busy_message, busy_message, ServerConfig, Track};
 use tracing::{debug, info, warn};
 
 pub use limits::raise_fd_limit;
@@ -70,11 +75,21 @@ fn plural(n: usize, noun: &str) -> String {
 pub struct ServerOptions {
     /// Protocol settings for every session (dialect, pause, line bound).
     pub session: ServerConfig,
-    /// Clients served at once; the next one gets a busy reply.
+    /// Connections held at once. At the limit, a newcomer takes the place
+    /// of a connection that has not greeted yet, or gets a busy reply.
     pub max_clients: usize,
-    /// The stall rule's window: a client that takes less than
-    /// [`conn::MIN_PROGRESS`] (64 KiB) in this long, while the server has
-    /// data for it, is dropped. Time with nothing to send does not count.
+    /// Connections one address may hold; over it, a busy reply. `None`:
+    /// [`admission::REMOTE_PER_ADDRESS`] for remote peers, no cap on
+    /// loopback. `Some(n)`: `n` for every address, loopback included.
+    pub max_per_address: Option<usize>,
+    /// How long a new connection has to send its first valid command.
+    pub greeting_timeout: Duration,
+    /// How long a command may stay incomplete after its first byte.
+    pub command_timeout: Duration,
+    /// The stall rule's window: a client that goes this long without
+    /// taking another [`conn::MIN_PROGRESS`] (64 KiB), while the server
+    /// has data for it, is dropped, give or take [`conn::WRITE_POLL`].
+    /// Time with nothing to send does not count.
     pub write_timeout: Duration,
 }
 
@@ -83,6 +98,9 @@ impl Default for ServerOptions {
         ServerOptions {
             session: ServerConfig::default(),
             max_clients: 64,
+            max_per_address: None,
+            greeting_timeout: admission::GREETING_TIMEOUT,
+            command_timeout: admission::COMMAND_TIMEOUT,
             write_timeout: Duration::from_secs(30),
         }
     }
@@ -94,6 +112,7 @@ pub struct Server {
     shared: Arc<Shared>,
     options: ServerOptions,
     stop: ShutdownHandle,
+    admission: Arc<Admission>,
     local: SocketAddr,
     /// Refused clients whose close is still lingering (`accept::refuse`).
     lingering: Arc<AtomicUsize>,
@@ -118,6 +137,7 @@ impl Server {
                 tracks,
                 registry: Registry::default(),
             }),
+            admission: Arc::new(Admission::new(options.max_clients, options.max_per_address)),
             options,
             stop: ShutdownHandle::new(local),
             local,
@@ -207,25 +227,46 @@ impl Server {
                 return None;
             }
         };
-        let limit = self.options.max_clients;
-        if self.shared.registry.len() >= limit {
-            accept::refuse(stream, peer, limit, &self.lingering);
-            return None;
-        }
         let stream = Arc::new(stream);
-        let registration = Registration::new(id, peer, &stream, &self.shared, &self.stop);
-        let count = self.shared.registry.len();
+        let limit = self.options.max_clients;
+        match self.admission.admit(id, peer, &stream) {
+            Verdict::Admit { evicted: None } => {}
+            Verdict::Admit { evicted: Some(e) } => info!(
+                conn = e.id, peer = %e.peer,
+                "making room for a newcomer: no valid command in {:.1} s",
+                e.waited.as_secs_f64()
+            ),
+            Verdict::Full => {
+                let why = format!("already serving {limit} clients");
+                accept::refuse(stream, peer, &why, busy_message(limit), &self.lingering);
+                return None;
+            }
+            Verdict::AddressFull(cap) => {
+                let why = format!("its address already holds {cap} connections");
+                let reply = address_busy_message(cap);
+                accept::refuse(stream, peer, &why, reply, &self.lingering);
+                return None;
+            }
+        }
+        let registration = Registration::new(id, peer, &stream, self);
+        let count = self.admission.placed();
         info!(conn = id, %peer, "connected ({} now)", plural(count, "client"));
         let options = self.options.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("conn-{id}"))
             .stack_size(256 * 1024)
             .spawn(move || {
-                let Registration { shared, stop, .. } = &registration;
-                let end = conn::serve(id, &stream, peer, shared, &options, stop);
+                let Registration {
+                    shared,
+                    stop,
+                    admission,
+                    ..
+                } = &registration;
+                let end = conn::serve(id, &stream, peer, shared, &options, stop, admission);
                 drop(registration);
                 match end {
                     conn::End::Error(e) => warn!(conn = id, %peer, "disconnected: {e}"),
+                    conn::End::TimedOut(e) => info!(conn = id, %peer, "disconnected: {e}"),
                     _ => info!(conn = id, %peer, "disconnected"),
                 }
             });
@@ -241,31 +282,28 @@ impl Server {
     }
 }
 
-/// A connection's entry in the registry and in the shutdown handle, both
-/// removed when this drops: after `serve` returns, but also when it panics
-/// (unwinding drops it) or when the thread never starts (the closure that
-/// owns it is dropped). So no ghost device stays in the list, and the
-/// shutdown handle keeps no socket of a thread that is gone.
+/// A connection's entry in the registry, in the shutdown handle and in
+/// admission (whose place [`Admission::admit`] gave it), all removed when
+/// this drops: after `serve` returns, but also when it panics (unwinding
+/// drops it) or when the thread never starts (the closure that owns it is
+/// dropped). So no ghost device stays in the list, no place stays taken,
+/// and the shutdown handle keeps no socket of a thread that is gone.
 struct Registration {
     id: u64,
     shared: Arc<Shared>,
     stop: ShutdownHandle,
+    admission: Arc<Admission>,
 }
 
 impl Registration {
-    fn new(
-        id: u64,
-        peer: SocketAddr,
-        stream: &Arc<TcpStream>,
-        shared: &Arc<Shared>,
-        stop: &ShutdownHandle,
-    ) -> Registration {
-        shared.registry.add(id, peer);
-        stop.track(id, stream);
+    fn new(id: u64, peer: SocketAddr, stream: &Arc<TcpStream>, server: &Server) -> Registration {
+        server.shared.registry.add(id, peer);
+        server.stop.track(id, stream);
         Registration {
             id,
-            shared: Arc::clone(shared),
-            stop: stop.clone(),
+            shared: Arc::clone(&server.shared),
+            stop: server.stop.clone(),
+            admission: Arc::clone(&server.admission),
         }
     }
 }
@@ -274,6 +312,7 @@ impl Drop for Registration {
     fn drop(&mut self) {
         self.shared.registry.remove(self.id);
         self.stop.forget(self.id);
+        self.admission.leave(self.id);
     }
 }
 
@@ -311,20 +350,26 @@ mod tests {
     use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
     #[test]
-    fn a_panicking_connection_leaves_no_ghost_device_and_no_open_socket() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let _client = TcpStream::connect(addr).unwrap();
-        let (stream, peer) = listener.accept().unwrap();
+    fn a_panicking_connection_leaves_no_ghost_device_no_place_and_no_open_socket() {
+        let track = Track {
+            name: "tone".into(),
+            format: streamlab_proto::PcmFormat::CD,
+            pcm: vec![0u8; 4].into(),
+        };
+        let options = ServerOptions {
+            max_clients: 1,
+            ..ServerOptions::default()
+        };
+        let bind = "127.0.0.1:0".parse().unwrap();
+        let server = Server::bind(bind, vec![track], options).unwrap();
+        let _client = TcpStream::connect(server.local_addr()).unwrap();
+        let (stream, peer) = server.listener.accept().unwrap();
         let stream = Arc::new(stream);
-        let shared = Arc::new(Shared {
-            tracks: Vec::new(),
-            registry: Registry::default(),
-        });
-        let stop = ShutdownHandle::new(addr);
-        let registration = Registration::new(7, peer, &stream, &shared, &stop);
-        assert_eq!(shared.registry.len(), 1);
-        assert!(stop.is_tracking(7));
+        let admitted = server.admission.admit(7, peer, &stream);
+        assert_eq!(admitted, Verdict::Admit { evicted: None });
+        let registration = Registration::new(7, peer, &stream, &server);
+        assert_eq!(server.shared.registry.len(), 1);
+        assert!(server.stop.is_tracking(7));
         // A bug in a session, as a connection thread would meet it
         // (resume_unwind: a panic without the panic message on stderr).
         let crashed = catch_unwind(AssertUnwindSafe(move || {
@@ -332,8 +377,14 @@ mod tests {
             resume_unwind(Box::new("a bug in a session"));
         }));
         assert!(crashed.is_err());
-        assert!(shared.registry.is_empty(), "no ghost device");
-        assert!(!stop.is_tracking(7));
+        assert!(server.shared.registry.is_empty(), "no ghost device");
+        assert!(!server.stop.is_tracking(7));
+        assert_eq!(
+            server.admission.admit(8, peer, &stream),
+            Verdict::Admit { evicted: None },
+            "its place is free, no one had to make room"
+        );
+        server.admission.leave(8);
         assert_eq!(
             Arc::strong_count(&stream),
             1,

@@ -1,79 +1,15 @@
 //! The real server on 127.0.0.1, poked with raw sockets the way careless,
 //! slow and hostile clients poke it.
 
+mod support;
+
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::net::Shutdown;
+use std::time::Duration;
 
-use streamlab_proto::{DialectChoice, PcmFormat, ServerConfig, Track};
-use streamlab_server::{RunningServer, Server, ServerError, ServerOptions};
-
-fn tracks() -> Vec<Track> {
-    let song = |name: &str, len: usize, seed: u8| Track {
-        name: name.into(),
-        format: PcmFormat::CD,
-        pcm: (0..len)
-            .map(|i| (i as u8).wrapping_mul(seed) ^ (i >> 8) as u8)
-            .collect::<Arc<[u8]>>(),
-    };
-    // "big" is larger than loopback socket buffers, so a client that does not
-    // read really blocks the server's writes.
-    vec![
-        song("RV", 50_000, 3),
-        song("VL", 2_000, 5),
-        song("big", 24 << 20, 7),
-    ]
-}
-
-fn start(dialect: DialectChoice, pause_ms: u64, max_clients: usize) -> RunningServer {
-    let options = ServerOptions {
-        session: ServerConfig {
-            dialect,
-            pause: Duration::from_millis(pause_ms),
-            ..ServerConfig::default()
-        },
-        max_clients,
-        write_timeout: Duration::from_secs(2),
-    };
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    Server::bind(addr, tracks(), options).unwrap().spawn()
-}
-
-fn connect(server: &RunningServer) -> TcpStream {
-    let s = TcpStream::connect(server.addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s
-}
-
-/// Reads until the server closes; returns everything.
-fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
-    let mut all = Vec::new();
-    s.read_to_end(&mut all).unwrap();
-    all
-}
-
-/// Reads framed lines until `n` lines arrived.
-fn read_lines(s: &mut TcpStream, n: usize) -> String {
-    let mut text = Vec::new();
-    let mut byte = [0u8; 1];
-    while text.iter().filter(|&&b| b == b'\n').count() < n {
-        match s.read(&mut byte).unwrap() {
-            0 => break,
-            _ => text.push(byte[0]),
-        }
-    }
-    String::from_utf8_lossy(&text).into_owned()
-}
-
-/// Waits (bounded) until `cond` holds.
-fn eventually(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+use streamlab_proto::DialectChoice;
+use streamlab_server::{Server, ServerError, ServerOptions};
+use support::{connect, eventually, read_lines, read_to_close, start, tracks};
 
 #[test]
 fn the_original_clients_one_recv_per_message_works_when_the_pause_is_on() {
@@ -203,11 +139,15 @@ fn a_client_that_never_reads_blocks_only_itself_and_is_dropped() {
 #[test]
 fn over_the_client_limit_a_busy_reply_then_close() {
     let server = start(DialectChoice::Auto, 0, 2);
-    let a = connect(&server);
-    let b = connect(&server);
-    eventually("two clients are registered", || {
-        server.shared.registry.len() == 2
-    });
+    // Two clients that have greeted: a newcomer cannot take their place
+    // (it would take a silent connection's; see tests/hardening.rs).
+    let greeted = || {
+        let mut s = connect(&server);
+        s.write_all(b"hello test\n").unwrap();
+        assert_eq!(read_lines(&mut s, 1), "OK streamlab/1 ready\n");
+        s
+    };
+    let (a, b) = (greeted(), greeted());
     let mut c = connect(&server);
     // A greeting and more: the refusal must still end in a clean close
     // (see the flood test above).

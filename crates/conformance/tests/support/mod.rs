@@ -60,6 +60,7 @@ pub fn reference_server(dialect: DialectChoice, tracks: Vec<Track>) -> RunningSe
         },
         max_clients: 16,
         write_timeout: Duration::from_secs(5),
+        ..ServerOptions::default()
     };
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("a literal address");
     Server::bind(addr, tracks, options)
