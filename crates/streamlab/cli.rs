@@ -74,10 +74,10 @@ pub struct ServerArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub max_per_address: Option<u64>,
     /// Seconds a new connection has to send its first valid command.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, default_value_t = streamlab_server::admission::GREETING_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub greeting_timeout: u64,
     /// Seconds a command may stay incomplete (a line without its newline).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, default_value_t = streamlab_server::admission::COMMAND_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub command_timeout: u64,
     /// Which protocol to speak.
     #[arg(long, value_enum, default_value_t = ServerDialect::Auto)]

@@ -16,7 +16,7 @@
 //!
 //! | rule | default | flag | when it bites |
 //! |---|---|---|---|
-//! | greeting timeout | [`GREETING_TIMEOUT`], 60 s | `--greeting-timeout` | a stranger that has not greeted this long after connecting is closed |
+//! | greeting timeout | [`GREETING_TIMEOUT`], 300 s | `--greeting-timeout` | a stranger that has not greeted this long after connecting is closed |
 //! | command timeout | [`COMMAND_TIMEOUT`], 10 s | `--command-timeout` | a command (a framed line, or the start of a greeting) still incomplete this long after its first byte: the connection is closed |
 //! | per-address cap | [`REMOTE_PER_ADDRESS`], 16, for remote peers; none on loopback | `--max-per-address` | a connection from an address that already holds that many gets `ERR 503 busy: your address …` and is closed |
 //! | room for newcomers | always on | — | at `max_clients`, a newcomer takes the place of a stranger, the oldest of the address holding the most connections; with no stranger left, it gets `ERR 503 busy` |
@@ -47,10 +47,16 @@ use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// How long a new connection has to send its first valid command. Long
-/// enough for a person reading the original client's menu, or typing
-/// `hello` into `nc`; a real program greets within milliseconds.
-pub const GREETING_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a new connection has to send its first valid command.
+///
+/// The original client (and ours, in that dialect) connects when it
+/// starts and sends nothing until its user picks from the menu, which a
+/// person may take minutes over; a framed program greets within
+/// milliseconds. Five minutes leaves the person their time. It is not
+/// what keeps a full server open to newcomers (eviction does that, at
+/// once); it only bounds how long a silent socket holds a thread on a
+/// server that is not full.
+pub const GREETING_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// How long a command may stay incomplete after its first byte arrives.
 /// A client writes each command whole, so this only meets a peer that
