@@ -55,6 +55,8 @@ pub enum ClientDialect {
 }
 
 #[derive(Debug, Args)]
+// A negative number is a value out of range, not an unknown flag.
+#[command(allow_negative_numbers = true)]
 pub struct ServerArgs {
     /// Address to listen on (0.0.0.0 or :: for every interface).
     #[arg(long, default_value = "127.0.0.1")]
@@ -94,6 +96,8 @@ pub struct ServerArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = streamlab_client::commands::HELP)]
+// A negative number is a value out of range, not an unknown flag.
+#[command(allow_negative_numbers = true)]
 pub struct ClientArgs {
     /// Server address: HOST:PORT, or HOST for port 2635.
     #[arg(default_value = "127.0.0.1:2635")]
@@ -154,6 +158,8 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 #[derive(Debug, Args)]
+// A negative number is a value out of range, not an unknown flag.
+#[command(allow_negative_numbers = true)]
 pub struct DemoArgs {
     /// Folder of WAV files to serve [default: the bundled music/].
     #[arg(long)]
@@ -219,5 +225,16 @@ mod tests {
         assert!(!parses("streamlab server --max-per-address 0"));
         assert!(!parses("streamlab server --greeting-timeout 0"));
         assert!(!parses("streamlab server --command-timeout 86401"));
+        // Issue 13, item 14: refused as out of range, not as a flag `-5`.
+        for line in [
+            "streamlab server --write-timeout -5",
+            "streamlab client --pause-ms -1",
+        ] {
+            let err = Cli::try_parse_from(line.split(' ')).expect_err(line);
+            assert!(
+                err.to_string().contains("invalid value '-"),
+                "{line}: {err}"
+            );
+        }
     }
 }
