@@ -144,7 +144,12 @@ fn track(
     dialect: Option<crate::scan::Dialect>,
     start: Option<u64>,
 ) {
-    let name = t.name.as_deref().unwrap_or("(unnamed)");
+    // The name comes from the capture: escaped as messages are, so a
+    // name cannot move the cursor or colour a terminal.
+    let name = t
+        .name
+        .as_deref()
+        .map_or("(unnamed)".to_string(), |n| escape(n.as_bytes(), SHOWN));
     let _ = writeln!(s, "  track {n}: {name}");
     match &t.start {
         Some(spot) => {
@@ -280,5 +285,56 @@ fn tcp(s: &mut String, i: &ConnInfo) {
             let _ = write!(line, ", RST in frame {f}");
         }
         let _ = writeln!(s, "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::Scanner;
+    use crate::stream::{Chunk, DirStats, Handshake, StreamSink};
+
+    /// A connection whose client asked for `name` and got a short track.
+    fn download(name: &[u8]) -> Connection {
+        let mut scanner = Scanner::new(None);
+        let chunk = |data, frame| Chunk {
+            offset: 0,
+            data,
+            frame,
+            time_ns: frame,
+        };
+        let mut command = b"download ".to_vec();
+        command.extend_from_slice(name);
+        scanner.data(Dir::ToServer, chunk(&command, 4));
+        scanner.data(
+            Dir::ToClient,
+            chunk(b"track_data_start\x01\x02track_data_end", 5),
+        );
+        let addr = |s: &str| s.parse().expect("a literal address");
+        let info = ConnInfo {
+            stream: 0,
+            client: addr("10.0.0.10:45926"),
+            server: addr("10.0.0.7:2635"),
+            client_by: ClientBy::Syn,
+            first_frame: 1,
+            first_time_ns: 1,
+            last_frame: 5,
+            last_time_ns: 5,
+            handshake: Handshake::default(),
+            dirs: [DirStats::default(), DirStats::default()],
+            mid_stream: false,
+        };
+        Connection {
+            info,
+            scan: scanner.finish(),
+        }
+    }
+
+    #[test]
+    fn a_track_name_from_the_capture_is_escaped() {
+        let mut s = String::new();
+        connection(&mut s, &download(b"a\x1b[31mred\x07"), Some(0));
+        assert!(s.contains("  track 1: a\\x1b[31mred\\x07\n"), "{s}");
+        assert!(!s.chars().any(|c| c.is_control() && c != '\n'), "{s:?}");
     }
 }
