@@ -1,6 +1,8 @@
 //! The report as a student reads it: for each connection, the answers to
 //! the original report's questions (A. IP version, B. addresses,
 //! C. transport, D. ports, E. payload), then the tracks and what TCP did.
+//! Each connection's section is printed as it finishes, so the counts of
+//! the whole file come last.
 //!
 //! ```text
 //! TCP stream 0: 10.0.0.10:45926 → 10.0.0.7:2635, original dialect
@@ -18,47 +20,60 @@ use std::fmt::Write as _;
 use streamlab_proto::PcmFormat;
 
 use super::{escape, is_binary, seconds, Analysis, Connection};
+use crate::capture::Format;
 use crate::scan::{Kind, Track};
 use crate::stream::{ClientBy, ConnInfo, Dir};
 
 /// How much of a message the table shows.
 const SHOWN: usize = 60;
 
-/// The whole report.
+/// The whole report: [`head`], each [`connection`], [`tail`].
 pub fn render(a: &Analysis) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "{}: {}, {} frames", a.file, format_name(a), a.frames);
+    let mut s = head(&a.file, a.format);
+    for c in &a.connections {
+        s.push_str(&connection(c, a.start_ns));
+    }
+    s + &tail(a)
+}
+
+/// The first line, before any connection: the file and its format.
+pub fn head(file: &str, format: Format) -> String {
+    let format = match format {
+        Format::Pcap { nanos: true } => "pcap (nanosecond)",
+        Format::Pcap { nanos: false } => "pcap (microsecond)",
+        Format::Pcapng => "pcapng",
+    };
+    format!("{file}: {format}\n")
+}
+
+/// One connection's section, after a blank line.
+pub fn connection(c: &Connection, start: Option<u64>) -> String {
+    let mut s = String::from("\n");
+    connection_into(&mut s, c, start);
+    s
+}
+
+/// After the connections: the warnings, and what the file held in all.
+pub fn tail(a: &Analysis) -> String {
+    let mut s = String::from("\n");
     for w in &a.warnings {
         let _ = writeln!(s, "warning: {w}");
     }
     if let Some(e) = &a.stopped {
         let _ = writeln!(s, "warning: {e}; the report covers what was read");
     }
-    if a.connections.is_empty() {
-        let _ = writeln!(s, "\nno TCP connection matches");
+    if a.reported == 0 {
+        let _ = writeln!(s, "no TCP connection matches");
     }
-    for c in &a.connections {
-        s.push('\n');
-        connection(&mut s, c, a.start_ns);
-    }
-    let _ = writeln!(s, "\n{}", everything_else(a));
+    let _ = writeln!(s, "{}", everything_else(a));
     s
 }
 
-fn format_name(a: &Analysis) -> &'static str {
-    match a.format {
-        crate::capture::Format::Pcap { nanos: true } => "pcap (nanosecond)",
-        crate::capture::Format::Pcap { nanos: false } => "pcap (microsecond)",
-        crate::capture::Format::Pcapng => "pcapng",
-    }
-}
-
-/// The one-line summary of the rest of the file.
+/// The one-line summary of the whole file.
 pub fn everything_else(a: &Analysis) -> String {
     let mut s = format!(
-        "in all: {} TCP segments in {} connection(s) reported",
-        a.tcp_segments,
-        a.connections.len()
+        "in all: {} frames, {} TCP segments in {} connection(s) reported",
+        a.frames, a.tcp_segments, a.reported
     );
     if a.other.is_empty() {
         s.push_str("; nothing else");
@@ -69,7 +84,7 @@ pub fn everything_else(a: &Analysis) -> String {
     s
 }
 
-fn connection(s: &mut String, c: &Connection, start: Option<u64>) {
+fn connection_into(s: &mut String, c: &Connection, start: Option<u64>) {
     let i = &c.info;
     let dialect = c.scan.dialect.map_or("no payload".to_string(), |d| {
         format!("{d:?} dialect").to_lowercase()
@@ -332,8 +347,7 @@ mod tests {
 
     #[test]
     fn a_track_name_from_the_capture_is_escaped() {
-        let mut s = String::new();
-        connection(&mut s, &download(b"a\x1b[31mred\x07"), Some(0));
+        let s = connection(&download(b"a\x1b[31mred\x07"), Some(0));
         assert!(s.contains("  track 1: a\\x1b[31mred\\x07\n"), "{s}");
         assert!(!s.chars().any(|c| c.is_control() && c != '\n'), "{s:?}");
     }
