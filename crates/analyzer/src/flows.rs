@@ -132,6 +132,8 @@ pub struct Flows<'f, S: StreamSink> {
     wanted: Wanted<'f>,
     last_stream: Option<u64>,
     limits: Limits,
+    /// The idle timeout and the close linger in nanoseconds, by [`Age`].
+    bounds_ns: [u64; 2],
     table: Table<Conn<S>>,
     /// The stream number the next new connection gets.
     next_stream: u64,
@@ -156,6 +158,7 @@ impl<'f, S: StreamSink> Flows<'f, S> {
             wanted: Box::new(|_| true),
             last_stream: None,
             limits: Limits::default(),
+            bounds_ns: bounds_ns(&Limits::default()),
             table: Table::new(),
             next_stream: 0,
             clock_ns: 0,
@@ -169,6 +172,7 @@ impl<'f, S: StreamSink> Flows<'f, S> {
     /// The same table with other bounds.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self.bounds_ns = bounds_ns(&limits);
         self
     }
 
@@ -295,9 +299,7 @@ impl<'f, S: StreamSink> Flows<'f, S> {
 
     /// Finishes every connection silent past its bound.
     fn finish_expired(&mut self) {
-        let bounds = [self.limits.idle_timeout, self.limits.close_linger]
-            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-        while let Some(id) = self.table.expired(self.clock_ns, bounds) {
+        while let Some(id) = self.table.expired(self.clock_ns, self.bounds_ns) {
             self.retire(id);
         }
     }
@@ -308,6 +310,12 @@ impl<'f, S: StreamSink> Flows<'f, S> {
             self.done.push_back(tracked.finish(&mut self.factory));
         }
     }
+}
+
+/// The bounds on silence in nanoseconds, by [`Age`].
+fn bounds_ns(limits: &Limits) -> [u64; 2] {
+    [limits.idle_timeout, limits.close_linger]
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -73,8 +73,11 @@ impl<S: StreamSink> Conn<S> {
     /// sequence number (tshark's rule for port reuse).
     pub fn is_new_connection(&self, seg: &TcpSegment<'_>) -> bool {
         let syn_only = seg.flags.bits() & (TcpFlags::SYN.bits() | TcpFlags::ACK.bits());
+        if syn_only != TcpFlags::SYN.bits() {
+            return false;
+        }
         let base = self.base_seq[self.dir_of(seg).index()];
-        syn_only == TcpFlags::SYN.bits() && base.is_some_and(|base| base != seg.seq)
+        base.is_some_and(|base| base != seg.seq)
     }
 
     /// FIN both ways, or an RST: only stragglers may follow.

@@ -119,6 +119,11 @@ impl<T> Table<T> {
     /// A packet of connection `id` at `now`: it goes to the back of the
     /// `age` list.
     pub fn touch(&mut self, id: u32, age: Age, now: u64) {
+        if self.back[age as usize] == id {
+            // Already last on its list (a busy connection): only the time.
+            self.slot_mut(id).last_ns = now;
+            return;
+        }
         self.unlink(id);
         let slot = self.slot_mut(id);
         slot.age = age;
