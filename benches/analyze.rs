@@ -4,6 +4,8 @@
 //! cargo bench --bench analyze              # 512 MiB of audio, about 540 MB of capture
 //! cargo bench --bench analyze -- 2048      # another size, in MiB of audio
 //! SEGMENT=1448 cargo bench --bench analyze # Ethernet-sized segments
+//! cargo bench --bench analyze -- syns      # 1M SYNs from distinct hosts
+//! cargo bench --bench analyze -- syns 5000 # another count of SYNs
 //! ```
 //!
 //! Writes a pcapng like a Linux loopback capture of one download (framed
@@ -15,6 +17,12 @@
 //! The file is fresh, so both read it from the page cache. Nothing is
 //! asserted: the figures are printed (goals: ≥ 1 GB/s, ≥ 10× tshark,
 //! < 100 MB peak memory).
+//!
+//! `syns` writes instead a classic pcap of SYNs, each from another host
+//! (70 bytes a SYN, 10 µs apart), and runs `streamlab analyze` on it three
+//! ways (text, `--json`, `--stream 0`) with the output thrown away: the
+//! peak memory must not grow with the number of connections (goal: under
+//! 100 MB for a million).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -39,6 +47,9 @@ fn segment() -> usize {
 const CLIENT: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 
 fn main() {
+    if std::env::args().any(|a| a == "syns") {
+        return syn_flood();
+    }
     let mib: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
@@ -65,6 +76,75 @@ fn main() {
         // Free the disk before the next one.
         let _ = std::fs::remove_file(&path);
     }
+}
+
+/// `syns [N]`: N SYNs from N hosts, analysed three ways.
+fn syn_flood() {
+    let count: u32 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("syns.pcap");
+    write_syns(&path, count);
+    let size = std::fs::metadata(&path).expect("the capture").len();
+    println!("wrote {:.0} MB ({count} SYNs)", size as f64 / 1e6);
+    let bin = Path::new(env!("CARGO_BIN_EXE_streamlab"));
+    for flags in [&[][..], &["--json"], &["--stream", "0"]] {
+        let mut cmd = Command::new(bin);
+        cmd.arg("analyze").args(flags).arg(&path);
+        let (secs, peak, _) = time_child(&mut cmd, false);
+        println!(
+            "streamlab analyze {}: {secs:.2} s, peak memory {:.1} MB",
+            flags.join(" "),
+            peak as f64 / 1e6
+        );
+    }
+    if std::env::var_os("KEEP").is_some() {
+        println!("kept {}", path.display());
+        std::mem::forget(dir);
+    }
+}
+
+/// A classic pcap (microseconds, Ethernet) of `count` SYNs to
+/// 10.0.0.7:2635, the i-th from 10.x.y.z, i counted from 10.1.0.0 up.
+fn write_syns(path: &Path, count: u32) {
+    let file = File::create(path).expect("create the capture");
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    // Magic (microseconds), version 2.4, zone, accuracy, snapshot length,
+    // link type Ethernet; all little-endian.
+    let mut header = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
+    header.extend_from_slice(&[2, 0, 4, 0]);
+    for word in [0u32, 0, 65_535, 1] {
+        header.extend_from_slice(&word.to_le_bytes());
+    }
+    out.write_all(&header).expect("write the header");
+    let server = Ipv4Addr::new(10, 0, 0, 7);
+    for i in 0..count {
+        let client = Ipv4Addr::from(0x0a01_0000 + i);
+        let mut side = Side::new(40_000 + (i % 20_000) as u16, 2635, i.wrapping_mul(7919));
+        let ip = Ipv4Repr {
+            src: client,
+            dst: server,
+            ttl: 64,
+            ident: 0,
+        };
+        let eth = EthernetRepr::between(client, server);
+        let frame = emit_frame(&eth, &ip, &side.syn()).expect("a SYN that fits");
+        let micros = u64::from(i) * 10;
+        let mut record = Vec::with_capacity(16 + frame.len());
+        for word in [
+            1_700_000_000 + (micros / 1_000_000) as u32,
+            (micros % 1_000_000) as u32,
+            frame.len() as u32,
+            frame.len() as u32,
+        ] {
+            record.extend_from_slice(&word.to_le_bytes());
+        }
+        record.extend_from_slice(&frame);
+        out.write_all(&record).expect("write a SYN");
+    }
+    out.flush().expect("flush");
 }
 
 /// Times streamlab and tshark on the capture at `path`.

@@ -9,6 +9,9 @@ use std::time::Duration;
 use assert_cmd::cargo::cargo_bin_cmd;
 use assert_cmd::Command;
 
+#[path = "../crates/analyzer/src/testutil.rs"]
+mod testutil;
+
 fn streamlab() -> Command {
     let mut cmd = cargo_bin_cmd!("streamlab");
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -224,4 +227,91 @@ fn a_teacher_grades_a_capture_for_lab_2() {
         .assert()
         .code(2);
     let _ = unknown;
+}
+
+/// A pcap (raw IPv4) of TCP segments `(ms, src host, flags)`, each from
+/// 10.0.0.`host`:1000 to the server, 10.0.0.7:2635.
+fn segments_pcap(dir: &Path, name: &str, segments: &[(u64, u8, u8)]) -> PathBuf {
+    let mut pcap = testutil::PcapFile::new(false, false, 101, 65_535);
+    for &(ms, host, flags) in segments {
+        let tcp = testutil::tcp(1000, 2635, 7, 0, flags, b"");
+        let ip = testutil::ipv4([10, 0, 0, host], [10, 0, 0, 7], 6, &tcp);
+        pcap.packet(ms * 1_000_000, &ip, ip.len() as u32);
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, &pcap.bytes).unwrap();
+    path
+}
+
+const SYN: u8 = 0x02;
+const RST: u8 = 0x04;
+const ACK: u8 = 0x10;
+
+/// The stream numbers of the report's sections, in the order printed.
+fn sections(text: &str) -> Vec<&str> {
+    let streams = text.lines().filter_map(|l| l.strip_prefix("TCP stream "));
+    streams.map(|l| &l[..l.find(':').unwrap_or(0)]).collect()
+}
+
+#[test]
+fn connections_are_printed_as_they_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    // Stream 1 resets at once; stream 0 is silent for 20 s, then acks.
+    let file = segments_pcap(
+        dir.path(),
+        "two.pcap",
+        &[(0, 1, SYN), (1, 2, SYN), (2, 2, RST), (20_000, 1, ACK)],
+    );
+    // Stream 1 finished 10 s after its RST, before the capture ended.
+    let text = stdout(streamlab().arg("analyze").arg(&file));
+    assert_eq!(sections(&text), ["1", "0"], "{text}");
+    let json = stdout(streamlab().args(["analyze", "--json"]).arg(&file));
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    let order: Vec<u64> = doc["connections"]
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|c| c["stream"].as_u64())
+        .collect();
+    assert_eq!(order, [1, 0]);
+    // Silent past the idle timeout, stream 0 finishes first (at 5 s, its
+    // deadline, before stream 1's at 10 s); the ACK starts stream 2.
+    let idle = stdout(
+        streamlab()
+            .args(["analyze", "--idle-timeout", "5"])
+            .arg(&file),
+    );
+    assert_eq!(sections(&idle), ["0", "1", "2"], "{idle}");
+}
+
+#[test]
+fn a_full_connection_table_skips_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let syns: Vec<(u64, u8, u8)> = (0..250).map(|n| (n, n as u8 + 1, SYN)).collect();
+    let file = segments_pcap(dir.path(), "syns.pcap", &syns);
+    let text = stdout(
+        streamlab()
+            .args(["analyze", "--max-connections", "100"])
+            .arg(&file),
+    );
+    let warning = "warning: more than 100 connections at once: 150 TCP segments from \
+                   frame 101 on were skipped (150 of them SYNs opening a connection)";
+    assert!(text.contains(warning), "{text}");
+    assert!(
+        text.contains("--max-connections raises the limit"),
+        "{text}"
+    );
+    assert!(
+        text.contains("in all: 250 frames, 250 TCP segments in 100 connection(s) reported"),
+        "{text}"
+    );
+    let json = stdout(
+        streamlab()
+            .args(["analyze", "--json", "--max-connections", "100"])
+            .arg(&file),
+    );
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(doc["connections"].as_array().map(Vec::len), Some(100));
+    assert_eq!(doc["skipped_segments"], 150);
+    assert_eq!(doc["warnings"].as_array().map(Vec::len), Some(1));
 }

@@ -2,21 +2,28 @@
 //! Wireshark (the report's questions A–E, the track markers, the TCP
 //! events), and optionally write the transferred songs back as WAV files.
 //!
+//! The report is printed a connection at a time, as each finishes (see
+//! `streamlab_analyzer::flows`), so memory does not grow with the number
+//! of connections in the capture.
+//!
 //! Exit codes: 0 when the whole file was read; 1 when it could not be read
 //! at all (a one-line error); 3 when it is cut off or damaged part-way —
 //! the report of what was read is still printed, with a warning.
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use crate::exit::{self, Exit};
 use clap::Args;
-use streamlab_analyzer::report::{self, Analysis, Filter};
+use streamlab_analyzer::capture::Format;
+use streamlab_analyzer::flows::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
+use streamlab_analyzer::report::{self, Analysis, Connection, Filter, Limits, Options, Report};
 use streamlab_analyzer::scan::{AudioOut, Track};
 use streamlab_analyzer::stream::ConnInfo;
 use streamlab_audio::wav::WavFileWriter;
@@ -57,6 +64,16 @@ pub struct AnalyzeArgs {
     /// 3 if the capture itself is cut off).
     #[arg(long, value_name = "LAB", value_parser = ["lab2"], conflicts_with_all = ["json", "follow"])]
     pub check: Option<String>,
+    /// The most connections tracked at once; segments of connections
+    /// beyond it are skipped, with a warning.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS as u64,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_connections: u64,
+    /// Seconds of capture time after which a silent connection is
+    /// reported and forgotten (a later packet starts a new stream).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub idle_timeout: u64,
 }
 
 pub fn run(args: AnalyzeArgs) -> Result<()> {
@@ -67,10 +84,8 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
     } else {
         Box::new(File::open(&args.file).with_context(|| format!("opening {name}"))?)
     };
-    let filter = Filter {
-        stream: args.stream,
-        port: args.port,
-    };
+    let input = BufReader::new(input);
+    let options = options(&args);
     let extracted: Rc<RefCell<Vec<Extracted>>> = Rc::default();
     let mut outs = |info: &ConnInfo| -> Option<Box<dyn AudioOut>> {
         let dir = args.extract.as_ref()?;
@@ -81,33 +96,132 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
             done: extracted.clone(),
         }))
     };
-    let analysis = report::analyze(&name, BufReader::new(input), &filter, &mut outs)
-        .with_context(|| format!("reading {name}"))?;
     if let Some(check) = &args.check {
-        let grade = report::check::lab2(&analysis);
-        print!("{}", report::check::render(&analysis, check, &grade));
-        damage(&analysis, &name)?;
-        if !grade.passed() {
-            let missing = grade.items.iter().filter(|i| i.found.is_err()).count();
-            return Err(Exit::new(
-                exit::CHECKS_FAILED,
-                format!("{name}: {missing} thing(s) missing for {check}"),
-            )
-            .into());
-        }
-        return Ok(());
+        let mut grader = Grader::default();
+        let analysis = report::analyze_into(&name, input, &options, &mut outs, &mut grader)
+            .with_context(|| format!("reading {name}"))?;
+        return grade(&analysis, &name, check, grader.0.finish());
     }
-    let out = if args.json {
-        report::json::render(&analysis)
-    } else if args.follow {
-        report::follow::render(&analysis)
-    } else {
-        report::text::render(&analysis)
+    let style = match (args.json, args.follow) {
+        (true, _) => Style::Json,
+        (_, true) => Style::Follow,
+        _ => Style::Text,
     };
-    print!("{out}");
+    let mut printer = Printer {
+        style,
+        out: BufWriter::new(std::io::stdout().lock()),
+        count: 0,
+        failed: None,
+    };
+    let analysis = report::analyze_into(&name, input, &options, &mut outs, &mut printer)
+        .with_context(|| format!("reading {name}"))?;
+    printer.finish(&analysis).context("writing the report")?;
     let extracted = extracted.take();
     report_extraction(&extracted, args.json)?;
     damage(&analysis, &name)
+}
+
+/// The filters and bounds the flags ask for.
+fn options(args: &AnalyzeArgs) -> Options {
+    Options {
+        filter: Filter {
+            stream: args.stream,
+            port: args.port,
+        },
+        limits: Limits {
+            // At most 10,000,000 (the flag's range): it fits a usize.
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+            ..Limits::default()
+        },
+    }
+}
+
+/// `--check`: prints the grade; exit 4 if something is missing.
+fn grade(analysis: &Analysis, name: &str, check: &str, grade: report::check::Grade) -> Result<()> {
+    print!("{}", report::check::render(analysis, check, &grade));
+    damage(analysis, name)?;
+    if !grade.passed() {
+        let missing = grade.items.iter().filter(|i| i.found.is_err()).count();
+        return Err(Exit::new(
+            exit::CHECKS_FAILED,
+            format!("{name}: {missing} thing(s) missing for {check}"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Grades each connection as it finishes (`--check`).
+#[derive(Default)]
+struct Grader(report::check::Lab2);
+
+impl Report for Grader {
+    fn begin(&mut self, _: &str, _: Format) {}
+    fn connection(&mut self, c: Connection, _: Option<u64>) {
+        self.0.grade(&c);
+    }
+}
+
+/// The ways to print a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Text,
+    Json,
+    Follow,
+}
+
+/// Prints each connection as it finishes, then forgets it.
+struct Printer<W: Write> {
+    style: Style,
+    out: W,
+    /// Connections printed.
+    count: u64,
+    /// The first write that failed; nothing is written after it.
+    failed: Option<std::io::Error>,
+}
+
+impl<W: Write> Printer<W> {
+    fn write(&mut self, text: &str) {
+        if self.failed.is_none() {
+            self.failed = self.out.write_all(text.as_bytes()).err();
+        }
+    }
+
+    /// The end of the report, once the whole file is read.
+    fn finish(mut self, a: &Analysis) -> std::io::Result<()> {
+        let tail = match self.style {
+            Style::Text => report::text::tail(a),
+            Style::Json => report::json::tail(a),
+            Style::Follow => String::new(),
+        };
+        self.write(&tail);
+        match self.failed.take() {
+            Some(e) => Err(e),
+            None => self.out.flush(),
+        }
+    }
+}
+
+impl<W: Write> Report for Printer<W> {
+    fn begin(&mut self, file: &str, format: Format) {
+        let head = match self.style {
+            Style::Text => report::text::head(file, format),
+            Style::Json => report::json::head(file, format),
+            Style::Follow => String::new(),
+        };
+        self.write(&head);
+    }
+
+    fn connection(&mut self, c: Connection, start_ns: Option<u64>) {
+        let text = match self.style {
+            Style::Text => report::text::connection(&c, start_ns),
+            Style::Json => report::json::connection(&c, start_ns, self.count == 0),
+            Style::Follow => report::follow::connection(&c),
+        };
+        self.count += 1;
+        self.write(&text);
+    }
 }
 
 /// Exit 3 ([`exit::DAMAGED`]) if the file was read only in part.

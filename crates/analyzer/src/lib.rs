@@ -21,7 +21,8 @@
 //!   ([`ConnInfo`]);
 //! * [`reassembly`]: one direction put back in order (wraparound,
 //!   retransmissions, overlaps, out-of-order segments, gaps);
-//! * [`flows`]: the connection table, numbered as Wireshark's `tcp.stream`;
+//! * [`flows`]: the connection table, numbered as Wireshark's `tcp.stream`,
+//!   finishing each connection when it closes or goes silent;
 //! * [`scan`]: the protocol in each connection — commands, replies, and
 //!   tracks between `track_data_start` and `track_data_end`;
 //! * [`report`]: the whole capture analysed ([`report::analyze`]) and
@@ -47,8 +48,10 @@
 //! ```
 //!
 //! To reassemble, give each segment to [`Flows::segment`] instead, with a
-//! factory that makes each connection's sink, and call [`Flows::finish`]
-//! at the end.
+//! factory that makes each connection's sink; take each connection as it
+//! finishes from [`Flows::poll_finished`], and after [`Flows::end`] the
+//! rest. Connections are dropped as they finish, so memory stays bounded
+//! however many a capture holds ([`flows::Limits`]).
 //!
 //! A capture cut off mid-record ends with [`CaptureError::Truncated`] after
 //! its whole packets; whatever the error, the next call returns `Ok(None)`.

@@ -155,6 +155,18 @@ impl Reassembler {
         self.base.get_or_insert(seq);
     }
 
+    /// Ties stream offset 0 to `seg` if nothing did yet: a SYN's data
+    /// starts one after its sequence number, another segment's at it (but
+    /// an RST's number proves nothing). All [`Reassembler::segment`] does
+    /// with a segment that carries no data.
+    pub fn anchor_segment(&mut self, seg: &TcpSegment<'_>) {
+        if seg.flags.contains(TcpFlags::SYN) {
+            self.anchor(seg.seq.wrapping_add(1));
+        } else if !seg.flags.contains(TcpFlags::RST) {
+            self.anchor(seg.seq);
+        }
+    }
+
     /// Takes one segment sent this way, seen in `frame` at `time_ns`.
     pub fn segment<S: StreamSink>(
         &mut self,
@@ -163,13 +175,9 @@ impl Reassembler {
         time_ns: u64,
         out: &mut Output<'_, S>,
     ) {
-        let mut data_seq = seg.seq;
-        if seg.flags.contains(TcpFlags::SYN) {
-            data_seq = seg.seq.wrapping_add(1);
-            self.anchor(data_seq);
-        } else if !seg.flags.contains(TcpFlags::RST) {
-            self.anchor(seg.seq);
-        }
+        self.anchor_segment(seg);
+        let syn = seg.flags.contains(TcpFlags::SYN);
+        let data_seq = seg.seq.wrapping_add(u32::from(syn));
         let Some(base) = self.base else { return };
         let wire_len = u64::from(seg.wire_len).max(seg.payload.len() as u64);
         if wire_len == 0 {

@@ -51,7 +51,11 @@ fn reassemble(bytes: &[u8]) -> (FrameStreams, Vec<(ConnInfo, Collect)>) {
     let mut streams = Vec::new();
     while let Some(packet) = reader.next_packet().expect("a whole capture") {
         if let Decoded::Tcp(segment) = decode(&packet) {
-            streams.push((packet.frame, flows.segment(&packet, &segment)));
+            // A few connections, far from the table's limit: all tracked.
+            let stream = flows
+                .segment(&packet, &segment)
+                .expect("a tracked connection");
+            streams.push((packet.frame, stream));
         }
     }
     (streams, flows.finish())

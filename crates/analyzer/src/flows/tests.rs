@@ -5,50 +5,56 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use std::net::SocketAddr;
+
 use super::*;
 use crate::link::LinkType;
 use crate::recorder::Recorder;
-use crate::stream::Chunk;
+use crate::stream::{Chunk, ClientBy, Dir, Handshake};
 
-const SYN: u8 = 0x02;
-const SYN_ACK: u8 = 0x12;
-const ACK: u8 = 0x10;
-const PSH_ACK: u8 = 0x18;
-const FIN_ACK: u8 = 0x11;
+pub(super) const SYN: u8 = 0x02;
+pub(super) const SYN_ACK: u8 = 0x12;
+pub(super) const ACK: u8 = 0x10;
+pub(super) const PSH_ACK: u8 = 0x18;
+pub(super) const FIN_ACK: u8 = 0x11;
 const RST: u8 = 0x04;
 
-const CLIENT: &str = "10.0.0.10:45926";
-const SERVER: &str = "10.0.0.7:2635";
+pub(super) const CLIENT: &str = "10.0.0.10:45926";
+pub(super) const SERVER: &str = "10.0.0.7:2635";
 
-fn addr(text: &str) -> SocketAddr {
+pub(super) fn addr(text: &str) -> SocketAddr {
     text.parse().expect("a literal address")
 }
 
 /// A capture fed one segment at a time; frames count from 1, a
-/// millisecond apart.
-struct Capture<S: StreamSink> {
-    flows: Flows<'static, S>,
+/// millisecond apart, plus `later_ns`.
+pub(super) struct Capture<S: StreamSink> {
+    pub flows: Flows<'static, S>,
     frame: u64,
-    /// The stream number of each frame.
-    streams: Vec<u64>,
+    /// Added to every timestamp from now on, to let time pass.
+    pub later_ns: u64,
+    /// The stream number of each frame (`None`: not tracked).
+    pub streams: Vec<Option<u64>>,
 }
 
 impl Capture<Recorder> {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Capture::with(Flows::new(|_: &ConnInfo| Recorder::default()))
     }
 }
 
 impl<S: StreamSink> Capture<S> {
-    fn with(flows: Flows<'static, S>) -> Self {
+    pub fn with(flows: Flows<'static, S>) -> Self {
         Capture {
             flows,
             frame: 0,
+            later_ns: 0,
             streams: Vec::new(),
         }
     }
 
-    fn send(&mut self, src: &str, dst: &str, seq: u32, flags: u8, payload: &[u8]) -> u64 {
+    /// Sends a segment; returns its frame.
+    pub fn send(&mut self, src: &str, dst: &str, seq: u32, flags: u8, payload: &[u8]) -> u64 {
         self.send_window(src, dst, seq, flags, payload, 1000)
     }
 
@@ -64,7 +70,7 @@ impl<S: StreamSink> Capture<S> {
         self.frame += 1;
         let packet = Packet {
             frame: self.frame,
-            timestamp_ns: self.frame * 1_000_000,
+            timestamp_ns: self.frame * 1_000_000 + self.later_ns,
             interface: 0,
             link_type: LinkType::RAW,
             captured_len: 0,
@@ -114,6 +120,7 @@ fn a_whole_conversation_from_handshake_to_fin() {
     };
     assert_eq!(info.handshake, handshake);
     assert_eq!((info.first_frame, info.last_frame), (1, 8));
+    assert_eq!(cap.streams, [Some(0); 8]);
     assert_eq!(
         (info.first_time_ns, info.last_time_ns),
         (1_000_000, 8_000_000)
@@ -190,9 +197,13 @@ fn ports_used_again_with_a_new_isn_start_a_new_stream() {
     let reuse = cap.send(CLIENT, SERVER, 9000, SYN, b"");
     cap.send(SERVER, CLIENT, 700, SYN_ACK, b"");
     cap.send(CLIENT, SERVER, 9001, PSH_ACK, b"two");
-    assert_eq!(cap.streams, [0, 0, 0, 0, 0, 1, 2, 2, 2]);
+    let streams = [0, 0, 0, 0, 0, 1, 2, 2, 2].map(Some);
+    assert_eq!(cap.streams, streams);
+    // Sinks are made at a connection's first byte; stream 1 never had
+    // one, so its sink is made when it finishes, at the end.
+    assert_eq!(*made.borrow(), [0, 2]);
     let conns = cap.flows.finish();
-    assert_eq!(*made.borrow(), [0, 1, 2]);
+    assert_eq!(*made.borrow(), [0, 2, 1]);
     let streams: Vec<_> = conns
         .iter()
         .map(|(info, _)| (info.stream, info.first_frame))

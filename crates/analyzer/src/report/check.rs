@@ -43,24 +43,50 @@ impl Grade {
 
 /// Lab 2's check: the best connection of the capture.
 pub fn lab2(a: &Analysis) -> Grade {
-    let graded = a.connections.iter().map(|c| (c, lab2_items(c)));
-    let best = graded.max_by_key(|(c, items)| {
+    let mut grader = Lab2::default();
+    for c in &a.connections {
+        grader.grade(c);
+    }
+    grader.finish()
+}
+
+/// Lab 2's check, one connection at a time: only the best so far is kept.
+#[derive(Debug, Default)]
+pub struct Lab2 {
+    /// Items found, the stream, and its items.
+    best: Option<(usize, u64, Vec<Item>)>,
+}
+
+impl Lab2 {
+    /// Grades one more connection.
+    pub fn grade(&mut self, c: &Connection) {
+        let items = lab2_items(c);
         let found = items.iter().filter(|i| i.found.is_ok()).count();
-        // Ties go to the earliest connection.
-        (found, std::cmp::Reverse(c.info.stream))
-    });
-    match best {
-        Some((c, items)) => Grade {
-            stream: Some(c.info.stream),
-            items,
-        },
-        None => Grade {
-            stream: None,
-            items: vec![Item {
-                what: "a TCP connection",
-                found: Err("the capture has no TCP connection".into()),
-            }],
-        },
+        let stream = c.info.stream;
+        // More items found wins; ties go to the earliest connection.
+        let better = self.best.as_ref().is_none_or(|(f, s, _)| {
+            (found, std::cmp::Reverse(stream)) > (*f, std::cmp::Reverse(*s))
+        });
+        if better {
+            self.best = Some((found, stream, items));
+        }
+    }
+
+    /// The grade of the best connection.
+    pub fn finish(self) -> Grade {
+        match self.best {
+            Some((_, stream, items)) => Grade {
+                stream: Some(stream),
+                items,
+            },
+            None => Grade {
+                stream: None,
+                items: vec![Item {
+                    what: "a TCP connection",
+                    found: Err("the capture has no TCP connection".into()),
+                }],
+            },
+        }
     }
 }
 

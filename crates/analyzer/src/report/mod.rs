@@ -1,15 +1,24 @@
 //! A whole capture analysed: every TCP connection with its endpoints,
 //! messages, tracks and TCP events, and a count of everything else.
 //!
-//! [`analyze`] streams the file once: packets are decoded, TCP segments go
-//! to the connection table ([`crate::flows`]), each connection's streams
-//! to a protocol [`Scanner`]. Memory grows with the number of connections
-//! and messages kept, not with the size of the capture (audio is counted,
-//! never kept — unless an [`AudioOut`] takes it).
+//! [`analyze_into`] streams the file once: packets are decoded, TCP
+//! segments go to the connection table ([`crate::flows`]), each
+//! connection's streams to a protocol [`Scanner`], and each connection, as
+//! it finishes, to a [`Report`] — which may print it and forget it. Memory
+//! is bounded by the connections tracked at once ([`Limits`]) and the
+//! messages each keeps, not by the size of the capture or its number of
+//! connections (audio is counted, never kept — unless an [`AudioOut`]
+//! takes it). [`analyze`] keeps every connection instead, for callers that
+//! want them all at once.
+//!
+//! Connections come out in the order they finish (see [`crate::flows`]):
+//! a connection that closed, or went silent, comes out as the capture's
+//! clock passes its deadline; the rest at the end, by stream number.
 //!
 //! The report is rendered as text ([`text`]: answers to the original
 //! report's questions A–E), as JSON ([`json`]: a versioned schema), or as
-//! the streams themselves ([`follow`]).
+//! the streams themselves ([`follow`]), each a piece at a time: a head,
+//! one piece per connection, a tail.
 
 pub mod check;
 pub mod follow;
@@ -22,6 +31,7 @@ use std::io::Read;
 use crate::capture::{CaptureError, CaptureReader, Format};
 use crate::decode::{decode, Decoded};
 use crate::flows::Flows;
+pub use crate::flows::{Limits, Skipped};
 use crate::scan::{AudioOut, Scan, Scanner};
 use crate::stream::ConnInfo;
 
@@ -41,6 +51,21 @@ impl Filter {
                 .port
                 .is_none_or(|p| info.client.port() == p || info.server.port() == p)
     }
+}
+
+/// Which connections to report, and the bounds on the table of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    pub filter: Filter,
+    pub limits: Limits,
+}
+
+/// Receives an analysis as it goes.
+pub trait Report {
+    /// The capture's header was read: it is a capture, of this format.
+    fn begin(&mut self, file: &str, format: Format);
+    /// A connection finished; `start_ns` is the capture's first timestamp.
+    fn connection(&mut self, c: Connection, start_ns: Option<u64>);
 }
 
 /// One TCP connection: what TCP did and what the protocol said.
@@ -74,13 +99,20 @@ pub struct Analysis {
     pub tcp_segments: u64,
     /// Everything that is not TCP, by kind (`UDP`, `ARP`, …).
     pub other: BTreeMap<&'static str, u64>,
-    /// Oddities in the file the reader tolerated.
+    /// Oddities in the file the reader tolerated, and limits the analysis
+    /// hit (a full connection table).
     pub warnings: Vec<String>,
     /// Why the reading stopped early, if it did (the report covers what
     /// was read before).
     pub stopped: Option<CaptureError>,
-    /// The connections the filter kept, in `tcp.stream` order.
+    /// The connections the filter kept, in the order they finished, from
+    /// [`analyze`]; empty from [`analyze_into`], which hands each to its
+    /// [`Report`] instead.
     pub connections: Vec<Connection>,
+    /// How many connections were reported.
+    pub reported: u64,
+    /// Segments not analysed because too many connections were open.
+    pub skipped: Skipped,
 }
 
 impl Analysis {
@@ -93,7 +125,8 @@ impl Analysis {
 /// Makes the audio output for a connection's tracks, if any.
 pub type OutFactory<'a> = dyn FnMut(&ConnInfo) -> Option<Box<dyn AudioOut>> + 'a;
 
-/// Reads a whole capture. A file that is not a capture (or cannot be
+/// Reads a whole capture, keeping every connection the filter wants in
+/// [`Analysis::connections`]. A file that is not a capture (or cannot be
 /// opened) is an error; a capture that is cut off or corrupt part-way is
 /// analysed up to that point, with [`Analysis::stopped`] saying why.
 pub fn analyze<R: Read>(
@@ -102,14 +135,55 @@ pub fn analyze<R: Read>(
     filter: &Filter,
     outs: &mut OutFactory<'_>,
 ) -> Result<Analysis, CaptureError> {
+    let options = Options {
+        filter: filter.clone(),
+        limits: Limits::default(),
+    };
+    let mut kept = Keep(Vec::new());
+    let mut analysis = analyze_into(file, reader, &options, outs, &mut kept)?;
+    analysis.connections = kept.0;
+    Ok(analysis)
+}
+
+/// Keeps every connection.
+struct Keep(Vec<Connection>);
+
+impl Report for Keep {
+    fn begin(&mut self, _: &str, _: Format) {}
+    fn connection(&mut self, c: Connection, _: Option<u64>) {
+        self.0.push(c);
+    }
+}
+
+/// Reads a whole capture, handing each connection the filter wants to
+/// `report` as it finishes; errors as [`analyze`]'s.
+pub fn analyze_into<R: Read>(
+    file: &str,
+    reader: R,
+    options: &Options,
+    outs: &mut OutFactory<'_>,
+    report: &mut dyn Report,
+) -> Result<Analysis, CaptureError> {
     let mut reader = CaptureReader::new(reader)?;
-    let mut flows = Flows::new(|info: &ConnInfo| {
-        let out = if filter.keeps(info) { outs(info) } else { None };
-        Scanner::new(out)
-    });
+    report.begin(file, reader.format());
+    let filter = &options.filter;
+    let mut flows = Flows::new(|info: &ConnInfo| Scanner::new(outs(info)))
+        .with_limits(options.limits)
+        .with_filter(|info| filter.keeps(info));
+    if let Some(stream) = filter.stream {
+        flows = flows.last_stream(stream);
+    }
     let mut start_ns = None;
     let mut tcp_segments = 0;
+    let mut reported = 0;
     let mut other: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut hand_out = |flows: &mut Flows<'_, Scanner>, start_ns| {
+        while let Some((info, scanner)) = flows.poll_finished() {
+            let scan = scanner.finish();
+            report.connection(Connection { info, scan }, start_ns);
+            reported += 1;
+        }
+    };
     let stopped = loop {
         match reader.next_packet() {
             Ok(Some(packet)) => {
@@ -118,6 +192,7 @@ pub fn analyze<R: Read>(
                     Decoded::Tcp(segment) => {
                         tcp_segments += 1;
                         flows.segment(&packet, &segment);
+                        hand_out(&mut flows, start_ns);
                     }
                     Decoded::Other(o) => *other.entry(o.category()).or_default() += 1,
                 }
@@ -126,15 +201,11 @@ pub fn analyze<R: Read>(
             Err(e) => break Some(e),
         }
     };
-    let connections = flows
-        .finish()
-        .into_iter()
-        .filter(|(info, _)| filter.keeps(info))
-        .map(|(info, scanner)| Connection {
-            info,
-            scan: scanner.finish(),
-        })
-        .collect();
+    flows.end();
+    hand_out(&mut flows, start_ns);
+    let skipped = flows.skipped();
+    let mut warnings: Vec<String> = reader.warnings().iter().map(ToString::to_string).collect();
+    warnings.extend(skip_warning(&skipped, options.limits.max_connections));
     Ok(Analysis {
         file: file.to_string(),
         format: reader.format(),
@@ -142,10 +213,23 @@ pub fn analyze<R: Read>(
         start_ns,
         tcp_segments,
         other,
-        warnings: reader.warnings().iter().map(ToString::to_string).collect(),
+        warnings,
         stopped,
-        connections,
+        connections: Vec::new(),
+        reported,
+        skipped,
     })
+}
+
+/// What a full connection table cost, in a sentence.
+fn skip_warning(skipped: &Skipped, max: usize) -> Option<String> {
+    let first = skipped.first_frame?;
+    Some(format!(
+        "more than {max} connections at once: {} TCP segments from frame {first} on \
+         were skipped ({} of them SYNs opening a connection), and later stream numbers \
+         may differ from Wireshark's; --max-connections raises the limit",
+        skipped.segments, skipped.syns
+    ))
 }
 
 /// Printable text for a message: text as is (UTF-8, so the original

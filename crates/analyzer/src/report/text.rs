@@ -1,6 +1,8 @@
 //! The report as a student reads it: for each connection, the answers to
 //! the original report's questions (A. IP version, B. addresses,
 //! C. transport, D. ports, E. payload), then the tracks and what TCP did.
+//! Each connection's section is printed as it finishes, so the counts of
+//! the whole file come last.
 //!
 //! ```text
 //! TCP stream 0: 10.0.0.10:45926 → 10.0.0.7:2635, original dialect
@@ -18,47 +20,60 @@ use std::fmt::Write as _;
 use streamlab_proto::PcmFormat;
 
 use super::{escape, is_binary, seconds, Analysis, Connection};
+use crate::capture::Format;
 use crate::scan::{Kind, Track};
 use crate::stream::{ClientBy, ConnInfo, Dir};
 
 /// How much of a message the table shows.
 const SHOWN: usize = 60;
 
-/// The whole report.
+/// The whole report: [`head`], each [`connection`], [`tail`].
 pub fn render(a: &Analysis) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "{}: {}, {} frames", a.file, format_name(a), a.frames);
+    let mut s = head(&a.file, a.format);
+    for c in &a.connections {
+        s.push_str(&connection(c, a.start_ns));
+    }
+    s + &tail(a)
+}
+
+/// The first line, before any connection: the file and its format.
+pub fn head(file: &str, format: Format) -> String {
+    let format = match format {
+        Format::Pcap { nanos: true } => "pcap (nanosecond)",
+        Format::Pcap { nanos: false } => "pcap (microsecond)",
+        Format::Pcapng => "pcapng",
+    };
+    format!("{file}: {format}\n")
+}
+
+/// One connection's section, after a blank line.
+pub fn connection(c: &Connection, start: Option<u64>) -> String {
+    let mut s = String::from("\n");
+    connection_into(&mut s, c, start);
+    s
+}
+
+/// After the connections: the warnings, and what the file held in all.
+pub fn tail(a: &Analysis) -> String {
+    let mut s = String::from("\n");
     for w in &a.warnings {
         let _ = writeln!(s, "warning: {w}");
     }
     if let Some(e) = &a.stopped {
         let _ = writeln!(s, "warning: {e}; the report covers what was read");
     }
-    if a.connections.is_empty() {
-        let _ = writeln!(s, "\nno TCP connection matches");
+    if a.reported == 0 {
+        let _ = writeln!(s, "no TCP connection matches");
     }
-    for c in &a.connections {
-        s.push('\n');
-        connection(&mut s, c, a.start_ns);
-    }
-    let _ = writeln!(s, "\n{}", everything_else(a));
+    let _ = writeln!(s, "{}", everything_else(a));
     s
 }
 
-fn format_name(a: &Analysis) -> &'static str {
-    match a.format {
-        crate::capture::Format::Pcap { nanos: true } => "pcap (nanosecond)",
-        crate::capture::Format::Pcap { nanos: false } => "pcap (microsecond)",
-        crate::capture::Format::Pcapng => "pcapng",
-    }
-}
-
-/// The one-line summary of the rest of the file.
+/// The one-line summary of the whole file.
 pub fn everything_else(a: &Analysis) -> String {
     let mut s = format!(
-        "in all: {} TCP segments in {} connection(s) reported",
-        a.tcp_segments,
-        a.connections.len()
+        "in all: {} frames, {} TCP segments in {} connection(s) reported",
+        a.frames, a.tcp_segments, a.reported
     );
     if a.other.is_empty() {
         s.push_str("; nothing else");
@@ -69,7 +84,7 @@ pub fn everything_else(a: &Analysis) -> String {
     s
 }
 
-fn connection(s: &mut String, c: &Connection, start: Option<u64>) {
+fn connection_into(s: &mut String, c: &Connection, start: Option<u64>) {
     let i = &c.info;
     let dialect = c.scan.dialect.map_or("no payload".to_string(), |d| {
         format!("{d:?} dialect").to_lowercase()
@@ -144,7 +159,12 @@ fn track(
     dialect: Option<crate::scan::Dialect>,
     start: Option<u64>,
 ) {
-    let name = t.name.as_deref().unwrap_or("(unnamed)");
+    // The name comes from the capture: escaped as messages are, so a
+    // name cannot move the cursor or colour a terminal.
+    let name = t
+        .name
+        .as_deref()
+        .map_or("(unnamed)".to_string(), |n| escape(n.as_bytes(), SHOWN));
     let _ = writeln!(s, "  track {n}: {name}");
     match &t.start {
         Some(spot) => {
@@ -280,5 +300,55 @@ fn tcp(s: &mut String, i: &ConnInfo) {
             let _ = write!(line, ", RST in frame {f}");
         }
         let _ = writeln!(s, "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::Scanner;
+    use crate::stream::{Chunk, DirStats, Handshake, StreamSink};
+
+    /// A connection whose client asked for `name` and got a short track.
+    fn download(name: &[u8]) -> Connection {
+        let mut scanner = Scanner::new(None);
+        let chunk = |data, frame| Chunk {
+            offset: 0,
+            data,
+            frame,
+            time_ns: frame,
+        };
+        let mut command = b"download ".to_vec();
+        command.extend_from_slice(name);
+        scanner.data(Dir::ToServer, chunk(&command, 4));
+        scanner.data(
+            Dir::ToClient,
+            chunk(b"track_data_start\x01\x02track_data_end", 5),
+        );
+        let addr = |s: &str| s.parse().expect("a literal address");
+        let info = ConnInfo {
+            stream: 0,
+            client: addr("10.0.0.10:45926"),
+            server: addr("10.0.0.7:2635"),
+            client_by: ClientBy::Syn,
+            first_frame: 1,
+            first_time_ns: 1,
+            last_frame: 5,
+            last_time_ns: 5,
+            handshake: Handshake::default(),
+            dirs: [DirStats::default(), DirStats::default()],
+            mid_stream: false,
+        };
+        Connection {
+            info,
+            scan: scanner.finish(),
+        }
+    }
+
+    #[test]
+    fn a_track_name_from_the_capture_is_escaped() {
+        let s = connection(&download(b"a\x1b[31mred\x07"), Some(0));
+        assert!(s.contains("  track 1: a\\x1b[31mred\\x07\n"), "{s}");
+        assert!(!s.chars().any(|c| c.is_control() && c != '\n'), "{s:?}");
     }
 }

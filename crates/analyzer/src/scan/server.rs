@@ -8,7 +8,9 @@
 //!
 //! In the original dialect the audio ends where `track_data_end` begins,
 //! and the marker may be split across segments: the last 13 audio bytes
-//! are held back until the next piece shows whether they start it.
+//! are held back until the next piece shows whether they start it. Held
+//! bytes remember the frame they came in, so a track's first audio frame
+//! is the frame of its first audio byte, whatever the segment size.
 
 use std::collections::VecDeque;
 
@@ -39,12 +41,20 @@ pub(super) struct ServerSide {
     pub dialect: Option<Dialect>,
     mode: Mode,
     search: MarkerSearch,
-    /// Original-dialect audio not yet counted: it may begin the end marker;
-    /// the frame and time of the piece its last byte came in, and the
-    /// stream offset just past it.
+    /// Original-dialect audio not yet counted (at most [`HOLD`] bytes): it
+    /// may begin the end marker. Then the frame of each run of it that came
+    /// in one piece, oldest first, and the stream offset just past it.
     held: Vec<u8>,
-    held_frame: (u64, u64),
+    held_runs: VecDeque<Run>,
     held_end: u64,
+}
+
+/// `len` held bytes that came in one frame.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    len: usize,
+    frame: u64,
+    time_ns: u64,
 }
 
 /// What a piece of work needs from the scanner.
@@ -192,6 +202,7 @@ impl ServerSide {
         }
         self.mode = Mode::Audio { remaining };
         self.held.clear();
+        self.held_runs.clear();
         let index = cx.scan.tracks.len().saturating_sub(1);
         if let (Some(out), Some(track)) = (cx.out.as_deref_mut(), cx.scan.tracks.last()) {
             out.start(index, track);
@@ -248,20 +259,14 @@ impl ServerSide {
     /// Original audio: up to the end marker.
     fn until_end(&mut self, c: Chunk<'_>, cx: &mut Ctx<'_, '_>) -> usize {
         let held_from = c.offset - self.held.len() as u64;
-        let (held_frame, held_time) = self.held_frame;
         match self.search.find(c.offset, c.data, &[Marker::End]) {
             Some((at, marker)) => {
-                // The audio is everything before the marker: held bytes
-                // (counted for the piece they came in), then this piece's.
-                let mut held = std::mem::take(&mut self.held);
-                held.truncate(usize::try_from(at - held_from).unwrap_or(usize::MAX));
-                let old = Chunk {
-                    offset: held_from,
-                    data: &held,
-                    frame: held_frame,
-                    time_ns: held_time,
-                };
-                Self::audio(old, cx);
+                // The audio is everything before the marker: the held
+                // bytes before it, then this piece's.
+                let before_held = usize::try_from(at - held_from).unwrap_or(usize::MAX);
+                self.release(before_held.min(self.held.len()), cx);
+                self.held.clear();
+                self.held_runs.clear();
                 let before = at.saturating_sub(c.offset) as usize;
                 Self::audio(
                     Chunk {
@@ -282,14 +287,7 @@ impl ServerSide {
                 // Count all but the last HOLD bytes (held + this piece).
                 let ready = (self.held.len() + c.data.len()).saturating_sub(HOLD);
                 let from_held = ready.min(self.held.len());
-                let old = Chunk {
-                    offset: held_from,
-                    data: &self.held[..from_held],
-                    frame: held_frame,
-                    time_ns: held_time,
-                };
-                Self::audio(old, cx);
-                self.held.drain(..from_held);
+                self.release(from_held, cx);
                 let from_piece = ready - from_held;
                 Self::audio(
                     Chunk {
@@ -298,12 +296,45 @@ impl ServerSide {
                     },
                     cx,
                 );
-                self.held.extend_from_slice(&c.data[from_piece..]);
-                self.held_frame = (c.frame, c.time_ns);
+                let rest = &c.data[from_piece..];
+                if !rest.is_empty() {
+                    self.held.extend_from_slice(rest);
+                    self.held_runs.push_back(Run {
+                        len: rest.len(),
+                        frame: c.frame,
+                        time_ns: c.time_ns,
+                    });
+                }
                 self.held_end = c.offset + c.data.len() as u64;
                 c.data.len()
             }
         }
+    }
+
+    /// Counts the first `n` held bytes, each for the frame it came in.
+    fn release(&mut self, n: usize, cx: &mut Ctx<'_, '_>) {
+        let mut offset = self.held_end - self.held.len() as u64;
+        let mut done = 0;
+        while done < n {
+            let Some(run) = self.held_runs.front_mut() else {
+                break;
+            };
+            let take = run.len.min(n - done);
+            let chunk = Chunk {
+                offset,
+                data: &self.held[done..done + take],
+                frame: run.frame,
+                time_ns: run.time_ns,
+            };
+            Self::audio(chunk, cx);
+            run.len -= take;
+            if run.len == 0 {
+                self.held_runs.pop_front();
+            }
+            done += take;
+            offset += take as u64;
+        }
+        self.held.drain(..done);
     }
 
     /// Counts (and hands on) audio bytes.
@@ -436,15 +467,7 @@ impl ServerSide {
 impl ServerSide {
     /// Counts the held-back audio: no end marker can follow it now.
     fn flush_held(&mut self, cx: &mut Ctx<'_, '_>) {
-        let held = std::mem::take(&mut self.held);
-        let (frame, time_ns) = self.held_frame;
-        let c = Chunk {
-            offset: self.held_end.saturating_sub(held.len() as u64),
-            data: &held,
-            frame,
-            time_ns,
-        };
-        Self::audio(c, cx);
+        self.release(self.held.len(), cx);
     }
 }
 

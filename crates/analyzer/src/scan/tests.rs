@@ -275,3 +275,54 @@ fn a_capture_begun_during_a_track_anchors_it_at_the_end_marker() {
     let kinds: Vec<Kind> = s.messages.iter().map(|m| m.kind).collect();
     assert_eq!(kinds, [Kind::Audio, Kind::TrackEnd, Kind::Text, Kind::Text]);
 }
+
+/// Issue 13, item 12: the original dialect holds the last 13 audio bytes
+/// back in case they begin `track_data_end`; each held byte must still
+/// count for the frame it came in, whatever the segment size.
+#[test]
+fn audio_frames_are_those_of_its_first_and_last_byte_at_every_segment_size() {
+    let audio: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37) | 0x80).collect();
+    let mut stream = b"track_data_start".to_vec();
+    stream.extend_from_slice(&audio);
+    let before_end = stream.len();
+    stream.extend_from_slice(b"track_data_end");
+    for size in 1..=20 {
+        // Frame 1 is the command; the server's i-th piece is frame 2 + i.
+        let frame_of = |at: usize| 2 + (at / size) as u64;
+        for with_end in [true, false] {
+            let sent = if with_end {
+                &stream[..]
+            } else {
+                &stream[..before_end]
+            };
+            let mut pieces = vec![(C, &b"download song"[..])];
+            pieces.extend(sent.chunks(size).map(|piece| (S, piece)));
+            let s = scan(&pieces);
+            let t = &s.tracks[0];
+            let case = format!("segments of {size} B, end marker: {with_end}");
+            let (first, last) = (frame_of(16), frame_of(before_end - 1));
+            assert_eq!(t.audio_bytes, 40, "{case}");
+            assert_eq!(
+                t.first_audio_frame,
+                Some(first),
+                "{case}: first audio frame"
+            );
+            assert_eq!(t.last_audio_frame, Some(last), "{case}: last audio frame");
+            assert_eq!(t.first_audio_ns, Some(first * 1_000_000), "{case}");
+            assert_eq!(t.last_audio_ns, Some(last * 1_000_000), "{case}");
+            let audio: Vec<(u64, u64, u64)> = s
+                .messages
+                .iter()
+                .filter(|m| m.kind == Kind::Audio)
+                .map(|m| (m.frame, m.offset, m.len))
+                .collect();
+            assert_eq!(audio, [(first, 16, 40)], "{case}: the audio message");
+            if with_end {
+                let end = t.end.expect("an end marker");
+                let spot = (end.frame, end.last_frame, end.offset);
+                let expected = (frame_of(before_end), frame_of(stream.len() - 1), 56);
+                assert_eq!(spot, expected, "{case}: the end marker");
+            }
+        }
+    }
+}
