@@ -37,6 +37,8 @@ part-way (the report covers what was read); 4 --check found something
 missing. The JSON schema is in docs/analyze-json.md.";
 
 #[derive(Debug, Args)]
+// `--stream -1` is a value out of range, not an unknown flag `-1`.
+#[command(allow_negative_numbers = true)]
 pub struct AnalyzeArgs {
     /// The capture: pcap or pcapng, from Wireshark, tshark, dumpcap,
     /// tcpdump or `streamlab sim` (`-` reads standard input).
