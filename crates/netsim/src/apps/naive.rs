@@ -11,6 +11,11 @@
 //! sees as a wrong answer. [`NaiveClient`] does the same, step by step,
 //! and records a verdict for each step.
 //!
+//! Its player then plays the song read by read, and stops at the read that
+//! ends in `track_data_end` without playing it (defect 8 in
+//! docs/protocol.md): audio that arrived in that read is never heard.
+//! [`NaiveOutcome::played`] is what it would play.
+//!
 //! This is a model of the original client's *reading habits*, written from
 //! its behaviour and the report; it is not its code.
 
@@ -72,6 +77,9 @@ pub struct NaiveOutcome {
     pub failure: Option<String>,
     /// The song's bytes, for a [`Expect::Track`] step that succeeded.
     pub audio: Option<Vec<u8>>,
+    /// What the original player would play of it: every read but the one
+    /// that ended in `track_data_end`.
+    pub played: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -80,8 +88,9 @@ enum Phase {
     Idle,
     /// Waiting for the one read of a reply (or of the start marker).
     Reply { deadline: SimTime },
-    /// Gathering a song after its start marker.
-    Track { gathered: Vec<u8> },
+    /// Gathering a song after its start marker; `last_read` is where the
+    /// latest read begins in `gathered`.
+    Track { gathered: Vec<u8>, last_read: usize },
     /// Every step is done, or the server closed.
     Done,
 }
@@ -140,13 +149,13 @@ impl NaiveClient {
             };
             self.step = Some(step);
             if matches!(self.phase, Phase::Idle) {
-                self.finish(None, None);
+                self.finish(None, None, None);
             }
         }
     }
 
     /// Ends the step under way.
-    fn finish(&mut self, failure: Option<String>, audio: Option<Vec<u8>>) {
+    fn finish(&mut self, failure: Option<String>, audio: Option<Vec<u8>>, played: Option<Vec<u8>>) {
         let Some(step) = self.step.take() else { return };
         let quoted: Vec<String> = step
             .commands
@@ -154,15 +163,19 @@ impl NaiveClient {
             .map(|c| preview(c.as_bytes()))
             .collect();
         let sent = quoted.join(" + ");
-        let note = match &failure {
+        let mut note = match &failure {
             None => format!("naive client: {sent} → as expected"),
             Some(why) => format!("naive client: {sent} → {why}"),
         };
+        if let (Some(audio), Some(played)) = (&audio, &played) {
+            note += &format!("; {}", played_text(played.len(), audio.len()));
+        }
         self.notes.push_back(note);
         self.outcomes.push(NaiveOutcome {
             sent,
             failure,
             audio,
+            played,
         });
         if !matches!(self.phase, Phase::Done) {
             self.phase = Phase::Idle;
@@ -175,14 +188,15 @@ impl NaiveClient {
             return;
         };
         match expect {
-            Expect::Reply(want) if data == want => self.finish(None, None),
+            Expect::Reply(want) if data == want => self.finish(None, None, None),
             Expect::Reply(want) => {
                 let why = format!("expected {}, read {}", preview(&want), shown(data));
-                self.finish(Some(why), None);
+                self.finish(Some(why), None, None);
             }
             Expect::Track if data == original::TRACK_START => {
                 self.phase = Phase::Track {
                     gathered: Vec::new(),
+                    last_read: 0,
                 };
             }
             Expect::Track => {
@@ -190,10 +204,22 @@ impl NaiveClient {
                     "expected \"track_data_start\" alone, read {}: gives up on the song",
                     shown(data)
                 );
-                self.finish(Some(why), None);
+                self.finish(Some(why), None, None);
             }
             Expect::Nothing => {}
         }
+    }
+}
+
+/// How much of a song the original player plays, e.g. `plays 1436 of
+/// 2896 B of audio`.
+pub(crate) fn played_text(played: usize, audio: usize) -> String {
+    if played == audio {
+        format!("plays all {audio} B of audio")
+    } else {
+        format!(
+            "plays {played} of {audio} B of audio (the read with the end marker is never played)"
+        )
     }
 }
 
@@ -246,12 +272,17 @@ impl App for NaiveClient {
         ));
         match &mut self.phase {
             Phase::Reply { .. } => self.reply(data),
-            Phase::Track { gathered } => {
+            Phase::Track {
+                gathered,
+                last_read,
+            } => {
+                *last_read = gathered.len();
                 gathered.extend_from_slice(data);
                 if gathered.ends_with(original::TRACK_END) {
+                    let played = gathered[..*last_read].to_vec();
                     let mut audio = std::mem::take(gathered);
                     audio.truncate(audio.len() - original::TRACK_END.len());
-                    self.finish(None, Some(audio));
+                    self.finish(None, Some(audio), Some(played));
                 }
             }
             Phase::Idle | Phase::Done => {}
@@ -263,7 +294,7 @@ impl App for NaiveClient {
         self.notes
             .push_back("naive client read end of stream".into());
         self.phase = Phase::Done;
-        self.finish(Some("the server closed the connection".into()), None);
+        self.finish(Some("the server closed the connection".into()), None, None);
         self.steps.clear();
     }
 
@@ -278,7 +309,7 @@ impl App for NaiveClient {
     fn handle_timeout(&mut self, now: SimTime) {
         if let Phase::Reply { deadline } = self.phase {
             if deadline <= now {
-                self.finish(Some("no reply within 3 s".into()), None);
+                self.finish(Some("no reply within 3 s".into()), None, None);
             }
         }
         self.advance(now);
