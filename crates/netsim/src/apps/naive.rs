@@ -98,6 +98,11 @@ enum Phase {
 /// The original client's reading habits. See the [module docs](self).
 #[derive(Debug)]
 pub struct NaiveClient {
+    /// The least time between two reads of a song (see
+    /// [`NaiveClient::song_reads_every`]).
+    read_gap: Duration,
+    /// No read of a song before this time.
+    next_read: SimTime,
     steps: VecDeque<NaiveStep>,
     /// The step under way.
     step: Option<NaiveStep>,
@@ -110,6 +115,8 @@ pub struct NaiveClient {
 impl NaiveClient {
     pub fn new(steps: Vec<NaiveStep>) -> Self {
         NaiveClient {
+            read_gap: Duration::ZERO,
+            next_read: SimTime::ZERO,
             steps: steps.into(),
             step: None,
             phase: Phase::Idle,
@@ -117,6 +124,15 @@ impl NaiveClient {
             outcomes: Vec::new(),
             notes: VecDeque::new(),
         }
+    }
+
+    /// Reads a song at most once per `gap`, as the Python loop does on a
+    /// fast network: it copies the whole song so far on every read, so
+    /// bytes pile up in the socket between reads and one read takes many
+    /// segments. (By default the client reads each segment as it arrives.)
+    pub fn song_reads_every(mut self, gap: Duration) -> Self {
+        self.read_gap = gap;
+        self
     }
 
     /// How each finished step went, in order.
@@ -256,9 +272,10 @@ impl App for NaiveClient {
         self.out.drain(..n.min(self.out.len()));
     }
 
-    fn read_size(&self, _now: SimTime) -> usize {
+    fn read_size(&self, now: SimTime) -> usize {
         match self.phase {
             Phase::Reply { .. } => REPLY_READ,
+            Phase::Track { .. } if now < self.next_read => 0,
             Phase::Track { .. } => TRACK_READ,
             Phase::Idle | Phase::Done => 0,
         }
@@ -276,6 +293,7 @@ impl App for NaiveClient {
                 gathered,
                 last_read,
             } => {
+                self.next_read = now.after(self.read_gap);
                 *last_read = gathered.len();
                 gathered.extend_from_slice(data);
                 if gathered.ends_with(original::TRACK_END) {
@@ -302,7 +320,9 @@ impl App for NaiveClient {
         match self.phase {
             Phase::Idle => self.steps.front().map(|s| s.at),
             Phase::Reply { deadline } => Some(deadline),
-            Phase::Track { .. } | Phase::Done => None,
+            // The next song read, if the client is holding off.
+            Phase::Track { .. } => (!self.read_gap.is_zero()).then_some(self.next_read),
+            Phase::Done => None,
         }
     }
 
