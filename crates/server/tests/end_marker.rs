@@ -19,7 +19,8 @@ use streamlab_server::{RunningServer, Server, ServerOptions};
 /// Three seconds of CD audio (the song), and one larger than the
 /// loopback socket buffers, so the barrier waits on the client's reads.
 const SONGS: [(&str, usize); 2] = [("three", 3 * 176_400), ("big", 8 << 20)];
-/// The original client's song read: 30 s of 16-bit stereo at 44.1 kHz.
+/// The original client's song read, `44100 * 2 * 30` bytes (its comment
+/// says 30 seconds; of CD audio it is 15).
 const SONG_READ: usize = 44_100 * 2 * 30;
 /// The original client's reply read.
 const REPLY_READ: usize = 1024;

@@ -31,7 +31,8 @@ use crate::trace::preview;
 
 /// One `recv` of a reply: the original client's `recv(1024)`.
 const REPLY_READ: usize = 1024;
-/// One `recv` while gathering a song: 30 s of CD audio, as the original.
+/// One `recv` while gathering a song, as the original: `44100 * 2 * 30`
+/// bytes (its comment says 30 seconds; of CD audio it is 15).
 const TRACK_READ: usize = 44_100 * 2 * 30;
 /// How long the original client waits for a reply.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(3);
