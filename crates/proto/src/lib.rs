@@ -23,12 +23,18 @@
 //! 1. **Write**: while [`pending(now)`](ServerSession::pending) is not empty,
 //!    write it and call [`consume(now, n)`](ServerSession::consume) with the
 //!    count written.
-//! 2. **Read** (when [`wants_read`](ServerSession::wants_read)): hand each
+//! 2. **Drain** (server, when [`wants_drain`](ServerSession::wants_drain)):
+//!    the next bytes wait until the peer has acknowledged everything
+//!    written. Wait until the socket's send queue is empty (on Linux,
+//!    `ioctl(SIOCOUTQ)` returns 0), then call
+//!    [`handle_drained(now)`](ServerSession::handle_drained). A driver that
+//!    cannot see its send queue calls it at once.
+//! 3. **Read** (when [`wants_read`](ServerSession::wants_read)): hand each
 //!    read to `handle_read` / `handle_input`; hand end-of-stream to
 //!    `handle_eof`.
-//! 3. **Wait**: if `poll_timeout()` names a time, wake up then (calling
+//! 4. **Wait**: if `poll_timeout()` names a time, wake up then (calling
 //!    `handle_timeout` on a client) even if nothing was read.
-//! 4. **Look**: drain `poll_event()` for what happened.
+//! 5. **Look**: drain `poll_event()` for what happened.
 //!
 //! A blocking driver for one server connection fits in a few lines:
 //!
@@ -51,6 +57,12 @@
 //!         }
 //!         if session.is_finished(now) {
 //!             return Ok(());
+//!         }
+//!         if session.wants_drain() {
+//!             // std cannot see the send queue: go on at once (the real
+//!             // server polls SIOCOUTQ until it reads 0).
+//!             session.handle_drained(start.elapsed());
+//!             continue;
 //!         }
 //!         if let Some(t) = session.poll_timeout() {
 //!             std::thread::sleep(t.saturating_sub(now));

@@ -14,10 +14,30 @@
 //! loop {
 //!     write session.pending(now) until empty (session.consume(now, n) after each write)
 //!     if session.is_finished(now)   -> close the socket, stop
+//!     if session.wants_drain()      -> wait until the socket's send queue is empty
+//!                                      (every byte written is acknowledged), then
+//!                                      session.handle_drained(now), continue
 //!     if session.poll_timeout()     -> sleep until then, continue
 //!     if session.wants_read()       -> read; 0 bytes -> session.handle_eof(); else session.handle_read(now, bytes, ctx)
 //! }
 //! ```
+//!
+//! # The drain barrier before `track_data_end`
+//!
+//! The original client (`SpotClient.py`) gathers a song with large reads
+//! and stops at the read whose bytes end in `track_data_end`, and it never
+//! plays that read (protocol.md, defect 8). If the marker travels with
+//! the last of the audio, that audio is lost; on loopback one read can hold
+//! most of the song. So in the original dialect, with the pause trick on
+//! (`pause` > 0), the end marker waits behind a *drain barrier*: it is
+//! written only once the client has acknowledged every audio byte, and a
+//! pause after that, so the client has read the audio before the marker
+//! arrives on its own. Acknowledgments are invisible to a sans-IO session,
+//! so [`wants_drain`] asks the driver to watch its socket, and
+//! [`handle_drained`] is its answer. A driver that cannot tell (no
+//! `SIOCOUTQ`) may answer at once; the pause is then all that is left.
+//! With `pause` 0 there is no barrier either: the server writes its
+//! messages back to back, as the original does on a fast machine.
 //!
 //! # One read, one command
 //!
@@ -30,6 +50,8 @@
 //! bytes and cuts them at line ends.
 //!
 //! [`handle_read`]: ServerSession::handle_read
+//! [`wants_drain`]: ServerSession::wants_drain
+//! [`handle_drained`]: ServerSession::handle_drained
 //! [`pending`]: ServerSession::pending
 //! [`consume`]: ServerSession::consume
 
@@ -88,7 +110,9 @@ pub enum DialectChoice {
 pub struct ServerConfig {
     pub dialect: DialectChoice,
     /// Original dialect: quiet time after each control message, so that the
-    /// original client's `recv()` sees it alone. Zero turns the trick off.
+    /// original client's `recv()` sees it alone, and before `track_data_end`
+    /// once the client has acknowledged the audio (the drain barrier, see
+    /// the module docs). Zero turns the trick off, barrier included.
     pub pause: Duration,
     /// Framed dialect: the longest command line accepted.
     pub max_line: usize,
@@ -238,6 +262,20 @@ impl ServerSession {
         self.out.pending(now)
     }
 
+    /// True when the next bytes wait until the peer has acknowledged every
+    /// byte written so far (the drain barrier before the original
+    /// dialect's `track_data_end`, see the module docs). [`pending`] is
+    /// empty and [`poll_timeout`] is `None` meanwhile: the driver watches
+    /// its socket's send queue and calls [`handle_drained`] when it is
+    /// empty.
+    ///
+    /// [`pending`]: Self::pending
+    /// [`poll_timeout`]: Self::poll_timeout
+    /// [`handle_drained`]: Self::handle_drained
+    pub fn wants_drain(&self) -> bool {
+        self.out.wants_drain()
+    }
+
     /// When a pause ends, if one holds bytes back (or holds the close back).
     pub fn poll_timeout(&self) -> Option<Duration> {
         if self.closing {
@@ -257,6 +295,13 @@ impl ServerSession {
     /// `n` bytes of [`pending`](Self::pending) were written at `now`.
     pub fn consume(&mut self, now: Duration, n: usize) {
         self.out.consume(now, n);
+    }
+
+    /// Every byte written so far has been acknowledged by the peer, as of
+    /// `now`: the drain barrier passes and its pause starts. Harmless when
+    /// [`wants_drain`](Self::wants_drain) is false.
+    pub fn handle_drained(&mut self, now: Duration) {
+        self.out.drained(now);
     }
 
     /// The peer closed its side: nothing more will be read or written.
@@ -419,7 +464,12 @@ impl ServerSession {
             Dialect::Original => {
                 self.out.push(original::TRACK_START.to_vec(), pause);
                 self.out.push_shared(track.pcm, 0, bytes);
-                self.out.push(original::TRACK_END.to_vec(), pause);
+                let end = original::TRACK_END.to_vec();
+                if pause.is_zero() {
+                    self.out.push(end, pause);
+                } else {
+                    self.out.push_after_drain(end, pause, pause);
+                }
             }
             Dialect::Framed => {
                 let header = TrackHeader {

@@ -61,8 +61,10 @@ impl ServerContext for Ctx {
 }
 
 /// Moves bytes between the two sessions: each client write arrives as one
-/// read (as on a quiet LAN); server output arrives `chunk` bytes per read.
-/// A virtual clock that jumps to the next timeout when nothing moves.
+/// read (as on a quiet LAN); server output arrives `chunk` bytes per read,
+/// and is acknowledged at once (so a drain barrier passes as soon as it is
+/// reached). A virtual clock that jumps to the next timeout when nothing
+/// moves.
 fn drive(
     server: &mut ServerSession,
     client: &mut ClientSession,
@@ -77,6 +79,10 @@ fn drive(
         if !out.is_empty() && server.wants_read() {
             server.handle_read(now, &out, ctx);
             client.consume(now, out.len());
+            moved = true;
+        }
+        if server.wants_drain() {
+            server.handle_drained(now);
             moved = true;
         }
         let out = server.pending(now);
@@ -282,9 +288,36 @@ fn the_original_track_is_marker_pcm_marker_with_pauses_between() {
     assert_eq!(server.poll_timeout(), Some(pause));
     assert_eq!(server.pending(pause).len(), 1_000);
     server.consume(pause, 1_000);
-    assert_eq!(server.pending(pause), b"track_data_end");
-    server.consume(pause, 14);
+    // The end marker waits until the client has acknowledged the audio
+    // (the driver says when), then for a pause, so that it arrives alone.
+    assert!(server.wants_drain());
+    assert!(server.pending(pause * 10).is_empty());
+    assert_eq!(server.poll_timeout(), None, "no timer: the driver reports");
+    assert!(!server.wants_read());
+    let acked = pause * 3;
+    server.handle_drained(acked);
+    assert!(!server.wants_drain());
+    assert!(server.pending(acked).is_empty());
+    assert_eq!(server.poll_timeout(), Some(acked + pause));
+    assert_eq!(server.pending(acked + pause), b"track_data_end");
+    server.consume(acked + pause, 14);
     assert!(server.wants_read());
+}
+
+#[test]
+fn without_the_pause_trick_the_end_marker_follows_the_audio_at_once() {
+    let ctx = Ctx::new();
+    let cfg = ServerConfig {
+        dialect: DialectChoice::Original,
+        pause: Duration::ZERO,
+        ..ServerConfig::default()
+    };
+    let mut server = ServerSession::new(1, cfg);
+    server.handle_read(Duration::ZERO, b"download VL", &ctx);
+    let out = drain(&mut server);
+    assert!(!server.wants_drain(), "pause 0 turns the barrier off too");
+    assert_eq!(out.len(), 16 + 1_000 + 14);
+    assert!(out.ends_with(b"track_data_end"));
 }
 
 #[test]

@@ -4,7 +4,10 @@
 //! whatever the session has pending, waits out the session's pauses (a wait
 //! that shutdown cuts short), and reads when it has nothing to write and no
 //! pause runs. A client that stops reading blocks only this thread, and
-//! only until the write timeout (see `Progress`).
+//! only until the write timeout (see `Progress`). Before the original
+//! dialect's `track_data_end` it also waits until the client has
+//! acknowledged every audio byte (the session's drain barrier; see
+//! [`unacked_bytes`]), so the marker arrives in a `recv` of its own.
 //!
 //! A read waits for ever once the peer has greeted and no command is half
 //! sent: a client may listen to a song for an hour without a word. Before
@@ -124,6 +127,9 @@ impl Driver<'_> {
         if !self.session.pending(now).is_empty() {
             return self.write_step(now);
         }
+        if self.session.wants_drain() {
+            return self.drain_step();
+        }
         self.progress.idle();
         if self.session.is_finished(now) {
             return Err(End::Finished);
@@ -152,6 +158,32 @@ impl Driver<'_> {
         };
         self.session.consume(self.start.elapsed(), written);
         self.progress.wrote(began, written).map_err(End::Error)
+    }
+
+    /// Waits until the client has acknowledged every byte written (the
+    /// session's drain barrier), polling the socket every [`DRAIN_POLL`]
+    /// with a sleep that shutdown cuts short, then tells the session. The
+    /// wait counts as writing for `Progress`: a client that acknowledges
+    /// too little in a write timeout is dropped as stuck. Where the system
+    /// cannot tell, the barrier passes at once and the pause is all that
+    /// is left.
+    fn drain_step(&mut self) -> Result<(), End> {
+        // Each poll is one "write": what was acknowledged since the last
+        // poll went in between that poll and this one.
+        let mut began = Instant::now();
+        self.progress.writing(began);
+        let mut before = None;
+        while let Some(left) = unacked_bytes(self.stream).filter(|&n| n > 0) {
+            let acked = before.map_or(0, |b: usize| b.saturating_sub(left));
+            self.progress.wrote(began, acked).map_err(End::Error)?;
+            before = Some(left);
+            began = Instant::now();
+            if self.stop.sleep(DRAIN_POLL) {
+                return Err(End::Stopped);
+            }
+        }
+        self.session.handle_drained(self.start.elapsed());
+        Ok(())
     }
 
     /// One read, handed to the session whole: in the original dialect one
@@ -240,6 +272,31 @@ impl Driver<'_> {
 enum Due {
     Greeting,
     Command,
+}
+
+/// How often the drain barrier asks the kernel whether the client has
+/// acknowledged everything: the barrier passes at most this long after the
+/// last ACK. (The wait as a whole is bounded by the write timeout.)
+pub const DRAIN_POLL: Duration = Duration::from_millis(1);
+
+/// Bytes written to `stream` that the peer has not acknowledged yet, sent
+/// or still queued: `ioctl(SIOCOUTQ)` (spelled `TIOCOUTQ` in libc, the
+/// same request). `None` if the kernel cannot say.
+#[cfg(target_os = "linux")]
+pub fn unacked_bytes(stream: &TcpStream) -> Option<usize> {
+    use std::os::fd::AsRawFd;
+    let mut queued: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ writes one int through a pointer to a live one; the
+    // descriptor is borrowed from `stream`, so it stays open for the call.
+    let rc = unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut queued) };
+    (rc == 0).then(|| usize::try_from(queued).unwrap_or(0))
+}
+
+/// Bytes written to `stream` that the peer has not acknowledged yet: this
+/// system has no `SIOCOUTQ`, so `None` (cannot tell).
+#[cfg(not(target_os = "linux"))]
+pub fn unacked_bytes(_stream: &TcpStream) -> Option<usize> {
+    None
 }
 
 /// How long [`linger_close`] waits for the peer to close its side.

@@ -12,7 +12,8 @@
 //! Each application is an [`App`]: the same sans-IO shape as the sessions
 //! themselves — bytes to write ([`App::pending`] / [`App::consume`]), reads
 //! handed in ([`App::handle_read`], [`App::handle_eof`]), a timer
-//! ([`App::poll_timeout`] / [`App::handle_timeout`]) — plus what the
+//! ([`App::poll_timeout`] / [`App::handle_timeout`]), a drain barrier
+//! ([`App::wants_drain`] / [`App::handle_drained`]) — plus what the
 //! simulator needs to drive a socket for it: how much one read may take,
 //! and when to close.
 
@@ -26,6 +27,7 @@ mod peer;
 mod server;
 
 pub use client::{event_text, ClientApp};
+pub(crate) use naive::played_text;
 pub use naive::{Expect, NaiveClient, NaiveOutcome, NaiveStep};
 pub use peer::ScriptedPeer;
 pub use server::{Catalogue, ServerApp};
@@ -44,6 +46,14 @@ pub trait App: Any {
     fn pending(&self, now: SimTime) -> &[u8];
     /// `n` bytes of [`pending`](App::pending) were taken by TCP.
     fn consume(&mut self, now: SimTime, n: usize);
+    /// True while the next bytes wait until the peer has acknowledged
+    /// everything written so far (a server session's drain barrier).
+    fn wants_drain(&self) -> bool {
+        false
+    }
+    /// Every byte written has been acknowledged (the endpoint's
+    /// [`send_queue`](crate::tcp::TcpEndpoint::send_queue) is empty).
+    fn handle_drained(&mut self, _now: SimTime) {}
     /// The most bytes one read may take now; 0 when not reading.
     fn read_size(&self, now: SimTime) -> usize;
     /// One read's bytes.

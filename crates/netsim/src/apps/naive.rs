@@ -11,6 +11,11 @@
 //! sees as a wrong answer. [`NaiveClient`] does the same, step by step,
 //! and records a verdict for each step.
 //!
+//! Its player then plays the song read by read, and stops at the read that
+//! ends in `track_data_end` without playing it (defect 8 in
+//! docs/protocol.md): audio that arrived in that read is never heard.
+//! [`NaiveOutcome::played`] is what it would play.
+//!
 //! This is a model of the original client's *reading habits*, written from
 //! its behaviour and the report; it is not its code.
 
@@ -26,7 +31,8 @@ use crate::trace::preview;
 
 /// One `recv` of a reply: the original client's `recv(1024)`.
 const REPLY_READ: usize = 1024;
-/// One `recv` while gathering a song: 30 s of CD audio, as the original.
+/// One `recv` while gathering a song, as the original: `44100 * 2 * 30`
+/// bytes (its comment says 30 seconds; of CD audio it is 15).
 const TRACK_READ: usize = 44_100 * 2 * 30;
 /// How long the original client waits for a reply.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -72,6 +78,9 @@ pub struct NaiveOutcome {
     pub failure: Option<String>,
     /// The song's bytes, for a [`Expect::Track`] step that succeeded.
     pub audio: Option<Vec<u8>>,
+    /// What the original player would play of it: every read but the one
+    /// that ended in `track_data_end`.
+    pub played: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -80,8 +89,9 @@ enum Phase {
     Idle,
     /// Waiting for the one read of a reply (or of the start marker).
     Reply { deadline: SimTime },
-    /// Gathering a song after its start marker.
-    Track { gathered: Vec<u8> },
+    /// Gathering a song after its start marker; `last_read` is where the
+    /// latest read begins in `gathered`.
+    Track { gathered: Vec<u8>, last_read: usize },
     /// Every step is done, or the server closed.
     Done,
 }
@@ -89,6 +99,11 @@ enum Phase {
 /// The original client's reading habits. See the [module docs](self).
 #[derive(Debug)]
 pub struct NaiveClient {
+    /// The least time between two reads of a song (see
+    /// [`NaiveClient::song_reads_every`]).
+    read_gap: Duration,
+    /// No read of a song before this time.
+    next_read: SimTime,
     steps: VecDeque<NaiveStep>,
     /// The step under way.
     step: Option<NaiveStep>,
@@ -101,6 +116,8 @@ pub struct NaiveClient {
 impl NaiveClient {
     pub fn new(steps: Vec<NaiveStep>) -> Self {
         NaiveClient {
+            read_gap: Duration::ZERO,
+            next_read: SimTime::ZERO,
             steps: steps.into(),
             step: None,
             phase: Phase::Idle,
@@ -108,6 +125,15 @@ impl NaiveClient {
             outcomes: Vec::new(),
             notes: VecDeque::new(),
         }
+    }
+
+    /// Reads a song at most once per `gap`, as the Python loop does on a
+    /// fast network: it copies the whole song so far on every read, so
+    /// bytes pile up in the socket between reads and one read takes many
+    /// segments. (By default the client reads each segment as it arrives.)
+    pub fn song_reads_every(mut self, gap: Duration) -> Self {
+        self.read_gap = gap;
+        self
     }
 
     /// How each finished step went, in order.
@@ -140,13 +166,13 @@ impl NaiveClient {
             };
             self.step = Some(step);
             if matches!(self.phase, Phase::Idle) {
-                self.finish(None, None);
+                self.finish(None, None, None);
             }
         }
     }
 
     /// Ends the step under way.
-    fn finish(&mut self, failure: Option<String>, audio: Option<Vec<u8>>) {
+    fn finish(&mut self, failure: Option<String>, audio: Option<Vec<u8>>, played: Option<Vec<u8>>) {
         let Some(step) = self.step.take() else { return };
         let quoted: Vec<String> = step
             .commands
@@ -154,15 +180,19 @@ impl NaiveClient {
             .map(|c| preview(c.as_bytes()))
             .collect();
         let sent = quoted.join(" + ");
-        let note = match &failure {
+        let mut note = match &failure {
             None => format!("naive client: {sent} → as expected"),
             Some(why) => format!("naive client: {sent} → {why}"),
         };
+        if let (Some(audio), Some(played)) = (&audio, &played) {
+            note += &format!("; {}", played_text(played.len(), audio.len()));
+        }
         self.notes.push_back(note);
         self.outcomes.push(NaiveOutcome {
             sent,
             failure,
             audio,
+            played,
         });
         if !matches!(self.phase, Phase::Done) {
             self.phase = Phase::Idle;
@@ -175,14 +205,15 @@ impl NaiveClient {
             return;
         };
         match expect {
-            Expect::Reply(want) if data == want => self.finish(None, None),
+            Expect::Reply(want) if data == want => self.finish(None, None, None),
             Expect::Reply(want) => {
                 let why = format!("expected {}, read {}", preview(&want), shown(data));
-                self.finish(Some(why), None);
+                self.finish(Some(why), None, None);
             }
             Expect::Track if data == original::TRACK_START => {
                 self.phase = Phase::Track {
                     gathered: Vec::new(),
+                    last_read: 0,
                 };
             }
             Expect::Track => {
@@ -190,10 +221,22 @@ impl NaiveClient {
                     "expected \"track_data_start\" alone, read {}: gives up on the song",
                     shown(data)
                 );
-                self.finish(Some(why), None);
+                self.finish(Some(why), None, None);
             }
             Expect::Nothing => {}
         }
+    }
+}
+
+/// How much of a song the original player plays, e.g. `plays 1436 of
+/// 2896 B of audio`.
+pub(crate) fn played_text(played: usize, audio: usize) -> String {
+    if played == audio {
+        format!("plays all {audio} B of audio")
+    } else {
+        format!(
+            "plays {played} of {audio} B of audio (the read with the end marker is never played)"
+        )
     }
 }
 
@@ -230,9 +273,10 @@ impl App for NaiveClient {
         self.out.drain(..n.min(self.out.len()));
     }
 
-    fn read_size(&self, _now: SimTime) -> usize {
+    fn read_size(&self, now: SimTime) -> usize {
         match self.phase {
             Phase::Reply { .. } => REPLY_READ,
+            Phase::Track { .. } if now < self.next_read => 0,
             Phase::Track { .. } => TRACK_READ,
             Phase::Idle | Phase::Done => 0,
         }
@@ -246,12 +290,18 @@ impl App for NaiveClient {
         ));
         match &mut self.phase {
             Phase::Reply { .. } => self.reply(data),
-            Phase::Track { gathered } => {
+            Phase::Track {
+                gathered,
+                last_read,
+            } => {
+                self.next_read = now.after(self.read_gap);
+                *last_read = gathered.len();
                 gathered.extend_from_slice(data);
                 if gathered.ends_with(original::TRACK_END) {
+                    let played = gathered[..*last_read].to_vec();
                     let mut audio = std::mem::take(gathered);
                     audio.truncate(audio.len() - original::TRACK_END.len());
-                    self.finish(None, Some(audio));
+                    self.finish(None, Some(audio), Some(played));
                 }
             }
             Phase::Idle | Phase::Done => {}
@@ -263,7 +313,7 @@ impl App for NaiveClient {
         self.notes
             .push_back("naive client read end of stream".into());
         self.phase = Phase::Done;
-        self.finish(Some("the server closed the connection".into()), None);
+        self.finish(Some("the server closed the connection".into()), None, None);
         self.steps.clear();
     }
 
@@ -271,14 +321,16 @@ impl App for NaiveClient {
         match self.phase {
             Phase::Idle => self.steps.front().map(|s| s.at),
             Phase::Reply { deadline } => Some(deadline),
-            Phase::Track { .. } | Phase::Done => None,
+            // The next song read, if the client is holding off.
+            Phase::Track { .. } => (!self.read_gap.is_zero()).then_some(self.next_read),
+            Phase::Done => None,
         }
     }
 
     fn handle_timeout(&mut self, now: SimTime) {
         if let Phase::Reply { deadline } = self.phase {
             if deadline <= now {
-                self.finish(Some("no reply within 3 s".into()), None);
+                self.finish(Some("no reply within 3 s".into()), None, None);
             }
         }
         self.advance(now);

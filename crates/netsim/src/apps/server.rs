@@ -119,6 +119,17 @@ impl App for ServerApp {
         self.session.consume(now.as_duration(), n);
     }
 
+    fn wants_drain(&self) -> bool {
+        self.session.wants_drain()
+    }
+
+    fn handle_drained(&mut self, now: SimTime) {
+        self.notes.push_back(
+            "server: the client acknowledged every byte written; drain barrier passed".into(),
+        );
+        self.session.handle_drained(now.as_duration());
+    }
+
     fn read_size(&self, _now: SimTime) -> usize {
         match (self.session.wants_read(), self.session.dialect()) {
             (false, _) => 0,
@@ -154,9 +165,10 @@ impl App for ServerApp {
 
     fn describe(&self) -> String {
         format!(
-            "server session: dialect {:?}, wants_read {}, {} B queued",
+            "server session: dialect {:?}, wants_read {}, wants_drain {}, {} B queued",
             self.session.dialect(),
             self.session.wants_read(),
+            self.session.wants_drain(),
             self.session.queued_bytes()
         )
     }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use streamlab_proto::ClientEvent;
 
 use super::Run;
-use crate::apps::{event_text, ClientApp, NaiveClient};
+use crate::apps::{event_text, played_text, ClientApp, NaiveClient};
 use crate::link::LinkConfig;
 use crate::player::secs;
 use crate::sim::{Side, Sim};
@@ -173,7 +173,13 @@ impl Run {
             let _ = writeln!(s, "client (reads as the original Python client):");
             for o in naive.outcomes() {
                 let verdict = o.failure.as_deref().unwrap_or("as expected");
-                let _ = writeln!(s, "  {} → {verdict}", o.sent);
+                let played = match (&o.audio, &o.played) {
+                    (Some(audio), Some(played)) => {
+                        format!("; {}", played_text(played.len(), audio.len()))
+                    }
+                    _ => String::new(),
+                };
+                let _ = writeln!(s, "  {} → {verdict}{played}", o.sent);
             }
         }
         let Some(client) = sim.app::<ClientApp>(Side::Client) else {

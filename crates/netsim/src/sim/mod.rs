@@ -12,6 +12,8 @@
 //!         a wake-up           -> nothing more (timers are checked below)
 //!     for each side: handle the TCP and app timers that are due, then pump:
 //!         TCP -> wire   what the endpoint owes (an ACK, say) goes out first
+//!         drain         an app waiting for its bytes to be acknowledged hears
+//!                       handle_drained once the endpoint's send queue is empty
 //!         app -> TCP    send() what the session has pending, consume() it
 //!         TCP -> app    recv() at most read_size(now) bytes per read, one
 //!                       handle_read per recv (one command per read in the

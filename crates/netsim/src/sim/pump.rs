@@ -44,6 +44,12 @@ impl Sim {
             }
         }
         let mut moved = false;
+        // A drain barrier passes when the peer holds every byte written,
+        // as the real server learns from SIOCOUTQ.
+        if host.app.wants_drain() && tcp.send_queue() == 0 {
+            host.app.handle_drained(now);
+            moved = true;
+        }
         let data = host.app.pending(now);
         if !data.is_empty() {
             let n = tcp.send(data);

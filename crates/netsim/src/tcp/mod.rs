@@ -221,6 +221,13 @@ impl TcpEndpoint {
         self.snd.in_flight()
     }
 
+    /// Bytes the application wrote that the peer has not acknowledged yet,
+    /// sent or still waiting: what Linux's `ioctl(SIOCOUTQ)` reports. Zero
+    /// means the peer's TCP holds everything written.
+    pub fn send_queue(&self) -> usize {
+        self.snd.queued()
+    }
+
     /// How many bytes [`send`](Self::send) would take now.
     pub fn send_space(&self) -> usize {
         if self.accepts_writes() {

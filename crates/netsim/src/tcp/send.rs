@@ -113,6 +113,11 @@ impl SendState {
         usize::try_from(self.data_end() - self.nxt).unwrap_or(0)
     }
 
+    /// Bytes written and not yet acknowledged, sent or not.
+    pub fn queued(&self) -> usize {
+        self.data.len()
+    }
+
     /// Sequence space sent and not yet acknowledged (SYN and FIN count).
     pub fn in_flight(&self) -> usize {
         usize::try_from(self.max - self.una).unwrap_or(0)
