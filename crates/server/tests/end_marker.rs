@@ -49,6 +49,7 @@ fn start() -> RunningServer {
         },
         max_clients: 4,
         write_timeout: Duration::from_secs(10),
+        ..ServerOptions::default()
     };
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("a literal address");
     let tracks = SONGS.iter().map(|&(n, len)| song(n, len)).collect();
@@ -182,6 +183,7 @@ fn start_one(len: usize, write_timeout: Duration) -> RunningServer {
         },
         max_clients: 4,
         write_timeout,
+        ..ServerOptions::default()
     };
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("a literal address");
     Server::bind(addr, vec![song("one", len)], options)
