@@ -65,6 +65,10 @@ pub struct ServerArgs {
     /// Folder of WAV files to serve [default: the bundled music/].
     #[arg(long)]
     pub music: Option<PathBuf>,
+    /// Also serve symlinks in the music folder that lead outside it (by
+    /// default they are skipped, with a warning).
+    #[arg(long)]
+    pub follow_symlinks: bool,
     /// Clients served at once; more get a busy reply.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub max_clients: u64,

@@ -79,6 +79,7 @@ pub use server::{
     busy_message, find_track, DialectChoice, Outcome, ServerConfig, ServerContext, ServerEvent,
     ServerSession, Track,
 };
+pub use server::{same_song_name, TrackUnavailable};
 pub use std::time::Duration;
 
 /// The two ways of speaking the protocol.

@@ -8,9 +8,10 @@
 //! [`ShutdownHandle`] stops everything cleanly ([`shutdown`]).
 //!
 //! ```no_run
+//! use streamlab_audio::Library;
 //! use streamlab_server::{Server, ServerOptions};
-//! # fn tracks() -> Vec<streamlab_proto::Track> { Vec::new() }
-//! let server = Server::bind("127.0.0.1:2635".parse().unwrap(), tracks(), ServerOptions::default())?;
+//! let songs = Library::scan("music").expect("the songs");
+//! let server = Server::bind("127.0.0.1:2635".parse().unwrap(), songs, ServerOptions::default())?;
 //! let stop = server.shutdown_handle();
 //! // elsewhere: stop.shutdown();
 //! server.run();
@@ -29,7 +30,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use streamlab_proto::{ServerConfig, Track};
+use streamlab_audio::Library;
+use streamlab_proto::ServerConfig;
 use tracing::{debug, info, warn};
 
 pub use limits::raise_fd_limit;
@@ -100,13 +102,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds `addr` (port 0 picks a free port) to serve `tracks`.
+    /// Binds `addr` (port 0 picks a free port) to serve `songs`: a
+    /// scanned [`Library`], whose songs are read on first download, or
+    /// tracks already in memory (a `Vec<Track>`).
     pub fn bind(
         addr: SocketAddr,
-        tracks: Vec<Track>,
+        songs: impl Into<Library>,
         options: ServerOptions,
     ) -> Result<Server, ServerError> {
-        if tracks.is_empty() {
+        let library = songs.into();
+        if library.is_empty() {
             return Err(ServerError::NoSongs);
         }
         let bind_err = |error| ServerError::Bind { addr, error };
@@ -115,7 +120,7 @@ impl Server {
         Ok(Server {
             listener,
             shared: Arc::new(Shared {
-                tracks,
+                library,
                 registry: Registry::default(),
             }),
             options,
@@ -149,7 +154,7 @@ impl Server {
         info!(
             "listening on {} ({}, up to {})",
             self.local_addr(),
-            plural(self.shared.tracks.len(), "song"),
+            plural(self.shared.library.songs().len(), "song"),
             plural(self.options.max_clients, "client")
         );
         for incoming in self.listener.incoming() {
@@ -318,7 +323,7 @@ mod tests {
         let (stream, peer) = listener.accept().unwrap();
         let stream = Arc::new(stream);
         let shared = Arc::new(Shared {
-            tracks: Vec::new(),
+            library: Library::from(Vec::new()),
             registry: Registry::default(),
         });
         let stop = ShutdownHandle::new(addr);
