@@ -247,6 +247,42 @@ fn a_server_process_serves_a_client_process_and_stops_on_ctrl_c() {
     assert!(server.interrupt(), "the server exits cleanly on Ctrl-C");
 }
 
+/// The song list a client gets from a server of `music` started with `extra`.
+#[cfg(unix)]
+fn songs_served(music: &std::path::Path, extra: &[&str]) -> String {
+    let music = music.display().to_string();
+    let mut args = vec!["--music", &music];
+    args.extend_from_slice(extra);
+    let server = ServerProcess::start(&args);
+    let out = streamlab()
+        .args(["client", &server.addr, "--output", "null"])
+        .args(["--script", "list; quit"])
+        .ok_stdout();
+    assert!(server.interrupt());
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_out_of_the_music_folder_is_served_only_with_follow_symlinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(
+        repo.join("music/frere_jacques.wav"),
+        dir.path().join("here.wav"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        repo.join("music/ode_to_joy.wav"),
+        dir.path().join("there.wav"),
+    )
+    .unwrap();
+    let out = songs_served(dir.path(), &[]);
+    assert!(out.contains("1 song:\n  here\n> quit"), "{out}");
+    let out = songs_served(dir.path(), &["--follow-symlinks"]);
+    assert!(out.contains("2 songs:\n  here\n  there\n> quit"), "{out}");
+}
+
 #[test]
 fn sigterm_stops_the_server_as_gracefully_as_ctrl_c() {
     // What `systemctl stop` and `docker stop` send.

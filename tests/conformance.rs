@@ -31,7 +31,7 @@ fn our_server() -> RunningServer {
         ..ServerOptions::default()
     };
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("a literal address");
-    Server::bind(addr, music.tracks().to_vec(), options)
+    Server::bind(addr, music, options)
         .expect("binding 127.0.0.1:0")
         .spawn()
 }

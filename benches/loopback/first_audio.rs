@@ -26,7 +26,7 @@ use streamlab_audio::sink::Sink;
 use streamlab_audio::AudioError;
 use streamlab_client::commands::UserCommand;
 use streamlab_client::{App, ClientOptions};
-use streamlab_proto::{Dialect, PcmFormat, ServerConfig};
+use streamlab_proto::{Dialect, PcmFormat, ServerConfig, Track};
 use streamlab_server::{RunningServer, Server, ServerOptions};
 
 use crate::Summary;
@@ -66,7 +66,9 @@ const CASES: [Case; 3] = [
 
 pub fn run() -> Result<()> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/music");
-    let library = Library::scan(dir).with_context(|| format!("loading {dir}"))?;
+    let tracks = Library::scan(dir)
+        .and_then(|l| l.load_all())
+        .with_context(|| format!("loading {dir}"))?;
     println!("1. time to first audio: 'play {SONG}' (not cached) to the sink's first write");
     println!("   {RUNS} fresh connections per case after {WARMUP} unmeasured; milliseconds");
     println!();
@@ -75,7 +77,7 @@ pub fn run() -> Result<()> {
         "case", "min", "median", "p95", "max", "status lag"
     );
     for case in &CASES {
-        let server = start_server(&library, case.server_pause_ms)?;
+        let server = start_server(&tracks, case.server_pause_ms)?;
         let runs = measure(server.addr, case.dialect);
         server.shutdown();
         let (times, lags) = runs.with_context(|| case.label)?;
@@ -94,7 +96,7 @@ pub fn run() -> Result<()> {
 }
 
 /// A server on a free port with the bundled songs, speaking both dialects.
-fn start_server(library: &Library, pause_ms: u64) -> Result<RunningServer> {
+fn start_server(tracks: &[Track], pause_ms: u64) -> Result<RunningServer> {
     let options = ServerOptions {
         session: ServerConfig {
             pause: Duration::from_millis(pause_ms),
@@ -103,7 +105,7 @@ fn start_server(library: &Library, pause_ms: u64) -> Result<RunningServer> {
         ..ServerOptions::default()
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    Ok(Server::bind(addr, library.tracks().to_vec(), options)?.spawn())
+    Ok(Server::bind(addr, tracks.to_vec(), options)?.spawn())
 }
 
 /// Times to first audio (ms) and the lag of `first_audio_at` (µs).

@@ -67,6 +67,10 @@ pub struct ServerArgs {
     /// Folder of WAV files to serve [default: the bundled music/].
     #[arg(long)]
     pub music: Option<PathBuf>,
+    /// Also serve symlinks in the music folder that lead outside it (by
+    /// default they are skipped, with a warning).
+    #[arg(long)]
+    pub follow_symlinks: bool,
     /// Connections held at once. At the limit a newcomer takes the place of
     /// one that has not sent a valid command yet, or gets a busy reply.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]

@@ -182,7 +182,7 @@ fn server(args: ServerCheckArgs) -> Result<()> {
     config.same_source = args.same_source;
     if let Some(dir) = &args.music {
         let library = crate::run::load_library(Some(dir))?;
-        config.reference = Some(library.tracks().to_vec());
+        config.reference = Some(library.load_all()?);
     }
     let report = streamlab_conformance::run(&config, only)?;
     finish(&report, args.json, args.junit.as_deref())

@@ -59,21 +59,22 @@ pub fn run(args: DemoArgs) -> Result<()> {
             .with_context(|| format!("no song named '{s}' in {}", library.dir().display()))?,
         None => library
             .find("ode_to_joy")
-            .or_else(|| library.tracks().first().cloned())
+            .or_else(|| library.songs().first())
             .context("the library is empty")?,
     };
+    // The demo compares what the clients play with this.
+    let song = song.track()?;
+    let (songs, dir) = (library.songs().len(), library.dir().display().to_string());
     let options = ServerOptions {
         session: ServerConfig::default(),
         ..ServerOptions::default()
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let server = Server::bind(addr, library.tracks().to_vec(), options)?.spawn();
+    let server = Server::bind(addr, library, options)?.spawn();
     println!("streamlab demo: a tour of the kit — a real server and client, a simulated network, the analyzer\n");
     println!(
         "server: listening on {} with {} songs from {} (dialect auto)",
-        server.addr,
-        library.tracks().len(),
-        library.dir().display()
+        server.addr, songs, dir
     );
     let script = format!("list; play {}; wait; devices; quit", song.name);
     for (n, dialect) in [(1, Dialect::Framed), (2, Dialect::Original)] {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use streamlab_audio::library::Library;
+use streamlab_audio::library::{Library, ScanOptions};
 use streamlab_audio::sink::{Paced, Sink, SinkSpec};
 use streamlab_client::{menu, ClientError, ClientOptions};
 use streamlab_proto::{Dialect, DialectChoice, ServerConfig};
@@ -36,11 +36,16 @@ pub fn default_music_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("music")
 }
 
-/// Loads the songs of a folder; warns about files it skipped.
+/// Scans the songs of a folder (headers only: audio is read on first
+/// use); warns about files it skipped.
 pub fn load_library(dir: Option<&Path>) -> Result<Library> {
+    scan_library(dir, ScanOptions::default())
+}
+
+fn scan_library(dir: Option<&Path>, options: ScanOptions) -> Result<Library> {
     let dir = dir.map(Path::to_path_buf).unwrap_or_else(default_music_dir);
-    let lib =
-        Library::scan(&dir).with_context(|| format!("loading songs from {}", dir.display()))?;
+    let lib = Library::scan_with(&dir, options)
+        .with_context(|| format!("loading songs from {}", dir.display()))?;
     Ok(lib)
 }
 
@@ -59,7 +64,10 @@ fn server(args: ServerArgs) -> Result<()> {
         Ok(_) => {}
         Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
     }
-    let library = load_library(args.music.as_deref())?;
+    let scan = ScanOptions {
+        follow_symlinks: args.follow_symlinks,
+    };
+    let library = scan_library(args.music.as_deref(), scan)?;
     let options = ServerOptions {
         session: ServerConfig {
             dialect: match args.dialect {
@@ -77,7 +85,9 @@ fn server(args: ServerArgs) -> Result<()> {
         write_timeout: Duration::from_secs(args.write_timeout),
     };
     let addr = SocketAddr::new(args.bind, args.port);
-    let server = Server::bind(addr, library.tracks().to_vec(), options)?;
+    let names = library.names().join(", ");
+    let dir = library.dir().display().to_string();
+    let server = Server::bind(addr, library, options)?;
     let stop = server.shutdown_handle();
     // Ctrl-C (SIGINT), and with ctrlc's "termination" feature SIGTERM (what
     // systemd and Docker stop a service with) and SIGHUP: the same
@@ -87,11 +97,7 @@ fn server(args: ServerArgs) -> Result<()> {
         tracing::info!("stop signal (Ctrl-C, SIGTERM or SIGHUP): stopping");
     })
     .context("installing the stop-signal handler")?;
-    tracing::info!(
-        "serving {} from {}",
-        library.names().join(", "),
-        library.dir().display()
-    );
+    tracing::info!("serving {names} from {dir}");
     server.run();
     Ok(())
 }

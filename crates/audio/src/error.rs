@@ -61,6 +61,31 @@ pub enum AudioError {
         what: String,
     },
 
+    /// A song's file is no longer what the library scanned: read now, it
+    /// would not be the song the clients were shown.
+    #[error("{}: changed since the songs were scanned: {what}", path.display())]
+    Changed {
+        /// The file.
+        path: PathBuf,
+        /// What changed, e.g. `its format was …, now …`.
+        what: String,
+    },
+
+    /// A song's file resolves, through a symlink, to a file outside the
+    /// song directory, which is not served unless symlinks are followed
+    /// (`streamlab server --follow-symlinks`).
+    #[error(
+        "{}: a symlink to {}, outside the song directory (serve it with --follow-symlinks)",
+        path.display(),
+        target.display()
+    )]
+    OutsideLibrary {
+        /// The file in the song directory.
+        path: PathBuf,
+        /// Where it leads.
+        target: PathBuf,
+    },
+
     /// A song directory cannot be used.
     #[error("song directory {}: {reason}", path.display())]
     Library {

@@ -3,7 +3,8 @@
 //!
 //! * [`wav`]: load a WAV file as a [`Track`] whose bytes are the file's
 //!   frames exactly; write PCM bytes back as a WAV file.
-//! * [`library`]: the server's catalogue, every WAV file in a directory.
+//! * [`library`]: the server's catalogue, every WAV file in a directory,
+//!   scanned by header; [`song`]: one of its songs, read on first use.
 //! * [`synth`]: the bundled public-domain songs, synthesised bit-exactly.
 //! * [`buffer`]: a song being downloaded, shared between the network thread
 //!   and the player.
@@ -29,15 +30,17 @@ mod error;
 pub mod library;
 pub mod player;
 pub mod sink;
+pub mod song;
 pub mod synth;
 pub mod wav;
 
 pub use buffer::{ReadResult, TrackBuffer};
 pub use error::AudioError;
-pub use library::Library;
+pub use library::{Library, ScanOptions};
 pub use player::{Player, PlayerState, PlayerStatus};
 #[cfg(feature = "speaker")]
 pub use sink::speaker::{output_devices, SpeakerSink};
 pub use sink::{NullSink, Sink, SinkSpec, WavSink};
+pub use song::Song;
 pub use streamlab_proto::{PcmFormat, SampleFormat, Track};
-pub use wav::{load_wav, write_wav, WavFileWriter};
+pub use wav::{load_wav, read_wav_info, write_wav, WavFileWriter, WavInfo};

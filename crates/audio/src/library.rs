@@ -3,47 +3,89 @@
 //! A song is named after its file's stem (`music/Ode_To_Joy.wav` →
 //! `Ode_To_Joy`) and found again ignoring case. A file that fails to load
 //! does not stop the server: it is skipped with a warning and listed in
-//! [`Library::skipped`], so `streamlab serve` can say why a song is missing.
+//! [`Library::skipped`], so `streamlab server` can say why a song is missing.
+//!
+//! A scan reads each file's header only, which checks it and tells its
+//! format and length; the audio is read on the song's first download (see
+//! [`Song`]). So the server listens at once, however big the songs are.
+//!
+//! # Symlinks
+//!
+//! A symlink in the directory is served when it leads to a file inside the
+//! directory (or below it). One that leads outside is skipped, with the
+//! reason in [`Library::skipped`]: whoever may drop a link into the music
+//! folder should not thereby publish any file the server can read
+//! (`/home/me/private.wav`). [`ScanOptions::follow_symlinks`]
+//! (`streamlab server --follow-symlinks`) serves them too, for a music
+//! folder built out of links on purpose. The check is made again when a
+//! song is read, so a file swapped for such a link after the scan is
+//! refused too.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use streamlab_proto::Track;
+use streamlab_proto::{same_song_name, Track};
 
-use crate::wav::load_wav;
+use crate::song::Song;
+use crate::wav::{file_stem, read_wav_info};
 use crate::AudioError;
 
+/// How [`Library::scan_with`] treats the files it finds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// Serve symlinks that lead out of the song directory too. Off by
+    /// default: see the module docs.
+    pub follow_symlinks: bool,
+}
+
 /// The songs of one directory, sorted by name.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Library {
     dir: PathBuf,
-    tracks: Vec<Track>,
+    songs: Vec<Song>,
     skipped: Vec<(PathBuf, String)>,
 }
 
 impl Library {
-    /// Loads every `*.wav` file (extension in any case) directly in `dir`;
-    /// subdirectories are not searched.
+    /// Scans every `*.wav` file (extension in any case) directly in `dir`,
+    /// reading headers only; subdirectories are not searched. Symlinks out
+    /// of `dir` are skipped (see the module docs).
     ///
     /// Fails when `dir` is missing, is not a directory, cannot be listed, or
-    /// holds no WAV file that loads.
+    /// holds no playable WAV file.
     pub fn scan(dir: impl AsRef<Path>) -> Result<Library, AudioError> {
+        Library::scan_with(dir, ScanOptions::default())
+    }
+
+    /// [`scan`](Self::scan), with options.
+    pub fn scan_with(dir: impl AsRef<Path>, options: ScanOptions) -> Result<Library, AudioError> {
         let dir = dir.as_ref();
+        let files = wav_files(dir)?;
+        let root = fs::canonicalize(dir).map_err(|e| library_error(dir, &e.to_string()))?;
+        let confine = (!options.follow_symlinks).then_some(root);
         let mut library = Library {
             dir: dir.into(),
-            tracks: Vec::new(),
+            songs: Vec::new(),
             skipped: Vec::new(),
         };
-        for path in wav_files(dir)? {
-            match load_wav(&path) {
-                Ok(track) => library.add(path, track),
+        for path in files {
+            let checked = match &confine {
+                Some(root) => check_inside(root, &path),
+                None => Ok(()),
+            };
+            match checked.and_then(|()| read_wav_info(&path)) {
+                Ok(info) => {
+                    let song =
+                        Song::from_file(file_stem(&path), path.clone(), info, confine.clone());
+                    library.add(path, song);
+                }
                 Err(e) => {
                     tracing::warn!("skipping {e}");
                     library.skipped.push((path, e.to_string()));
                 }
             }
         }
-        if library.tracks.is_empty() {
+        if library.songs.is_empty() {
             return Err(library_error(dir, &no_songs_reason(library.skipped.len())));
         }
         Ok(library)
@@ -54,14 +96,14 @@ impl Library {
     pub fn from_tracks(dir: impl Into<PathBuf>, tracks: Vec<Track>) -> Library {
         let mut library = Library {
             dir: dir.into(),
-            tracks: Vec::new(),
+            songs: Vec::new(),
             skipped: Vec::new(),
         };
         let mut tracks = tracks;
         tracks.sort_by(|a, b| a.name.cmp(&b.name));
         for track in tracks {
             let path = library.dir.join(format!("{}.wav", track.name));
-            library.add(path, track);
+            library.add(path, Song::from_track(track));
         }
         library
     }
@@ -72,42 +114,75 @@ impl Library {
     }
 
     /// The songs, sorted by name (byte order).
-    pub fn tracks(&self) -> &[Track] {
-        &self.tracks
+    pub fn songs(&self) -> &[Song] {
+        &self.songs
+    }
+
+    /// True when there is no song at all.
+    pub fn is_empty(&self) -> bool {
+        self.songs.is_empty()
     }
 
     /// The song names, in the same order.
     pub fn names(&self) -> Vec<String> {
-        self.tracks.iter().map(|t| t.name.clone()).collect()
+        self.songs.iter().map(|s| s.name().to_string()).collect()
     }
 
-    /// The song named `name`, ignoring ASCII and Unicode case. Cloning a
-    /// track is cheap: its PCM is shared.
-    pub fn find(&self, name: &str) -> Option<Track> {
-        streamlab_proto::find_track(&self.tracks, name).cloned()
+    /// The song named `name`, ignoring ASCII and Unicode case (the rule of
+    /// [`streamlab_proto::find_track`]).
+    pub fn find(&self, name: &str) -> Option<&Song> {
+        self.songs.iter().find(|s| same_song_name(s.name(), name))
     }
 
-    /// The files that did not load, with the reason for each.
+    /// Every song as a [`Track`], reading all the audio not yet read: for
+    /// tools that compare against every song (the demo, conformance
+    /// checks), not for the server.
+    pub fn load_all(&self) -> Result<Vec<Track>, AudioError> {
+        self.songs.iter().map(Song::track).collect()
+    }
+
+    /// The files that were not taken, with the reason for each.
     pub fn skipped(&self) -> &[(PathBuf, String)] {
         &self.skipped
     }
 
-    /// Adds `track` unless a song of the same name (ignoring case) is
+    /// Adds `song` unless a song of the same name (ignoring case) is
     /// already there: the first one wins, since names are looked up that way.
-    fn add(&mut self, path: PathBuf, track: Track) {
-        if let Some(reason) = unsendable(&track.name) {
+    fn add(&mut self, path: PathBuf, song: Song) {
+        if let Some(reason) = unsendable(song.name()) {
             tracing::warn!("skipping {}: {reason}", path.display());
             self.skipped.push((path, reason));
-        } else if self.find(&track.name).is_some() {
+        } else if self.find(song.name()).is_some() {
             let reason = format!(
                 "another song is already named '{}' (ignoring case)",
-                track.name
+                song.name()
             );
             tracing::warn!("skipping {}: {reason}", path.display());
             self.skipped.push((path, reason));
         } else {
-            self.tracks.push(track);
+            self.songs.push(song);
         }
+    }
+}
+
+/// Songs given in memory, with no directory: what a server is handed by
+/// tests and tools that make their own tracks.
+impl From<Vec<Track>> for Library {
+    fn from(tracks: Vec<Track>) -> Library {
+        Library::from_tracks(PathBuf::new(), tracks)
+    }
+}
+
+/// Fails with [`AudioError::OutsideLibrary`] when `path`, followed through
+/// any symlinks, is not a file inside `root` (a canonical path).
+pub(crate) fn check_inside(root: &Path, path: &Path) -> Result<(), AudioError> {
+    let target = fs::canonicalize(path).map_err(|e| AudioError::io(path, e))?;
+    match target.starts_with(root) {
+        true => Ok(()),
+        false => Err(AudioError::OutsideLibrary {
+            path: path.into(),
+            target,
+        }),
     }
 }
 
@@ -122,7 +197,8 @@ fn unsendable(name: &str) -> Option<String> {
         .map(|e| format!("it cannot be asked for: {e}"))
 }
 
-/// The `*.wav` files directly in `dir`, sorted by stem (byte order).
+/// The `*.wav` files directly in `dir` (symlinks to files included),
+/// sorted by stem (byte order).
 fn wav_files(dir: &Path) -> Result<Vec<PathBuf>, AudioError> {
     let meta = fs::metadata(dir).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => library_error(dir, "does not exist"),
@@ -163,103 +239,5 @@ fn library_error(dir: &Path, reason: &str) -> AudioError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::wav::write_wav;
-    use streamlab_proto::PcmFormat;
-
-    fn song(dir: &Path, file: &str, bytes: &[u8]) {
-        write_wav(dir.join(file), PcmFormat::CD, bytes).unwrap();
-    }
-
-    #[test]
-    fn scans_wav_files_sorted_and_skips_broken_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        song(dir.path(), "b_song.WAV", &[1, 2, 3, 4]);
-        song(dir.path(), "a_song.wav", &[5, 6, 7, 8]);
-        song(dir.path(), "Zebra.wav", &[9, 9, 9, 9]);
-        fs::write(dir.path().join("broken.wav"), b"not audio").unwrap();
-        fs::write(dir.path().join("readme.txt"), b"hi").unwrap();
-        fs::create_dir(dir.path().join("sub")).unwrap();
-        song(&dir.path().join("sub"), "deep.wav", &[0; 4]);
-
-        let library = Library::scan(dir.path()).unwrap();
-        // Byte order: uppercase sorts before lowercase.
-        assert_eq!(library.names(), ["Zebra", "a_song", "b_song"]);
-        assert_eq!(library.skipped().len(), 1);
-        assert!(library.skipped()[0].1.contains("not a WAV file"));
-        assert_eq!(library.dir(), dir.path());
-        assert_eq!(library.tracks().len(), 3);
-    }
-
-    #[test]
-    fn songs_whose_names_a_client_cannot_send_are_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        song(dir.path(), "good.wav", &[1, 2, 3, 4]);
-        song(dir.path(), "two..dots.wav", &[1, 2, 3, 4]);
-        song(dir.path(), "new\nline.wav", &[1, 2, 3, 4]);
-        song(dir.path(), " padded.wav", &[1, 2, 3, 4]);
-        let library = Library::scan(dir.path()).unwrap();
-        assert_eq!(library.names(), ["good"]);
-        assert_eq!(library.skipped().len(), 3, "{:?}", library.skipped());
-    }
-
-    #[test]
-    fn find_ignores_case_and_shares_the_pcm() {
-        let dir = tempfile::tempdir().unwrap();
-        song(dir.path(), "Ode.wav", &[1, 2, 3, 4]);
-        let library = Library::scan(dir.path()).unwrap();
-        let found = library.find("oDE").unwrap();
-        assert_eq!(found.name, "Ode");
-        assert!(std::sync::Arc::ptr_eq(&found.pcm, &library.tracks()[0].pcm));
-        assert!(library.find("od").is_none());
-    }
-
-    #[test]
-    fn names_equal_ignoring_case_keep_the_first() {
-        let dir = tempfile::tempdir().unwrap();
-        song(dir.path(), "SONG.wav", &[1, 1, 1, 1]);
-        song(dir.path(), "song.wav", &[2, 2, 2, 2]);
-        let library = Library::scan(dir.path()).unwrap();
-        assert_eq!(library.names(), ["SONG"]);
-        assert_eq!(&library.find("song").unwrap().pcm[..], [1, 1, 1, 1]);
-        assert!(library.skipped()[0].1.contains("already named"));
-    }
-
-    #[test]
-    fn unusable_directories_are_one_line_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let missing = dir.path().join("nope");
-        let err = Library::scan(&missing).unwrap_err().to_string();
-        assert_eq!(
-            err,
-            format!("song directory {}: does not exist", missing.display())
-        );
-
-        let file = dir.path().join("file.wav");
-        song(dir.path(), "file.wav", &[0; 4]);
-        let err = Library::scan(&file).unwrap_err().to_string();
-        assert!(err.ends_with("file.wav: not a directory"), "{err}");
-
-        let empty = tempfile::tempdir().unwrap();
-        let err = Library::scan(empty.path()).unwrap_err().to_string();
-        assert!(err.ends_with(": no playable WAV file"), "{err}");
-
-        fs::write(empty.path().join("bad.wav"), b"RIFF").unwrap();
-        let err = Library::scan(empty.path()).unwrap_err().to_string();
-        assert!(err.ends_with(": no playable WAV file (1 skipped)"), "{err}");
-        assert!(!err.contains('\n'));
-    }
-
-    #[test]
-    fn from_tracks_sorts_and_dedups() {
-        let t = |name: &str| Track {
-            name: name.into(),
-            format: PcmFormat::CD,
-            pcm: vec![0u8; 4].into(),
-        };
-        let library = Library::from_tracks("bundled", vec![t("b"), t("a"), t("A")]);
-        assert_eq!(library.names(), ["A", "b"]);
-        assert_eq!(library.skipped()[0].0, Path::new("bundled/a.wav"));
-    }
-}
+#[path = "library_tests.rs"]
+mod tests;

@@ -6,6 +6,11 @@
 //! stored, never decoded and re-encoded. That matters for 8-bit files, which
 //! are unsigned on disk while hound hands them out as signed samples.
 //!
+//! The header can be read alone ([`read_wav_info`]): that is how the
+//! server's [`Library`](crate::Library) checks every song at start without
+//! reading any audio, then reads a song's `data` chunk on its first
+//! download.
+//!
 //! Writing goes the other way: hound builds the header, [`WavFileWriter`]
 //! appends raw bytes after it and patches the two length fields whenever it
 //! is synced, so a file being written is a valid WAV after every sync.
@@ -28,18 +33,55 @@ use crate::AudioError;
 ///
 /// Accepts 8/16/24/32-bit integer and 32-bit float samples, any channel
 /// count and rate, plain or `WAVE_FORMAT_EXTENSIBLE` headers. The track's
-/// `pcm` is the `data` chunk's bytes, bit for bit.
+/// `pcm` is the `data` chunk's bytes, bit for bit, read straight into the
+/// shared buffer the track keeps (no second copy).
 pub fn load_wav(path: impl AsRef<Path>) -> Result<Track, AudioError> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| AudioError::io(path, e))?;
-    let mut reader = Counted::new(BufReader::new(file));
-    let (format, data_len) = read_header(path, &mut reader)?;
-    let pcm = read_frames(path, &mut reader, format, data_len)?;
+    let (mut file, info) = open_wav(path)?;
+    let pcm = crate::song::read_audio(path, &mut file, info, |_| {})?;
     Ok(Track {
         name: file_stem(path),
-        format,
-        pcm: pcm.into(),
+        format: info.format,
+        pcm,
     })
+}
+
+/// What a WAV file's header says, learnt without reading its audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WavInfo {
+    /// How to read the frames.
+    pub format: PcmFormat,
+    /// Where the `data` chunk's first byte is, counted from the file's start.
+    pub data_start: u64,
+    /// The `data` chunk's length in bytes: a whole number of frames, never 0.
+    pub data_len: u32,
+}
+
+/// Reads and checks a WAV file's header, and that the file is long enough
+/// to hold the audio the header announces, without reading the audio.
+///
+/// A file this accepts is one [`load_wav`] loads, unless it changes in
+/// between.
+pub fn read_wav_info(path: impl AsRef<Path>) -> Result<WavInfo, AudioError> {
+    open_wav(path.as_ref()).map(|(_, info)| info)
+}
+
+/// Opens `path` and reads its header (see [`read_wav_info`]). The file's
+/// position afterwards is unspecified: reading the audio seeks first.
+pub(crate) fn open_wav(path: &Path) -> Result<(File, WavInfo), AudioError> {
+    let file = File::open(path).map_err(|e| AudioError::io(path, e))?;
+    let mut reader = Counted::new(BufReader::new(file));
+    let info = read_header(path, &mut reader)?;
+    let file = reader.inner.into_inner();
+    let file_len = file.metadata().map_err(|e| AudioError::io(path, e))?.len();
+    let has = file_len.saturating_sub(info.data_start);
+    if has < u64::from(info.data_len) {
+        return Err(AudioError::Truncated {
+            path: path.into(),
+            reason: format!("data chunk says {} bytes, file has {has}", info.data_len),
+        });
+    }
+    Ok((file, info))
 }
 
 /// Writes `pcm` (raw frames in `format`) as a complete WAV file.
@@ -58,23 +100,22 @@ pub(crate) fn file_stem(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Reads the header up to the first byte of the `data` chunk and returns
-/// the format and the data chunk's length.
+/// Reads the header up to the first byte of the `data` chunk: the format,
+/// where the data starts and the data chunk's length.
 ///
 /// hound validates the header but keeps the sample container size to
 /// itself, so the length is read back from the data chunk's header (the
 /// 4 bytes just before the data) and the container size derived from it.
-fn read_header(
-    path: &Path,
-    file: &mut Counted<BufReader<File>>,
-) -> Result<(PcmFormat, u32), AudioError> {
+fn read_header(path: &Path, file: &mut Counted<BufReader<File>>) -> Result<WavInfo, AudioError> {
     let (spec, samples) = match hound::WavReader::new(&mut *file) {
         Ok(reader) => (reader.spec(), reader.len()),
         Err(e) => return Err(header_error(path, e, file)),
     };
     // hound stopped right after the data chunk's 8-byte header (so at
-    // least 44 bytes in): its length field is the 4 bytes before.
-    let len_field_at = file.consumed.saturating_sub(4);
+    // least 44 bytes in): the data starts here, and its length field is
+    // the 4 bytes before.
+    let data_start = file.consumed;
+    let len_field_at = data_start.saturating_sub(4);
     let mut len_field = [0; 4];
     file.inner
         .seek(SeekFrom::Start(len_field_at))
@@ -87,7 +128,11 @@ fn read_header(
     // hound checked that data_len is a whole number of samples and frames.
     let container = data_len / samples;
     let format = pcm_format(spec, container).map_err(|reason| unsupported(path, &reason))?;
-    Ok((format, data_len))
+    Ok(WavInfo {
+        format,
+        data_start,
+        data_len,
+    })
 }
 
 /// Turns hound's error into ours: a file that is not RIFF/WAVE at all, one
@@ -145,32 +190,6 @@ fn pcm_format(spec: hound::WavSpec, bytes: u32) -> Result<PcmFormat, String> {
         true => Ok(format),
         false => Err("a sample rate of 0 Hz".into()),
     }
-}
-
-/// Reads the `data` chunk's frames, failing if the file is cut short.
-fn read_frames(
-    path: &Path,
-    reader: &mut impl Read,
-    format: PcmFormat,
-    data_len: u32,
-) -> Result<Vec<u8>, AudioError> {
-    let mut pcm = Vec::new();
-    reader
-        .take(u64::from(data_len))
-        .read_to_end(&mut pcm)
-        .map_err(|e| AudioError::io(path, e))?;
-    if pcm.len() < data_len as usize {
-        return Err(AudioError::Truncated {
-            path: path.into(),
-            reason: format!("data chunk says {data_len} bytes, file has {}", pcm.len()),
-        });
-    }
-    debug_assert_eq!(
-        pcm.len() % format.frame_bytes(),
-        0,
-        "hound checks whole frames"
-    );
-    Ok(pcm)
 }
 
 /// A reader that counts the bytes read through it and remembers whether it

@@ -37,6 +37,9 @@ pub mod code {
     pub const NOT_FOUND: u16 = 404;
     /// The line was longer than [`MAX_LINE`](super::MAX_LINE); the server closes.
     pub const TOO_LONG: u16 = 413;
+    /// The song is listed but the server cannot read it now (its file
+    /// vanished or changed); the connection stays open.
+    pub const UNREADABLE: u16 = 500;
     /// The server has too many clients; it closes.
     pub const BUSY: u16 = 503;
 }

@@ -92,6 +92,7 @@ pub use server::{
     address_busy_message, busy_message, find_track, DialectChoice, Outcome, ServerConfig,
     ServerContext, ServerEvent, ServerSession, Track,
 };
+pub use server::{same_song_name, TrackUnavailable};
 pub use std::time::Duration;
 
 /// The two ways of speaking the protocol.

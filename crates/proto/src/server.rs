@@ -79,16 +79,35 @@ pub struct Track {
 /// one rule every catalogue uses, so the real server, the simulator and the
 /// library all find the same song for the same request.
 pub fn find_track<'a>(tracks: &'a [Track], name: &str) -> Option<&'a Track> {
-    let wanted = name.to_lowercase();
-    tracks.iter().find(|t| t.name.to_lowercase() == wanted)
+    tracks.iter().find(|t| same_song_name(&t.name, name))
+}
+
+/// True when `a` and `b` name the same song: equal ignoring case (Unicode).
+/// The rule [`find_track`] applies, for catalogues that hold something else
+/// than [`Track`]s.
+pub fn same_song_name(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
+}
+
+/// Why [`ServerContext::track`] has no track to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackUnavailable {
+    /// No song has that name: `404` (framed), the not-found text (original).
+    NotFound,
+    /// The song is listed but its audio cannot be read now (its file
+    /// vanished or changed). The context logs why; the client is told
+    /// only that, with `ERR 500` in either dialect, and may go on.
+    Unreadable,
 }
 
 /// What a session needs from the server around it.
 pub trait ServerContext {
     /// The song names, in the order `list` shows them.
     fn song_names(&self) -> Vec<String>;
-    /// The song whose name matches `name` ignoring case.
-    fn track(&self, name: &str) -> Option<Track>;
+    /// The song whose name matches `name` ignoring case. The context may
+    /// read its audio from disk here (the real server reads a song on its
+    /// first download), so the session stays free of IO.
+    fn track(&self, name: &str) -> Result<Track, TrackUnavailable>;
     /// Every connected client, in connection order.
     fn devices(&self) -> Vec<Device>;
     /// Records what connection `conn` says it is doing.
@@ -445,19 +464,30 @@ impl ServerSession {
     }
 
     fn queue_track(&mut self, name: &str, ctx: &dyn ServerContext, d: Dialect) -> Outcome {
-        let pause = self.config.pause;
-        let Some(track) = ctx.track(name) else {
-            match d {
-                Dialect::Original => self.out.push(original::not_found(name), pause),
-                Dialect::Framed => self.out.push(
-                    framed::err(
+        let pause = match d {
+            Dialect::Original => self.config.pause,
+            Dialect::Framed => Duration::ZERO,
+        };
+        let track = match ctx.track(name) {
+            Ok(track) => track,
+            Err(TrackUnavailable::NotFound) => {
+                let reply = match d {
+                    Dialect::Original => original::not_found(name),
+                    Dialect::Framed => framed::err(
                         code::NOT_FOUND,
                         &format!("no song named '{name}'; send 'list' to see the songs"),
                     ),
-                    Duration::ZERO,
-                ),
+                };
+                self.out.push(reply, pause);
+                return Outcome::NotFound;
             }
-            return Outcome::NotFound;
+            Err(TrackUnavailable::Unreadable) => {
+                // The original dialect has no error reply; the busy reply
+                // set the precedent of sending the framed line to both.
+                let msg = format!("song '{name}' cannot be read on the server; try again later");
+                self.out.push(framed::err(code::UNREADABLE, &msg), pause);
+                return Outcome::Rejected("the song's file cannot be read".into());
+            }
         };
         let bytes = track.pcm.len();
         match d {

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use streamlab_proto::{
     ClientConfig, ClientEvent, ClientSession, Device, Dialect, DialectChoice, PcmFormat, PlayState,
-    Request, ServerConfig, ServerContext, ServerSession, Track,
+    Request, ServerConfig, ServerContext, ServerSession, Track, TrackUnavailable,
 };
 
 /// A catalogue of two songs and a one-entry device registry.
 struct Ctx {
     songs: Vec<Track>,
+    /// A listed song whose audio the server cannot read (its file vanished).
+    unreadable: Option<&'static str>,
     status: RefCell<(PlayState, Option<String>)>,
 }
 
@@ -34,6 +36,7 @@ impl Ctx {
                     pcm: pcm(1_000, 13),
                 },
             ],
+            unreadable: None,
             status: RefCell::new((PlayState::Idle, None)),
         }
     }
@@ -43,8 +46,15 @@ impl ServerContext for Ctx {
     fn song_names(&self) -> Vec<String> {
         self.songs.iter().map(|t| t.name.clone()).collect()
     }
-    fn track(&self, name: &str) -> Option<Track> {
-        streamlab_proto::find_track(&self.songs, name).cloned()
+    fn track(&self, name: &str) -> Result<Track, TrackUnavailable> {
+        let track = streamlab_proto::find_track(&self.songs, name);
+        match track {
+            Some(t) if self.unreadable == Some(t.name.as_str()) => {
+                Err(TrackUnavailable::Unreadable)
+            }
+            Some(t) => Ok(t.clone()),
+            None => Err(TrackUnavailable::NotFound),
+        }
     }
     fn devices(&self) -> Vec<Device> {
         let (state, song) = self.status.borrow().clone();
@@ -467,6 +477,33 @@ fn framed_server_answers(ctx: &Ctx, input: &[u8]) -> String {
     server.handle_read(Duration::ZERO, input, ctx);
     let out = drain(&mut server);
     String::from_utf8(out).expect("framed replies are UTF-8")
+}
+
+#[test]
+fn a_song_the_server_cannot_read_is_an_error_and_the_session_goes_on() {
+    let mut ctx = Ctx::new();
+    ctx.unreadable = Some("VL");
+    insta::assert_snapshot!(framed_server_answers(&ctx, b"download vl\nlist\n"), @r"
+    ERR 500 song 'vl' cannot be read on the server; try again later
+    OK 2 songs
+    RV
+    VL
+    ");
+    let cfg = ServerConfig {
+        dialect: DialectChoice::Original,
+        pause: Duration::ZERO,
+        ..ServerConfig::default()
+    };
+    let mut server = ServerSession::new(1, cfg);
+    let mut out = Vec::new();
+    for read in [&b"download VL"[..], b"lista"] {
+        server.handle_read(Duration::ZERO, read, &ctx);
+        out.extend(drain(&mut server));
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "ERR 500 song 'VL' cannot be read on the server; try again later\nRV\nVL\n"
+    );
 }
 
 #[test]

@@ -11,9 +11,10 @@
 //! cleanly ([`shutdown`]).
 //!
 //! ```no_run
+//! use streamlab_audio::Library;
 //! use streamlab_server::{Server, ServerOptions};
-//! # fn tracks() -> Vec<streamlab_proto::Track> { Vec::new() }
-//! let server = Server::bind("127.0.0.1:2635".parse().unwrap(), tracks(), ServerOptions::default())?;
+//! let songs = Library::scan("music").expect("the songs");
+//! let server = Server::bind("127.0.0.1:2635".parse().unwrap(), songs, ServerOptions::default())?;
 //! let stop = server.shutdown_handle();
 //! // elsewhere: stop.shutdown();
 //! server.run();
@@ -34,7 +35,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use admission::{Admission, Verdict};
-use streamlab_proto::{address_busy_message, busy_message, ServerConfig, Track};
+use streamlab_audio::Library;
+use streamlab_proto::{address_busy_message, busy_message, ServerConfig};
 use tracing::{debug, info, warn};
 
 pub use limits::raise_fd_limit;
@@ -119,13 +121,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds `addr` (port 0 picks a free port) to serve `tracks`.
+    /// Binds `addr` (port 0 picks a free port) to serve `songs`: a
+    /// scanned [`Library`], whose songs are read on first download, or
+    /// tracks already in memory (a `Vec<Track>`).
     pub fn bind(
         addr: SocketAddr,
-        tracks: Vec<Track>,
+        songs: impl Into<Library>,
         options: ServerOptions,
     ) -> Result<Server, ServerError> {
-        if tracks.is_empty() {
+        let library = songs.into();
+        if library.is_empty() {
             return Err(ServerError::NoSongs);
         }
         let bind_err = |error| ServerError::Bind { addr, error };
@@ -134,7 +139,7 @@ impl Server {
         Ok(Server {
             listener,
             shared: Arc::new(Shared {
-                tracks,
+                library,
                 registry: Registry::default(),
             }),
             admission: Arc::new(Admission::new(options.max_clients, options.max_per_address)),
@@ -169,7 +174,7 @@ impl Server {
         info!(
             "listening on {} ({}, up to {})",
             self.local_addr(),
-            plural(self.shared.tracks.len(), "song"),
+            plural(self.shared.library.songs().len(), "song"),
             plural(self.options.max_clients, "client")
         );
         for incoming in self.listener.incoming() {

@@ -5,12 +5,18 @@
 //! (a guard in `lib.rs` does it). A client refused for want of room is
 //! never registered. The registry and the song catalogue together are what
 //! a session sees as its [`ServerContext`].
+//!
+//! The catalogue is a [`Library`]: a song's audio is read from disk on its
+//! first download, here in the context, so the sans-IO session never does
+//! IO. The connection thread that asks first reads the file; others that
+//! ask for the same song meanwhile wait for that read and share its copy.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
 
-use streamlab_proto::{find_track, Device, PlayState, ServerContext, Track};
+use streamlab_audio::Library;
+use streamlab_proto::{Device, PlayState, ServerContext, Track, TrackUnavailable};
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -83,17 +89,24 @@ impl Registry {
 /// The song catalogue plus the registry: what every session shares.
 #[derive(Debug)]
 pub struct Shared {
-    pub tracks: Vec<Track>,
+    pub library: Library,
     pub registry: Registry,
 }
 
 impl ServerContext for Shared {
     fn song_names(&self) -> Vec<String> {
-        self.tracks.iter().map(|t| t.name.clone()).collect()
+        self.library.names()
     }
 
-    fn track(&self, name: &str) -> Option<Track> {
-        find_track(&self.tracks, name).cloned()
+    /// Reads the song's audio if no download has yet. A file that vanished
+    /// or changed since the scan is logged here, with its path, and the
+    /// client only told the song cannot be read.
+    fn track(&self, name: &str) -> Result<Track, TrackUnavailable> {
+        let song = self.library.find(name).ok_or(TrackUnavailable::NotFound)?;
+        song.track().map_err(|e| {
+            tracing::error!("cannot send '{}': {e}", song.name());
+            TrackUnavailable::Unreadable
+        })
     }
 
     fn devices(&self) -> Vec<Device> {

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use streamlab_proto::{
     original, Device, Dialect, Outcome, PlayState, ServerConfig, ServerContext, ServerEvent,
-    ServerSession, Track,
+    ServerSession, Track, TrackUnavailable,
 };
 
 use super::{App, FRAMED_READ};
@@ -35,8 +35,10 @@ impl ServerContext for Catalogue {
         self.tracks.iter().map(|t| t.name.clone()).collect()
     }
 
-    fn track(&self, name: &str) -> Option<Track> {
-        streamlab_proto::find_track(&self.tracks, name).cloned()
+    fn track(&self, name: &str) -> Result<Track, TrackUnavailable> {
+        streamlab_proto::find_track(&self.tracks, name)
+            .cloned()
+            .ok_or(TrackUnavailable::NotFound)
     }
 
     fn devices(&self) -> Vec<Device> {
