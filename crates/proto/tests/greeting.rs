@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use streamlab_proto::{
     Device, DialectChoice, PlayState, ServerConfig, ServerContext, ServerSession, Track,
+    TrackUnavailable,
 };
 
 /// A server with no songs and no devices: enough to answer commands.
@@ -16,8 +17,8 @@ impl ServerContext for Empty {
     fn song_names(&self) -> Vec<String> {
         Vec::new()
     }
-    fn track(&self, _name: &str) -> Option<Track> {
-        None
+    fn track(&self, _name: &str) -> Result<Track, TrackUnavailable> {
+        Err(TrackUnavailable::NotFound)
     }
     fn devices(&self) -> Vec<Device> {
         Vec::new()

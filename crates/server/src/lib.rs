@@ -356,7 +356,7 @@ mod tests {
 
     #[test]
     fn a_panicking_connection_leaves_no_ghost_device_no_place_and_no_open_socket() {
-        let track = Track {
+        let track = streamlab_proto::Track {
             name: "tone".into(),
             format: streamlab_proto::PcmFormat::CD,
             pcm: vec![0u8; 4].into(),

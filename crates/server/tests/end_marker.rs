@@ -52,7 +52,7 @@ fn start() -> RunningServer {
         ..ServerOptions::default()
     };
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("a literal address");
-    let tracks = SONGS.iter().map(|&(n, len)| song(n, len)).collect();
+    let tracks: Vec<_> = SONGS.iter().map(|&(n, len)| song(n, len)).collect();
     Server::bind(addr, tracks, options)
         .expect("bind 127.0.0.1:0")
         .spawn()
