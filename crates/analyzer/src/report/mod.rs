@@ -232,35 +232,9 @@ fn skip_warning(skipped: &Skipped, max: usize) -> Option<String> {
     ))
 }
 
-/// Printable text for a message: text as is (UTF-8, so the original
-/// server's Portuguese reads right), `\n`, `\r`, `\t`, `\\` and `\"`
-/// escaped, other control characters and bytes that are not UTF-8 as
-/// `\xNN`; at most `max` characters, then `…`.
-pub fn escape(bytes: &[u8], max: usize) -> String {
-    let mut s = String::new();
-    let mut shown = 0;
-    for chunk in bytes.utf8_chunks() {
-        let invalid = chunk.invalid().iter().map(|&b| format!("\\x{b:02x}"));
-        let valid = chunk.valid().chars().map(|c| match c {
-            '\n' => "\\n".to_string(),
-            '\r' => "\\r".to_string(),
-            '\t' => "\\t".to_string(),
-            '\\' => "\\\\".to_string(),
-            '"' => "\\\"".to_string(),
-            c if c.is_control() => format!("\\x{:02x}", c as u32),
-            c => c.to_string(),
-        });
-        for piece in valid.chain(invalid) {
-            if shown >= max {
-                s.push('…');
-                return s;
-            }
-            s.push_str(&piece);
-            shown += 1;
-        }
-    }
-    s
-}
+/// Printable text for a message: the one escaping rule of the kit, owned
+/// by the protocol crate (the client prints server text through it too).
+pub use streamlab_proto::escape::escape;
 
 /// True when `bytes` look like binary data rather than text: more than a
 /// quarter of the first 64 are neither UTF-8 text nor line breaks.
