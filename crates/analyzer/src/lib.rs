@@ -57,6 +57,8 @@
 //! its whole packets; whatever the error, the next call returns `Ok(None)`.
 //! Input from a file never makes this crate panic.
 
+#![forbid(unsafe_code)]
+
 pub mod capture;
 pub mod decode;
 pub mod flows;

@@ -24,6 +24,8 @@
 //! with no system audio library, and `SinkSpec::Speaker` fails to open with
 //! a message saying how to enable it.
 
+#![forbid(unsafe_code)]
+
 pub mod buffer;
 pub mod convert;
 mod error;

@@ -15,6 +15,8 @@
 //! # Ok::<(), streamlab_client::ClientError>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod commands;
 pub mod connection;

@@ -60,6 +60,8 @@
 //!   connection, a link per direction, fault rules, a capture);
 //! * [`scenario`]: the named stories and their summaries.
 
+#![forbid(unsafe_code)]
+
 pub mod apps;
 pub mod link;
 pub mod pcapng;

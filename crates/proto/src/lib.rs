@@ -76,6 +76,8 @@
 //! }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod client;
 pub mod escape;
 pub mod format;
