@@ -17,7 +17,7 @@
 use std::net::SocketAddr;
 
 use streamlab_proto::framed::{self, Status};
-use streamlab_proto::{original, Device, Dialect, PlayState};
+use streamlab_proto::{original, Device, Dialect, PlayState, Request};
 
 use crate::diagnosis::show;
 use crate::session::{self, framed_counted, framed_line};
@@ -72,9 +72,19 @@ pub fn devices_status(ctx: &Ctx) -> Result<(), Diagnosis> {
     }
 }
 
+/// `req` as the original client writes it, spelled by proto.
+fn say_original(req: Request) -> Vec<u8> {
+    // Both requests this check sends (a song being played, the device
+    // list) have an original spelling, so this never falls back.
+    original::encode_request(&req).unwrap_or_default()
+}
+
 /// The original exchange: `att_status <song>`, no reply, then the list.
 fn report_original(ctx: &Ctx, conn: &mut Conn, song: &str) -> Result<Vec<Device>, Diagnosis> {
-    conn.send(format!("att_status {song}").as_bytes())?;
+    conn.send(&say_original(Request::Status {
+        state: PlayState::Playing,
+        song: Some(song.to_string()),
+    }))?;
     let r = conn.extra(ctx.limits().settle);
     if !r.bytes.is_empty() || r.end != End::Quiet {
         let got = r.describe(conn.limits());
@@ -82,7 +92,7 @@ fn report_original(ctx: &Ctx, conn: &mut Conn, song: &str) -> Result<Vec<Device>
                     the reply as the answer to its next command";
         return Err(conn.fail("no reply at all", got).hint(hint));
     }
-    conn.send(b"lista_dispositivos")?;
+    conn.send(&say_original(Request::Devices))?;
     let r = conn.reply(None);
     let text = match (&r.end, std::str::from_utf8(&r.bytes)) {
         (End::Quiet, Ok(text)) if !text.is_empty() => text.to_string(),
