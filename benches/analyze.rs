@@ -326,6 +326,7 @@ impl Side {
             flags,
             window: 65_535,
             mss: None,
+            options: Default::default(),
             payload: payload.to_vec(),
         };
         let syn_fin = flags.contains(TcpFlags::SYN) || flags.contains(TcpFlags::FIN);

@@ -162,6 +162,7 @@ mod tests {
             flags,
             window: 0,
             mss: None,
+            options: Default::default(),
             payload: payload.to_vec(),
         }
     }

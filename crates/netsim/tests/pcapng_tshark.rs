@@ -111,6 +111,7 @@ fn send(
         flags,
         window: from.window,
         mss: syn.then_some(1460),
+        options: Default::default(),
         payload: data.to_vec(),
     };
     let end = seq.wrapping_add(tcp.sequence_len() as u32);

@@ -13,7 +13,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use streamlab_netsim::rng::SimRng;
-use streamlab_netsim::tcp::{TcpConfig, TcpEndpoint, TcpError, TcpEvent, TcpState};
+use streamlab_netsim::tcp::{
+    RetransmitReason, TcpConfig, TcpEndpoint, TcpError, TcpEvent, TcpState,
+};
 use streamlab_netsim::time::SimTime;
 use streamlab_netsim::wire::{TcpFlags, TcpRepr};
 
@@ -565,6 +567,7 @@ fn a_lost_segment_is_sent_again_after_the_rto() {
         seq: lost,
         len: 1460,
         attempt: 1,
+        why: RetransmitReason::Rto,
     };
     assert!(
         client.events.contains(&(*fired_at, retransmit)),
@@ -744,6 +747,7 @@ fn sequence_numbers_wrap_around_mid_transfer() {
         seq: client_isn.wrapping_add(1),
         len: 1460,
         attempt: 1,
+        why: RetransmitReason::Rto,
     };
     assert!(p.apps[Client as usize]
         .events

@@ -73,6 +73,38 @@ pub enum TcpError {
     LocalAbort,
 }
 
+/// Why a segment was sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RetransmitReason {
+    /// The retransmission timer fired (and, in the go-back-N model, every
+    /// segment after the first one it resends).
+    Rto,
+    /// Three duplicate ACKs: fast retransmit (RFC 5681).
+    DupAcks,
+    /// Three SACKed segments above it (RFC 6675).
+    SackHole,
+    /// A partial ACK during NewReno recovery (RFC 6582).
+    PartialAck,
+    /// The last segment, sent again because no ACK came for 2 × SRTT
+    /// (RFC 8985).
+    TailLossProbe,
+    /// RFC 6675's rescue retransmission: the highest hole, once per recovery.
+    Rescue,
+}
+
+impl fmt::Display for RetransmitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RetransmitReason::Rto => "rto",
+            RetransmitReason::DupAcks => "3 dup acks",
+            RetransmitReason::SackHole => "sack hole",
+            RetransmitReason::PartialAck => "partial ack",
+            RetransmitReason::TailLossProbe => "tail loss probe",
+            RetransmitReason::Rescue => "rescue",
+        })
+    }
+}
+
 /// Something worth a line in the simulator's trace, from
 /// [`TcpEndpoint::poll_event`](super::TcpEndpoint::poll_event).
 ///
@@ -82,20 +114,36 @@ pub enum TcpError {
 pub enum TcpEvent {
     /// The three-way handshake finished: the state is now ESTABLISHED.
     Connected,
-    /// A segment was sent again. `len` counts payload bytes (0 for a bare
-    /// SYN or FIN). `attempt` is how many timeouts in a row led to it; the
-    /// segments resent after the first one is acknowledged (go-back-N)
-    /// count as attempt 1.
-    Retransmit { seq: u32, len: usize, attempt: u32 },
+    /// A segment was sent again, for `why`. `len` counts payload bytes (0
+    /// for a bare SYN or FIN). `attempt` is how many timeouts in a row led
+    /// to it; the segments resent after the first one is acknowledged
+    /// (go-back-N) count as attempt 1.
+    Retransmit {
+        seq: u32,
+        len: usize,
+        attempt: u32,
+        why: RetransmitReason,
+    },
+    /// Loss recovery started (`why`: 3 dup ACKs or a SACK hole): the
+    /// congestion window drops to `cwnd` segments.
+    Recovery { cwnd: u32, why: RetransmitReason },
+    /// Every segment judged lost was repaired; `cwnd` segments from now.
+    RecoveryDone { cwnd: u32 },
+    /// After a timeout the congestion window is 1 segment, and slow start
+    /// runs again up to `ssthresh`.
+    LossWindow { ssthresh: u32 },
+    /// A tail-loss probe carried new data (none was left to resend).
+    TailLossProbe { seq: u32 },
     /// The retransmission timer expired after waiting `rto`; the next wait
     /// is twice as long, up to `max_rto`.
     RtoFired { rto: Duration },
     /// The peer advertised a window of 0: its receive buffer is full.
     ZeroWindow,
-    /// A one-byte probe went out to ask a zero-window peer for news.
+    /// A probe went out to ask a zero-window peer for news: one byte at
+    /// `seq`, or (Linux) no byte at SND.UNA − 1.
     WindowProbe { seq: u32 },
     /// The peer's window is open again after being 0.
-    WindowOpened { window: u16 },
+    WindowOpened { window: usize },
     /// The peer sent its FIN: it will send no more data.
     PeerFin,
     /// The peer reset the connection.
@@ -109,9 +157,19 @@ impl fmt::Display for TcpEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TcpEvent::Connected => f.write_str("connected"),
-            TcpEvent::Retransmit { seq, len, attempt } => {
-                write!(f, "retransmit seq={seq} len={len} #{attempt}")
+            TcpEvent::Retransmit {
+                seq,
+                len,
+                attempt,
+                why: RetransmitReason::Rto,
+            } => write!(f, "retransmit seq={seq} len={len} #{attempt}"),
+            TcpEvent::Retransmit { seq, len, why, .. } => {
+                write!(f, "retransmit seq={seq} len={len} ({why})")
             }
+            TcpEvent::Recovery { cwnd, why } => write!(f, "fast recovery cwnd={cwnd} ({why})"),
+            TcpEvent::RecoveryDone { cwnd } => write!(f, "recovery done cwnd={cwnd}"),
+            TcpEvent::LossWindow { ssthresh } => write!(f, "cwnd=1 ssthresh={ssthresh}"),
+            TcpEvent::TailLossProbe { seq } => write!(f, "tail loss probe seq={seq}"),
             TcpEvent::RtoFired { rto } => write!(f, "rto fired after {rto:?}"),
             TcpEvent::ZeroWindow => f.write_str("zero window"),
             TcpEvent::WindowProbe { seq } => write!(f, "window probe seq={seq}"),
@@ -134,6 +192,17 @@ mod tests {
                 seq: 1461,
                 len: 1460,
                 attempt: 2,
+                why: RetransmitReason::Rto,
+            },
+            TcpEvent::Retransmit {
+                seq: 2921,
+                len: 1448,
+                attempt: 1,
+                why: RetransmitReason::SackHole,
+            },
+            TcpEvent::Recovery {
+                cwnd: 14,
+                why: RetransmitReason::DupAcks,
             },
             TcpEvent::RtoFired {
                 rto: Duration::from_millis(400),
@@ -149,6 +218,8 @@ mod tests {
             lines,
             [
                 "retransmit seq=1461 len=1460 #2",
+                "retransmit seq=2921 len=1448 (sack hole)",
+                "fast recovery cwnd=14 (3 dup acks)",
                 "rto fired after 400ms",
                 "aborted: connection timed out after 8 retransmissions",
             ]

@@ -19,6 +19,7 @@
 //! Nothing here sends anything: steps only set what is owed (an ACK, an
 //! RST) and [`poll_segment`](TcpEndpoint::poll_segment) builds it.
 
+use super::config::Recovery;
 use super::send::WindowChange;
 use super::seq::SeqNum;
 use super::{TcpEndpoint, TcpError, TcpEvent, TcpState};
@@ -33,6 +34,7 @@ impl TcpEndpoint {
         if seg.src_port != self.remote.port() || seg.dst_port != self.local.port() {
             return;
         }
+        self.clock = now;
         match self.state {
             TcpState::Closed => self.on_segment_closed(seg),
             TcpState::SynSent => self.on_segment_syn_sent(seg),
@@ -110,6 +112,7 @@ impl TcpEndpoint {
             self.on_unacceptable(now, seg, seq_len);
             return;
         }
+        self.take_timestamp(seg);
         if !flags.contains(TcpFlags::ACK) {
             return; // after the handshake, every segment carries an ACK
         }
@@ -152,8 +155,12 @@ impl TcpEndpoint {
     /// or beyond it. If it took sequence numbers, ACK to say what we expect;
     /// a pure ACK is not answered (two endpoints could ACK each other's ACKs
     /// forever). Its ACK field is still used.
+    ///
+    /// A receiver that speaks Linux's probes also answers an empty segment
+    /// numbered RCV.NXT − 1: a zero-window probe or a keep-alive.
     fn on_unacceptable(&mut self, now: SimTime, seg: &TcpRepr, seq_len: usize) {
-        if seq_len > 0 {
+        let keepalive = seq_len == 0 && SeqNum(seg.seq) + 1 == self.rcv.nxt;
+        if seq_len > 0 || (keepalive && self.answers_keepalives()) {
             self.ack_owed = true;
         }
         if self.state == TcpState::TimeWait && seg.flags.contains(TcpFlags::FIN) {
@@ -176,7 +183,10 @@ impl TcpEndpoint {
             self.ack_owed = true;
             return false;
         }
-        if self.snd.is_new_ack(ack) {
+        let selective = self.config.recovery == Recovery::Selective;
+        if selective && self.state != TcpState::SynReceived {
+            self.on_ack_selective(now, seg, ack);
+        } else if self.snd.is_new_ack(ack) {
             self.snd.ack(ack);
             self.in_recovery = false;
             self.timers.on_progress();
@@ -187,7 +197,7 @@ impl TcpEndpoint {
             }
         }
         if ack >= self.snd.una {
-            self.take_window(seq, ack, seg.window);
+            self.take_window(seq, ack, self.peer_window_of(seg));
         }
         if self.snd.fin_acked() {
             self.on_fin_acked(now);
@@ -195,7 +205,7 @@ impl TcpEndpoint {
         true
     }
 
-    fn take_window(&mut self, seq: SeqNum, ack: SeqNum, window: u16) {
+    fn take_window(&mut self, seq: SeqNum, ack: SeqNum, window: usize) {
         match self.snd.update_window(seq, ack, window) {
             Some(WindowChange::Closed) => self.events.push_back(TcpEvent::ZeroWindow),
             Some(WindowChange::Opened) => {
@@ -223,26 +233,44 @@ impl TcpEndpoint {
             TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
         );
         if !seg.payload.is_empty() {
-            self.ack_owed = true;
             if open {
-                self.rcv.accept(seq, &seg.payload);
+                // Out of order, filling a hole, or old: ACK at once.
+                let urgent = seq > self.rcv.nxt || self.rcv.has_holes();
+                let taken = self.rcv.accept(seq, &seg.payload);
+                self.ack_data(now, taken, urgent || taken == 0);
+            } else {
+                self.ack_owed = true;
             }
         }
-        if !seg.flags.contains(TcpFlags::FIN) {
+        let fin_ready = open && self.rcv.fin_ready();
+        if !seg.flags.contains(TcpFlags::FIN) && !fin_ready {
             return;
         }
-        self.ack_owed = true;
+        let fin_at = seq + seg.payload.len();
+        if open && !fin_ready && fin_at > self.rcv.nxt {
+            // Beyond a hole: remembered, taken when the hole fills.
+            self.rcv.remember_fin(fin_at);
+            self.ack_owed = true;
+            return;
+        }
         // The FIN counts only if every byte before it is in.
-        if open && seq + seg.payload.len() == self.rcv.nxt {
-            self.rcv.accept_fin();
-            self.events.push_back(TcpEvent::PeerFin);
-            match self.state {
-                TcpState::Established => self.state = TcpState::CloseWait,
-                // Both sides closed at once; ours is not acknowledged yet.
-                TcpState::FinWait1 => self.state = TcpState::Closing,
-                TcpState::FinWait2 => self.enter_time_wait(now),
-                _ => {}
-            }
+        if open && (fin_ready || fin_at == self.rcv.nxt) {
+            self.ack_data(now, 0, false);
+            self.take_fin(now);
+        } else {
+            self.ack_owed = true;
+        }
+    }
+
+    fn take_fin(&mut self, now: SimTime) {
+        self.rcv.accept_fin();
+        self.events.push_back(TcpEvent::PeerFin);
+        match self.state {
+            TcpState::Established => self.state = TcpState::CloseWait,
+            // Both sides closed at once; ours is not acknowledged yet.
+            TcpState::FinWait1 => self.state = TcpState::Closing,
+            TcpState::FinWait2 => self.enter_time_wait(now),
+            _ => {}
         }
     }
 }

@@ -69,13 +69,20 @@
 //!   the window (an old retransmission still carries a fresh ACK). RFC 9293
 //!   drops those to defeat blind attacks; the simulator has no attacker.
 
+mod cc;
 mod config;
 mod event;
 mod input;
+mod negotiate;
+mod ooo;
 mod output;
+mod recovery;
 mod recv;
+mod rtt;
+mod scoreboard;
 mod send;
 mod seq;
+mod stats;
 #[cfg(test)]
 mod tests;
 mod timer;
@@ -83,12 +90,15 @@ mod timer;
 use std::collections::VecDeque;
 use std::net::SocketAddrV4;
 
-pub use config::TcpConfig;
-pub use event::{TcpError, TcpEvent, TcpState};
+pub use config::{Congestion, Recovery, TcpConfig, TcpFlavor, UnknownFlavor, WindowProbe};
+pub use event::{RetransmitReason, TcpError, TcpEvent, TcpState};
 pub use seq::SeqNum;
+pub use stats::TcpStats;
 
 use crate::time::SimTime;
 use crate::wire::{TcpFlags, TcpRepr};
+use negotiate::{AckState, Negotiated, TIMESTAMP_LEN};
+use recovery::LossState;
 use recv::RecvState;
 use send::SendState;
 use timer::Timers;
@@ -123,6 +133,17 @@ pub struct TcpEndpoint {
     /// An RST to send, with this sequence number.
     rst_owed: Option<SeqNum>,
     events: VecDeque<TcpEvent>,
+    /// RTT, congestion window and scoreboard (the selective model).
+    loss: LossState,
+    /// What the SYNs agreed on.
+    neg: Negotiated,
+    /// Delayed ACKs and receive autotuning.
+    acks: AckState,
+    /// The latest time passed in (for `recv`, which takes none).
+    clock: SimTime,
+    /// When our SYN went out, if only once (an RTT sample, Karn's rule).
+    syn_sent: Option<(SimTime, bool)>,
+    stats: TcpStats,
 }
 
 impl TcpEndpoint {
@@ -138,6 +159,7 @@ impl TcpEndpoint {
     ) -> Self {
         let mut ep = Self::new(local, remote, isn, config, TcpState::SynSent);
         ep.timers.arm_retransmit(now);
+        ep.clock = now;
         ep
     }
 
@@ -159,6 +181,7 @@ impl TcpEndpoint {
             return None;
         }
         let mut ep = Self::new(local, remote, isn, config, TcpState::SynReceived);
+        ep.clock = now;
         ep.take_peer_syn(syn);
         ep.timers.arm_retransmit(now);
         Some(ep)
@@ -171,12 +194,25 @@ impl TcpEndpoint {
         config: TcpConfig,
         state: TcpState,
     ) -> Self {
+        let mut rcv = RecvState::new(Self::initial_window(&config), usize::from(config.mss));
+        if config.out_of_order_queue {
+            rcv.keep_out_of_order();
+        }
         TcpEndpoint {
             local,
             remote,
             snd: SendState::new(SeqNum(isn), config.send_buffer),
-            rcv: RecvState::new(config.recv_capacity(), usize::from(config.mss)),
+            rcv,
             timers: Timers::new(config.initial_rto, config.max_rto),
+            loss: LossState::new(&config),
+            neg: Negotiated {
+                ts_offset: isn,
+                ..Negotiated::default()
+            },
+            acks: AckState::new(usize::from(config.mss)),
+            clock: SimTime::ZERO,
+            syn_sent: None,
+            stats: TcpStats::default(),
             send_mss: usize::from(config.mss.max(1)),
             config,
             state,
@@ -187,6 +223,28 @@ impl TcpEndpoint {
             rst_owed: None,
             events: VecDeque::new(),
         }
+    }
+
+    /// The window we start with: the receive buffer (capped at 65535
+    /// until the SYNs agree on scaling), or with autotuning half of it
+    /// (Linux's `tcp_adv_win_scale`), cut to whole segments as Linux does
+    /// (64,240 bytes for a 1460-byte MSS).
+    fn initial_window(config: &TcpConfig) -> usize {
+        if !config.buffer_autotuning {
+            return config.recv_capacity();
+        }
+        let seg = usize::from(config.mss).saturating_sub(if config.timestamps {
+            TIMESTAMP_LEN
+        } else {
+            0
+        });
+        let space = config.recv_buffer / 2;
+        let space = if config.window_scale {
+            space
+        } else {
+            space.min(TcpConfig::MAX_WINDOW)
+        };
+        space.min(TcpConfig::MAX_WINDOW) / seg.max(1) * seg.max(1)
     }
 
     // ---- getters -------------------------------------------------------
@@ -242,9 +300,36 @@ impl TcpEndpoint {
         self.rcv.available()
     }
 
-    /// The window the peer last advertised.
-    pub fn peer_window(&self) -> u16 {
+    /// The window the peer last advertised, in bytes (scaled).
+    pub fn peer_window(&self) -> usize {
         self.snd.wnd
+    }
+
+    /// What this endpoint counted: retransmissions, recoveries, timeouts,
+    /// probes.
+    pub fn stats(&self) -> TcpStats {
+        self.stats
+    }
+
+    /// The congestion window in segments (`u32::MAX` without congestion
+    /// control).
+    pub fn cwnd(&self) -> u32 {
+        self.loss.cc.cwnd
+    }
+
+    /// The smoothed RTT, once measured.
+    pub fn srtt(&self) -> Option<std::time::Duration> {
+        self.loss.rtt.srtt()
+    }
+
+    /// The current retransmission timeout, backoff included.
+    pub fn rto(&self) -> std::time::Duration {
+        self.timers.rto
+    }
+
+    /// Bytes the receive window may grow to now (autotuning moves it).
+    pub fn recv_window_capacity(&self) -> usize {
+        self.rcv.capacity()
     }
 
     /// The largest payload this endpoint puts in a segment.
@@ -287,6 +372,9 @@ impl TcpEndpoint {
         let (n, update) = self.rcv.read(buf);
         if update && self.state != TcpState::Closed {
             self.ack_owed = true;
+        }
+        if n > 0 {
+            self.rcv_space_adjust(n);
         }
         n
     }
@@ -358,16 +446,31 @@ impl TcpEndpoint {
         )
     }
 
-    /// Takes what the peer's SYN tells: its ISN, its MSS and its window.
+    /// Takes what the peer's SYN tells: its ISN, its MSS, its window and
+    /// the options both sides will use.
     fn take_peer_syn(&mut self, syn: &TcpRepr) {
+        self.take_peer_options(syn);
         self.rcv.sync(SeqNum(syn.seq));
         let peer_mss = syn.mss.unwrap_or(DEFAULT_PEER_MSS);
-        self.send_mss = usize::from(self.config.mss.min(peer_mss).max(1));
-        self.snd.init_window(SeqNum(syn.seq), syn.window);
+        let mut mss = usize::from(self.config.mss.min(peer_mss));
+        if self.neg.timestamps {
+            mss = mss.saturating_sub(TIMESTAMP_LEN);
+        }
+        self.send_mss = mss.max(1);
+        self.snd
+            .init_window(SeqNum(syn.seq), usize::from(syn.window));
     }
 
     /// The handshake is done.
     fn establish(&mut self) {
+        if let Some((sent, false)) = self.syn_sent.take() {
+            // The SYN went once: its round trip is the first RTT sample.
+            self.loss.rtt.sample(self.clock.since(sent));
+            if self.config.rtt_estimation {
+                self.timers.set_base_rto(self.loss.rtt.rto());
+                self.timers.on_progress();
+            }
+        }
         self.state = if self.snd.fin_queued {
             TcpState::FinWait1
         } else {

@@ -12,11 +12,13 @@
 //!      | not read yet     | (the advertised window) | room for them
 //! ```
 //!
-//! Only in-order data is kept. A segment that starts beyond `nxt` (because
-//! one before it was lost) is dropped and answered with a duplicate ACK; the
-//! sender's retransmission fills the hole and everything after it comes
-//! again (go-back-N). Real stacks keep such segments and use SACK; dropping
-//! them keeps this code short and the sender's behaviour easy to see.
+//! In the go-back-N model only in-order data is kept. A segment that starts
+//! beyond `nxt` (because one before it was lost) is dropped and answered
+//! with a duplicate ACK; the sender's retransmission fills the hole and
+//! everything after it comes again. With an out-of-order queue (every real
+//! stack, and the `newreno` and `linux` models) such a segment is kept in
+//! [`OooQueue`] and reported in SACK blocks, and filling the hole delivers
+//! it all at once.
 //!
 //! **Silly window avoidance** (RFC 1122, 4.2.3.3): when the application
 //! reads a few bytes from a full buffer, advertising a window of a few
@@ -26,6 +28,7 @@
 
 use std::collections::VecDeque;
 
+use super::ooo::OooQueue;
 use super::seq::SeqNum;
 
 #[derive(Debug)]
@@ -43,6 +46,10 @@ pub(super) struct RecvState {
     threshold: usize,
     /// The peer's FIN arrived (and took its number).
     pub fin: bool,
+    /// Segments beyond a hole, if they are kept.
+    ooo: Option<OooQueue>,
+    /// Bytes taken in order so far: `nxt` as a stream offset.
+    nxt_off: u64,
 }
 
 impl RecvState {
@@ -57,7 +64,69 @@ impl RecvState {
             capacity,
             threshold: mss.min(capacity / 2).max(1),
             fin: false,
+            ooo: None,
+            nxt_off: 0,
         }
+    }
+
+    /// Keep segments that arrive after a hole.
+    pub fn keep_out_of_order(&mut self) {
+        self.ooo = Some(OooQueue::default());
+    }
+
+    /// True if data beyond a hole is waiting.
+    pub fn has_holes(&self) -> bool {
+        self.ooo.as_ref().is_some_and(|q| !q.is_empty())
+    }
+
+    /// The buffer size the window is taken from.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Sets the buffer size (autotuning grows it; before the SYN it may
+    /// also shrink). The right edge never moves back.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity;
+        if !self.is_synced() {
+            return;
+        }
+        let edge = self.nxt + capacity.saturating_sub(self.data.len());
+        self.right_edge = self.right_edge.max(edge);
+    }
+
+    /// SACK blocks for an ACK, newest first, at most `room`.
+    pub fn sack_blocks(&self, room: usize) -> Vec<(u32, u32)> {
+        let Some(q) = &self.ooo else {
+            return Vec::new();
+        };
+        let seq = |off: u64| (self.nxt + (off - self.nxt_off) as usize).get();
+        q.blocks(room)
+            .into_iter()
+            .map(|(s, e)| {
+                let fin = usize::from(q.fin_at == Some(e));
+                (seq(s), seq(e).wrapping_add(fin as u32))
+            })
+            .collect()
+    }
+
+    /// Remembers a FIN at `seq`, beyond a hole, if out-of-order data is
+    /// kept and the FIN is inside the window.
+    pub fn remember_fin(&mut self, seq: SeqNum) {
+        let off = usize::try_from(seq - self.nxt).ok();
+        let in_window = off.is_some_and(|o| o <= self.window());
+        if let (Some(q), Some(off), true) = (&mut self.ooo, off, in_window) {
+            q.fin_at = Some(self.nxt_off + off as u64);
+        }
+    }
+
+    /// True when a FIN seen earlier beyond a hole now sits at `nxt`.
+    pub fn fin_ready(&self) -> bool {
+        !self.fin
+            && self
+                .ooo
+                .as_ref()
+                .is_some_and(|q| q.fin_at == Some(self.nxt_off))
     }
 
     /// Takes the peer's SYN: the stream starts one after its number.
@@ -78,14 +147,12 @@ impl RecvState {
 
     /// The window to advertise: room from `nxt` to the right edge (the
     /// whole buffer before the peer's SYN, for our own SYN).
-    pub fn window(&self) -> u16 {
-        let w = if self.is_synced() {
+    pub fn window(&self) -> usize {
+        if self.is_synced() {
             usize::try_from(self.right_edge - self.nxt).unwrap_or(0)
         } else {
             self.capacity
-        };
-        // `capacity` is at most 65535, and so is the room.
-        u16::try_from(w).unwrap_or(u16::MAX)
+        }
     }
 
     /// Bytes waiting for the application.
@@ -98,7 +165,7 @@ impl RecvState {
     /// starts exactly at `nxt` always passes, even into a zero window: its
     /// data may not fit, but its FIN and its ACK are still news.
     pub fn acceptable(&self, seq: SeqNum, len: usize) -> bool {
-        let wnd = usize::from(self.window());
+        let wnd = self.window();
         if seq == self.nxt {
             return true;
         }
@@ -112,21 +179,37 @@ impl RecvState {
     /// An RST counts if its number is anywhere from `nxt` to the right edge
     /// (inclusive: a sender that filled the window sends its RST there).
     pub fn rst_acceptable(&self, seq: SeqNum) -> bool {
-        seq.in_range(self.nxt, usize::from(self.window()) + 1)
+        seq.in_range(self.nxt, self.window() + 1)
     }
 
     /// Takes what fits of `payload`, which starts at `seq`: bytes already
     /// received are skipped, bytes beyond the window are cut off, and a
-    /// segment that starts after a hole is dropped. Returns the bytes taken.
+    /// segment that starts after a hole is dropped (or kept in the
+    /// out-of-order queue). Returns the bytes that joined the in-order
+    /// data, including any the segment made contiguous.
     pub fn accept(&mut self, seq: SeqNum, payload: &[u8]) -> usize {
         let Ok(skip) = usize::try_from(self.nxt - seq) else {
-            return 0; // out of order: starts beyond `nxt`
+            // Out of order: starts beyond `nxt`.
+            let gap = usize::try_from(seq - self.nxt).unwrap_or(usize::MAX);
+            let room = self.window().saturating_sub(gap);
+            let at = self.nxt_off + gap as u64;
+            if let Some(q) = &mut self.ooo {
+                q.insert(at, &payload[..payload.len().min(room)]);
+            }
+            return 0;
         };
         let fresh = payload.get(skip..).unwrap_or_default();
-        let take = fresh.len().min(usize::from(self.window()));
+        let take = fresh.len().min(self.window());
         self.data.extend(&fresh[..take]);
         self.nxt += take;
-        take
+        self.nxt_off += take as u64;
+        let mut pulled = 0;
+        if let Some(q) = &mut self.ooo {
+            pulled = q.take_contiguous(self.nxt_off, &mut self.data) as usize;
+        }
+        self.nxt += pulled;
+        self.nxt_off += pulled as u64;
+        take + pulled
     }
 
     /// Takes the peer's FIN, which sits at `nxt`.
@@ -153,7 +236,7 @@ impl RecvState {
         if !self.is_synced() || self.fin {
             return false;
         }
-        let old = usize::from(self.window());
+        let old = self.window();
         let new_edge = self.nxt + self.capacity.saturating_sub(self.data.len());
         let growth = usize::try_from(new_edge - self.right_edge).unwrap_or(0);
         if growth < self.threshold {

@@ -50,8 +50,8 @@ pub(super) struct SendState {
     pub nxt: SeqNum,
     /// One past the highest number ever sent (BSD's `snd_max`).
     pub max: SeqNum,
-    /// SND.WND: the window the peer advertised, counted from `una`.
-    pub wnd: u16,
+    /// SND.WND: the window the peer advertised (scaled), counted from `una`.
+    pub wnd: usize,
     /// SND.WL1 and SND.WL2: the seq and ack of the segment that last set
     /// `wnd`, so that an older segment, arriving late, cannot undo it.
     wl1: SeqNum,
@@ -60,7 +60,7 @@ pub(super) struct SendState {
     data: VecDeque<u8>,
     /// The sequence number of `data[0]`: one after the SYN at first.
     data_seq: SeqNum,
-    capacity: usize,
+    pub capacity: usize,
     /// `close` was called: a FIN follows the last byte, and `send` takes
     /// nothing more.
     pub fin_queued: bool,
@@ -125,7 +125,7 @@ impl SendState {
 
     /// How much more the peer's window lets us send from `nxt`.
     pub fn usable_window(&self) -> usize {
-        let right_edge = self.una + usize::from(self.wnd);
+        let right_edge = self.una + self.wnd;
         usize::try_from(right_edge - self.nxt).unwrap_or(0)
     }
 
@@ -172,6 +172,12 @@ impl SendState {
         Some((self.una, byte))
     }
 
+    /// True if a zero-window probe is due: the peer's window is zero,
+    /// nothing is in flight and data waits.
+    pub fn probe_due(&self) -> bool {
+        self.wnd == 0 && self.nxt == self.una && self.unsent() > 0
+    }
+
     /// One past the highest number the peer may acknowledge.
     fn sent_limit(&self) -> SeqNum {
         self.probe_end.map_or(self.max, |p| self.max.max(p))
@@ -204,7 +210,7 @@ impl SendState {
 
     /// Takes the peer's window from a segment (seq, ack, window), unless an
     /// earlier segment — by seq, then ack — already said something newer.
-    pub fn update_window(&mut self, seq: SeqNum, ack: SeqNum, wnd: u16) -> Option<WindowChange> {
+    pub fn update_window(&mut self, seq: SeqNum, ack: SeqNum, wnd: usize) -> Option<WindowChange> {
         if !(self.wl1 < seq || (self.wl1 == seq && self.wl2 <= ack)) {
             return None;
         }
@@ -221,7 +227,7 @@ impl SendState {
 
     /// Sets the window from the peer's SYN, before any comparison can be
     /// made.
-    pub fn init_window(&mut self, seq: SeqNum, wnd: u16) {
+    pub fn init_window(&mut self, seq: SeqNum, wnd: usize) {
         self.wnd = wnd;
         self.wl1 = seq;
         self.wl2 = self.iss;
@@ -256,7 +262,7 @@ mod tests {
             true,
         );
         s.ack(s.iss + 1);
-        s.init_window(SeqNum(7), wnd);
+        s.init_window(SeqNum(7), usize::from(wnd));
         s
     }
 

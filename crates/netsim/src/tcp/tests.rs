@@ -42,6 +42,7 @@ fn from_client(seq: u32, flags: TcpFlags, payload: &[u8]) -> TcpRepr {
         flags: flags | TcpFlags::ACK,
         window: 1000,
         mss: None,
+        options: Default::default(),
         payload: payload.to_vec(),
     }
 }
@@ -162,6 +163,7 @@ fn a_repeated_syn_gets_the_syn_ack_again() {
         seq: 5000,
         len: 0,
         attempt: 1,
+        why: crate::tcp::RetransmitReason::Rto,
     };
     assert_eq!(events(&mut s), [retransmit]);
 }
@@ -195,6 +197,7 @@ fn an_rst_answering_our_syn_means_refused() {
         flags: TcpFlags::RST | TcpFlags::ACK,
         window: 0,
         mss: None,
+        options: Default::default(),
         payload: Vec::new(),
     };
     c.handle_segment(T0, &rst);
@@ -279,6 +282,7 @@ fn random_segment(rng: &mut crate::rng::SimRng, ep: &TcpEndpoint, seq: u32, ack:
         flags,
         window: rng.below(3000) as u16,
         mss: rng.chance(0.1).then(|| rng.below(3000) as u16),
+        options: Default::default(),
         payload: vec![7; rng.below(100) as usize],
     }
 }

@@ -14,6 +14,10 @@
 //!   with its current window. Its interval doubles like the RTO.
 //! * **TIME-WAIT**: how long the side that closed first lingers, to
 //!   acknowledge the peer's FIN again if the last ACK was lost.
+//! * **Delayed ACK** (`delayed_ack`): an ACK owed for a lone segment goes
+//!   out 40 ms later unless data or a second segment comes first.
+//! * **Loss probe** (`tail_loss_probe`): 2 × SRTT after the last
+//!   transmission with no ACK, probe instead of waiting for the RTO.
 //!
 //! Deadlines are absolute [`SimTime`]s. The endpoint reports the earliest
 //! one through `poll_timeout`, and the driver calls `handle_timeout` when
@@ -21,6 +25,7 @@
 
 use std::time::Duration;
 
+use super::config::Recovery;
 use super::{TcpEndpoint, TcpError, TcpEvent, TcpState};
 use crate::time::SimTime;
 
@@ -34,11 +39,15 @@ pub(super) enum Timer {
     Retransmit,
     Persist,
     TimeWait,
+    DelayedAck,
+    LossProbe,
 }
 
 #[derive(Debug)]
 pub(super) struct Timers {
-    initial_rto: Duration,
+    /// The timeout to go back to on progress: `initial_rto`, or the one
+    /// computed from the RTT estimate.
+    base_rto: Duration,
     max_rto: Duration,
     /// The current retransmission timeout, after backoff.
     pub rto: Duration,
@@ -48,13 +57,15 @@ pub(super) struct Timers {
     retransmit: Option<SimTime>,
     persist: Option<SimTime>,
     time_wait: Option<SimTime>,
+    delayed_ack: Option<SimTime>,
+    loss_probe: Option<SimTime>,
 }
 
 impl Timers {
     pub fn new(initial_rto: Duration, max_rto: Duration) -> Self {
         let initial_rto = initial_rto.max(MIN_RTO);
         Timers {
-            initial_rto,
+            base_rto: initial_rto,
             max_rto: max_rto.max(initial_rto),
             rto: initial_rto,
             retries: 0,
@@ -62,15 +73,23 @@ impl Timers {
             retransmit: None,
             persist: None,
             time_wait: None,
+            delayed_ack: None,
+            loss_probe: None,
         }
     }
 
     /// The earliest deadline, if any timer runs.
     pub fn next_deadline(&self) -> Option<SimTime> {
-        [self.retransmit, self.persist, self.time_wait]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.retransmit,
+            self.persist,
+            self.time_wait,
+            self.delayed_ack,
+            self.loss_probe,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Stops and returns the earliest timer due at `now`.
@@ -80,8 +99,12 @@ impl Timers {
             (&mut self.retransmit, Timer::Retransmit)
         } else if self.persist == Some(due) {
             (&mut self.persist, Timer::Persist)
-        } else {
+        } else if self.time_wait == Some(due) {
             (&mut self.time_wait, Timer::TimeWait)
+        } else if self.delayed_ack == Some(due) {
+            (&mut self.delayed_ack, Timer::DelayedAck)
+        } else {
+            (&mut self.loss_probe, Timer::LossProbe)
         };
         *slot = None;
         Some(timer)
@@ -105,12 +128,46 @@ impl Timers {
         self.retransmit.is_some()
     }
 
-    /// New data was acknowledged: back to the initial timeout and no
-    /// retries. (Without RTT measurement there is nothing better to reset
-    /// to; see the module notes in `tcp/mod.rs`.)
+    pub fn retransmit_deadline(&self) -> Option<SimTime> {
+        self.retransmit
+    }
+
+    /// New data was acknowledged: back to the base timeout and no retries.
+    /// Without RTT measurement the base is `initial_rto` (see the module
+    /// notes in `tcp/mod.rs`).
     pub fn on_progress(&mut self) {
-        self.rto = self.initial_rto;
+        self.rto = self.base_rto;
         self.retries = 0;
+    }
+
+    /// A new RTO from the RTT estimate (kept within 1 ms and `max_rto`);
+    /// it applies now unless a backoff is running.
+    pub fn set_base_rto(&mut self, rto: Duration) {
+        self.base_rto = rto.clamp(MIN_RTO, self.max_rto);
+        if self.retries == 0 {
+            self.rto = self.base_rto;
+        }
+    }
+
+    /// Arms the delayed-ACK timer unless it runs already.
+    pub fn arm_delayed_ack(&mut self, at: SimTime) {
+        self.delayed_ack.get_or_insert(at);
+    }
+
+    pub fn stop_delayed_ack(&mut self) {
+        self.delayed_ack = None;
+    }
+
+    pub fn loss_probe_armed(&self) -> bool {
+        self.loss_probe.is_some()
+    }
+
+    pub fn arm_loss_probe(&mut self, at: SimTime) {
+        self.loss_probe = Some(at);
+    }
+
+    pub fn stop_loss_probe(&mut self) {
+        self.loss_probe = None;
     }
 
     /// The retransmission timer fired: counts a retry, doubles the timeout
@@ -136,7 +193,7 @@ impl Timers {
     /// and start from the initial interval next time.
     pub fn stop_persist(&mut self) {
         self.persist = None;
-        self.persist_interval = self.initial_rto;
+        self.persist_interval = self.base_rto;
     }
 
     pub fn start_time_wait(&mut self, now: SimTime, linger: Duration) {
@@ -148,6 +205,8 @@ impl Timers {
         self.retransmit = None;
         self.stop_persist();
         self.time_wait = None;
+        self.delayed_ack = None;
+        self.loss_probe = None;
     }
 }
 
@@ -170,6 +229,8 @@ impl TcpEndpoint {
                     self.timers.persist_fired();
                 }
                 Timer::TimeWait => self.enter_closed(),
+                Timer::DelayedAck => self.ack_owed = true,
+                Timer::LossProbe => self.on_loss_probe_timer(),
             }
         }
         self.refresh_timers(now);
@@ -192,6 +253,12 @@ impl TcpEndpoint {
         }
         let rto = self.timers.back_off();
         self.events.push_back(TcpEvent::RtoFired { rto });
+        self.stats.timeouts += 1;
+        let opening = matches!(self.state, TcpState::SynSent | TcpState::SynReceived);
+        if self.config.recovery == Recovery::Selective && !opening && !self.loss.sb.is_empty() {
+            self.enter_loss();
+            return;
+        }
         self.snd.nxt = self.snd.una;
         self.in_recovery = true;
     }
@@ -207,16 +274,14 @@ impl TcpEndpoint {
             // Something is in flight: it must be timed.
             self.timers.arm_retransmit(now);
         }
-        let probing = self.can_send_data()
-            && self.snd.wnd == 0
-            && self.snd.nxt == self.snd.una
-            && self.snd.unsent() > 0
-            && !self.timers.retransmit_armed();
+        let probing =
+            self.can_send_data() && self.snd.probe_due() && !self.timers.retransmit_armed();
         if probing {
             self.timers.arm_persist(now);
         } else {
             self.timers.stop_persist();
         }
+        self.refresh_loss_probe(now);
     }
 }
 

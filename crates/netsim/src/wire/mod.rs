@@ -7,7 +7,7 @@
 //! ```text
 //! +----------------+--------------------+----------------------+---------+
 //! | Ethernet II    | IPv4, 20 bytes     | TCP, 20 bytes        | payload |
-//! | dst, src, type | no options, DF set | (+4: MSS on a SYN)   |         |
+//! | dst, src, type | no options, DF set | (+ options, ≤ 40)    |         |
 //! | 14 bytes       | header checksum    | checksum over the    |         |
 //! |                |                    | pseudo-header + data |         |
 //! +----------------+--------------------+----------------------+---------+
@@ -24,10 +24,12 @@
 mod ethernet;
 mod ipv4;
 mod tcp;
+mod tcp_options;
 
 pub use ethernet::{EthernetRepr, MacAddr};
 pub use ipv4::Ipv4Repr;
 pub use tcp::{TcpFlags, TcpRepr};
+pub use tcp_options::{TcpOptions, MAX_OPTIONS_LEN};
 
 /// Why a frame could not be parsed (or, for [`WireError::TooLong`], built).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,4 +1,5 @@
-//! The TCP header: 20 bytes, plus a maximum segment size option on SYNs.
+//! The TCP header: 20 bytes, plus options: a maximum segment size on SYNs
+//! and the ones in [`TcpOptions`].
 //!
 //! ```text
 //!  0               8               16                              31
@@ -15,6 +16,8 @@
 //! +-------------------------------+-------------------------------+
 //! |  kind 2 = MSS | length 4      |   maximum segment size        |  (SYN only)
 //! +-------------------------------+-------------------------------+
+//! |  more options (window scale, SACK, timestamps): tcp_options.rs |
+//! +---------------------------------------------------------------+
 //! ```
 //!
 //! The checksum covers a *pseudo-header* (source and destination IPv4
@@ -26,12 +29,8 @@ use std::net::Ipv4Addr;
 use std::ops::{BitOr, BitOrAssign};
 
 use super::ipv4::PROTOCOL_TCP;
+use super::tcp_options::{self, TcpOptions, OPT_MSS};
 use super::{checksum, WireError};
-
-/// Option kinds the parser knows.
-const OPT_END: u8 = 0;
-const OPT_NOP: u8 = 1;
-const OPT_MSS: u8 = 2;
 
 /// The control bits of a TCP header, as a set.
 ///
@@ -137,6 +136,8 @@ pub struct TcpRepr {
     /// The maximum segment size option, sent on SYNs. `emit` writes it
     /// whenever it is set.
     pub mss: Option<u16>,
+    /// Window scale, SACK and timestamps; empty in the go-back-N model.
+    pub options: TcpOptions,
     pub payload: Vec<u8>,
 }
 
@@ -146,7 +147,8 @@ impl TcpRepr {
 
     /// The header length with the options this segment carries.
     pub fn header_len(&self) -> usize {
-        Self::HEADER_LEN + if self.mss.is_some() { 4 } else { 0 }
+        let mss = self.mss.is_some();
+        Self::HEADER_LEN + if mss { 4 } else { 0 } + self.options.len(mss)
     }
 
     /// The segment's length on the wire: header, options and payload.
@@ -163,7 +165,7 @@ impl TcpRepr {
     }
 
     /// Parses a segment sent from `src` to `dst` (needed for the checksum's
-    /// pseudo-header). Options other than MSS are skipped.
+    /// pseudo-header). Options the simulator does not use are skipped.
     pub fn parse(segment: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> Result<TcpRepr, WireError> {
         let Some(h) = segment.first_chunk::<{ Self::HEADER_LEN }>() else {
             return Err(WireError::Truncated {
@@ -187,6 +189,8 @@ impl TcpRepr {
             return Err(WireError::TcpChecksum { found, expected });
         }
         let be32 = |at: usize| u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+        let (mss, options) =
+            tcp_options::parse(&segment[Self::HEADER_LEN..header_len], Self::HEADER_LEN)?;
         Ok(TcpRepr {
             src_port: u16::from_be_bytes([h[0], h[1]]),
             dst_port: u16::from_be_bytes([h[2], h[3]]),
@@ -194,7 +198,8 @@ impl TcpRepr {
             ack: be32(8),
             flags: TcpFlags(h[13]),
             window: u16::from_be_bytes([h[14], h[15]]),
-            mss: parse_mss(&segment[Self::HEADER_LEN..header_len])?,
+            mss,
+            options,
             payload: segment[header_len..].to_vec(),
         })
     }
@@ -203,7 +208,8 @@ impl TcpRepr {
     /// `dst`.
     pub fn emit(&self, src: Ipv4Addr, dst: Ipv4Addr, out: &mut Vec<u8>) {
         let start = out.len();
-        // At most 24 bytes, so the offset fits its four bits.
+        // At most 60 bytes (options are capped at 40), so the offset fits
+        // its four bits.
         let offset_words = (self.header_len() / 4) as u8;
         out.extend_from_slice(&self.src_port.to_be_bytes());
         out.extend_from_slice(&self.dst_port.to_be_bytes());
@@ -216,41 +222,12 @@ impl TcpRepr {
             out.extend_from_slice(&[OPT_MSS, 4]);
             out.extend_from_slice(&mss.to_be_bytes());
         }
+        self.options.emit(self.mss.is_some(), out);
         out.extend_from_slice(&self.payload);
         let sum = checksum::pseudo_header(src, dst, PROTOCOL_TCP, out.len() - start);
         let sum = checksum::finish(checksum::add(sum, &out[start..]));
         out[start + 16..start + 18].copy_from_slice(&sum.to_be_bytes());
     }
-}
-
-/// Walks the option bytes and returns the MSS, if one is there.
-///
-/// ```text
-/// kind 0: end of options    kind 1: no-op (one byte)
-/// other kinds: kind, length (counting both), length - 2 bytes of data
-/// ```
-fn parse_mss(mut options: &[u8]) -> Result<Option<u16>, WireError> {
-    let mut mss = None;
-    let mut offset = TcpRepr::HEADER_LEN;
-    while let Some(&kind) = options.first() {
-        let len = match kind {
-            OPT_END => break,
-            OPT_NOP => 1,
-            _ => usize::from(options.get(1).copied().unwrap_or(0)),
-        };
-        if len == 0 || (kind > OPT_NOP && len < 2) || len > options.len() {
-            return Err(WireError::TcpOption { kind, offset });
-        }
-        if kind == OPT_MSS {
-            let &[_, _, hi, lo] = &options[..len] else {
-                return Err(WireError::TcpOption { kind, offset });
-            };
-            mss = Some(u16::from_be_bytes([hi, lo]));
-        }
-        options = &options[len..];
-        offset += len;
-    }
-    Ok(mss)
 }
 
 impl fmt::Display for TcpRepr {
@@ -264,6 +241,19 @@ impl fmt::Display for TcpRepr {
         )?;
         if let Some(mss) = self.mss {
             write!(f, " mss={mss}")?;
+        }
+        let o = &self.options;
+        if let Some(ws) = o.window_scale {
+            write!(f, " ws={ws}")?;
+        }
+        if o.sack_permitted {
+            f.write_str(" sack_perm")?;
+        }
+        if let Some((val, ecr)) = o.timestamp {
+            write!(f, " ts={val}/{ecr}")?;
+        }
+        for (i, (l, r)) in o.sack_blocks.iter().enumerate() {
+            write!(f, "{}{l}-{r}", if i == 0 { " sack=" } else { "," })?;
         }
         write!(f, " len={}", self.payload.len())
     }

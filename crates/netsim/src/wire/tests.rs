@@ -55,6 +55,7 @@ fn segment(seq: u32, ack: u32, flags: TcpFlags, payload: &[u8]) -> TcpRepr {
         flags,
         window: 502,
         mss: None,
+        options: Default::default(),
         payload: payload.to_vec(),
     }
 }
@@ -108,6 +109,7 @@ fn a_syn_is_emitted_byte_for_byte_like_the_reference() {
         seq: 0xffff_fff0,
         window: 65535,
         mss: Some(1460),
+        options: Default::default(),
         ..segment(0xffff_fff0, 0, TcpFlags::SYN, b"")
     };
     let frame = emit_frame(
@@ -150,6 +152,7 @@ fn a_foreign_syn_ack_with_many_options_parses() {
 fn segments_round_trip() {
     let syn = TcpRepr {
         mss: Some(1460),
+        options: Default::default(),
         ..segment(0, 0, TcpFlags::SYN, b"")
     };
     let data = segment(1, 1, TcpFlags::PSH | TcpFlags::ACK, b"RV\nVL\n");
@@ -184,6 +187,7 @@ fn flags_and_segments_display_like_a_packet_list() {
     assert_eq!(TcpFlags::from_bits(0x31).to_string(), "FIN,ACK,0x20");
     let syn = TcpRepr {
         mss: Some(1460),
+        options: Default::default(),
         window: 65535,
         ..segment(0, 0, TcpFlags::SYN, b"")
     };

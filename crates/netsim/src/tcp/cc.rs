@@ -1,0 +1,275 @@
+//! Congestion control: how many segments may be in flight (`cwnd`), and
+//! how that changes as ACKs come and segments are lost.
+//!
+//! ```text
+//! slow start      cwnd < ssthresh: +1 segment per segment ACKed
+//!                 (doubles every round trip), from the initial window
+//! avoidance       Reno: +1 segment per round trip
+//!                 CUBIC: W(t) = C (t − K)³ + W_max, t since the last loss
+//! loss (3 dup     ssthresh = cwnd × β (Reno ½, CUBIC 0.7), cwnd = ssthresh
+//!   ACKs, SACK)
+//! timeout         ssthresh as above, cwnd = 1 (the "loss window")
+//! ```
+//!
+//! Windows are counted in segments, as Linux counts them (`snd_cwnd`).
+//! CUBIC follows RFC 9438 and Linux's `tcp_cubic.c`: C = 0.4, β = 0.7,
+//! fast convergence, the Reno-friendly region, and at most a 1.5× growth
+//! per round trip. It uses `f64` for the cube root and the cube; IEEE 754
+//! makes `+ − × ÷` exact to the last bit on every platform, and `cbrt` is
+//! computed here by Newton's method on those operations, so a run is the
+//! same everywhere. HyStart is not modelled (see `tcp/mod.rs`).
+
+use std::time::Duration;
+
+use super::config::Congestion;
+use crate::time::SimTime;
+
+/// CUBIC's constant C, in segments per second³.
+const CUBIC_C: f64 = 0.4;
+/// CUBIC's multiplicative decrease.
+const CUBIC_BETA: f64 = 0.7;
+/// No slow-start threshold yet: "infinite".
+const NO_SSTHRESH: u32 = u32::MAX / 2;
+
+#[derive(Debug, Clone)]
+pub(super) struct CongestionControl {
+    algo: Congestion,
+    /// The congestion window, in segments.
+    pub cwnd: u32,
+    /// The slow-start threshold, in segments.
+    pub ssthresh: u32,
+    /// ACKed segments not yet turned into window growth.
+    cnt_acked: u32,
+    cubic: Cubic,
+}
+
+/// CUBIC's state since the last loss.
+#[derive(Debug, Clone, Default)]
+struct Cubic {
+    /// The window before the last reduction.
+    w_max: f64,
+    /// When the current avoidance epoch started.
+    epoch: Option<SimTime>,
+    /// Seconds from the epoch to the plateau at `origin`.
+    k: f64,
+    origin: f64,
+    /// The window Reno would have now (the Reno-friendly estimate).
+    w_est: f64,
+}
+
+/// The cube root of `x ≥ 0` by Newton's method: the same bits everywhere.
+fn cbrt(x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    let mut y = if x > 1.0 { x / 3.0 } else { 1.0 };
+    for _ in 0..100 {
+        let next = (2.0 * y + x / (y * y)) / 3.0;
+        if (next - y).abs() <= 1e-12 * y {
+            return next;
+        }
+        y = next;
+    }
+    y
+}
+
+impl CongestionControl {
+    pub fn new(algo: Congestion, initial_window: u32) -> Self {
+        let cwnd = match algo {
+            Congestion::None => u32::MAX,
+            _ => initial_window.max(1),
+        };
+        CongestionControl {
+            algo,
+            cwnd,
+            ssthresh: NO_SSTHRESH,
+            cnt_acked: 0,
+            cubic: Cubic::default(),
+        }
+    }
+
+    pub fn in_slow_start(&self) -> bool {
+        self.cwnd < self.ssthresh
+    }
+
+    /// `acked` segments were newly acknowledged at `now`, outside loss
+    /// recovery. `limited`: the sender was using its window, so growth
+    /// means something (RFC 7661; Linux's `tcp_is_cwnd_limited`).
+    pub fn on_ack(&mut self, now: SimTime, acked: u32, min_rtt: Option<Duration>, limited: bool) {
+        if self.algo == Congestion::None || !limited || acked == 0 {
+            return;
+        }
+        let mut acked = acked;
+        if self.in_slow_start() {
+            let room = self.ssthresh - self.cwnd;
+            let grow = acked.min(room);
+            self.cwnd += grow;
+            acked -= grow;
+            if acked == 0 {
+                return;
+            }
+        }
+        let per = match self.algo {
+            Congestion::Cubic => self.cubic_cnt(now, acked, min_rtt.unwrap_or_default()),
+            _ => self.cwnd,
+        };
+        self.cnt_acked += acked;
+        if self.cnt_acked >= per {
+            self.cwnd += self.cnt_acked / per;
+            self.cnt_acked %= per;
+        }
+    }
+
+    /// How many ACKed segments make one more segment of window, now.
+    fn cubic_cnt(&mut self, now: SimTime, acked: u32, min_rtt: Duration) -> u32 {
+        let cwnd = f64::from(self.cwnd);
+        let c = &mut self.cubic;
+        let epoch = *c.epoch.get_or_insert_with(|| {
+            c.w_est = cwnd;
+            if cwnd < c.w_max {
+                c.k = cbrt((c.w_max - cwnd) / CUBIC_C);
+                c.origin = c.w_max;
+            } else {
+                c.k = 0.0;
+                c.origin = cwnd;
+            }
+            now
+        });
+        // Where the curve will be one round trip from now.
+        let t = (now.since(epoch) + min_rtt).as_secs_f64();
+        let target = c.origin + CUBIC_C * (t - c.k).powi(3);
+        let mut cnt = if target > cwnd {
+            cwnd / (target - cwnd)
+        } else {
+            100.0 * cwnd
+        };
+        let alpha = 3.0 * (1.0 - CUBIC_BETA) / (1.0 + CUBIC_BETA);
+        c.w_est += alpha * f64::from(acked) / cwnd;
+        if c.w_est > cwnd {
+            cnt = cnt.min(cwnd / (c.w_est - cwnd));
+        }
+        // At most 1.5× per round trip; the cast saturates.
+        (cnt.max(2.0)) as u32
+    }
+
+    /// A loss was detected (fast retransmit): the new ssthresh, which is
+    /// also the new cwnd.
+    pub fn on_loss(&mut self) -> u32 {
+        let cwnd = self.cwnd;
+        self.ssthresh = match self.algo {
+            Congestion::None => return cwnd,
+            Congestion::Reno => (cwnd / 2).max(2),
+            Congestion::Cubic => {
+                let c = &mut self.cubic;
+                let w = f64::from(cwnd);
+                // Fast convergence: give way to newer flows.
+                c.w_max = if w < c.w_max {
+                    w * (1.0 + CUBIC_BETA) / 2.0
+                } else {
+                    w
+                };
+                c.epoch = None;
+                ((w * CUBIC_BETA) as u32).max(2)
+            }
+        };
+        self.cwnd = self.ssthresh;
+        self.cnt_acked = 0;
+        self.ssthresh
+    }
+
+    /// The retransmission timer fired: ssthresh as for a loss, cwnd 1.
+    pub fn on_rto(&mut self, already_reduced: bool) {
+        if self.algo == Congestion::None {
+            return;
+        }
+        if !already_reduced {
+            self.on_loss();
+        }
+        self.cwnd = 1;
+        self.cnt_acked = 0;
+        self.cubic.epoch = None;
+    }
+
+    /// Recovery ended: continue from ssthresh.
+    pub fn end_recovery(&mut self) {
+        if self.algo != Congestion::None {
+            self.cwnd = self.ssthresh.max(1);
+            self.cubic.epoch = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: SimTime = SimTime::ZERO;
+
+    #[test]
+    fn slow_start_adds_one_segment_per_segment_acked() {
+        let mut cc = CongestionControl::new(Congestion::Reno, 10);
+        for _ in 0..10 {
+            cc.on_ack(T0, 1, None, true);
+        }
+        assert_eq!(cc.cwnd, 20, "one round trip of ACKs doubles IW10");
+        cc.on_ack(T0, 20, None, true);
+        assert_eq!(cc.cwnd, 40);
+        cc.on_ack(T0, 5, None, false);
+        assert_eq!(cc.cwnd, 40, "no growth when the window was not used");
+    }
+
+    #[test]
+    fn reno_halves_on_loss_and_then_grows_one_per_window() {
+        let mut cc = CongestionControl::new(Congestion::Reno, 10);
+        cc.cwnd = 40;
+        assert_eq!(cc.on_loss(), 20);
+        assert!(!cc.in_slow_start());
+        cc.on_ack(T0, 19, None, true);
+        assert_eq!(cc.cwnd, 20);
+        cc.on_ack(T0, 1, None, true);
+        assert_eq!(cc.cwnd, 21);
+    }
+
+    #[test]
+    fn cubic_keeps_seventy_percent_and_a_timeout_leaves_one() {
+        let mut cc = CongestionControl::new(Congestion::Cubic, 10);
+        cc.cwnd = 100;
+        assert_eq!(cc.on_loss(), 70);
+        cc.cwnd = 100;
+        cc.on_rto(false);
+        assert_eq!((cc.cwnd, cc.ssthresh), (1, 70));
+        assert!(cc.in_slow_start());
+    }
+
+    #[test]
+    fn cubic_climbs_back_to_w_max_in_k_seconds() {
+        let mut cc = CongestionControl::new(Congestion::Cubic, 10);
+        cc.cwnd = 100;
+        cc.on_loss();
+        // K = cbrt(30 / 0.4) = 4.2 s. Feed a window of ACKs every 100 ms.
+        let mut t = T0;
+        let rtt = Duration::from_millis(100);
+        while t < SimTime::from_millis(4_200) {
+            let w = cc.cwnd;
+            cc.on_ack(t, w, Some(rtt), true);
+            t = t.after(rtt);
+        }
+        assert!((97..=103).contains(&cc.cwnd), "cwnd {} near W_max", cc.cwnd);
+    }
+
+    #[test]
+    fn the_cube_root_is_exact_enough() {
+        assert_eq!(cbrt(27.0), 3.0);
+        assert!((cbrt(75.0) - 4.217_163_326_508_746).abs() < 1e-9);
+        assert_eq!(cbrt(0.0), 0.0);
+    }
+
+    #[test]
+    fn no_congestion_control_means_no_limit() {
+        let mut cc = CongestionControl::new(Congestion::None, 10);
+        assert_eq!(cc.cwnd, u32::MAX);
+        cc.on_loss();
+        cc.on_rto(false);
+        assert_eq!(cc.cwnd, u32::MAX);
+    }
+}
