@@ -85,6 +85,8 @@ mod seq;
 mod stats;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_linux;
 mod timer;
 
 use std::collections::VecDeque;
