@@ -6,7 +6,11 @@
 //!
 //! ```sh
 //! cargo bench -p streamlab-netsim --bench song
+//! STREAMLAB_TCP=linux cargo bench -p streamlab-netsim --bench song
 //! ```
+//!
+//! `STREAMLAB_TCP` picks the TCP model (`gbn`, the default, `newreno`,
+//! `linux`).
 //!
 //! The goal (issue 3): under 1 s of wall time on the 2-core reference
 //! machine. Nothing here asserts it: the figures are printed.
@@ -16,6 +20,7 @@ use std::time::{Duration, Instant};
 use streamlab_netsim::apps::{Catalogue, ClientApp, ServerApp};
 use streamlab_netsim::scenario::patterned_track;
 use streamlab_netsim::sim::{Side, Sim, SimConfig};
+use streamlab_netsim::tcp::TcpFlavor;
 use streamlab_proto::{Dialect, DialectChoice, Request, ServerConfig};
 
 /// Five minutes of 44.1 kHz stereo 16-bit audio.
@@ -23,7 +28,15 @@ const SONG: usize = 300 * 44_100 * 4;
 const RUNS: usize = 3;
 
 fn main() {
+    let flavor: TcpFlavor = match std::env::var("STREAMLAB_TCP") {
+        Ok(name) => name.parse().unwrap_or_else(|e| {
+            eprintln!("song: STREAMLAB_TCP: {e}");
+            std::process::exit(2);
+        }),
+        Err(_) => TcpFlavor::default(),
+    };
     let song = patterned_track("song", SONG);
+    println!("TCP model: {flavor}");
     println!(
         "simulating a {:.1} MB song, 100 Mbit/s, 10 ms latency, 1% loss each way ({RUNS} runs)",
         SONG as f64 / 1e6
@@ -36,6 +49,8 @@ fn main() {
             link.bandwidth = Some(100_000_000);
             link.loss = 0.01;
         }
+        config.client_tcp = flavor.config();
+        config.server_tcp = flavor.config();
         let server_config = ServerConfig {
             dialect: DialectChoice::Framed,
             ..ServerConfig::default()

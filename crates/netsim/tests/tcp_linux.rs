@@ -11,6 +11,8 @@ use streamlab_netsim::sim::{Side, Sim, SimConfig};
 use streamlab_netsim::tcp::TcpFlavor;
 use streamlab_proto::{Dialect, DialectChoice, Request, ServerConfig, Track};
 
+mod tshark;
+
 const SONG: usize = 40_000;
 const MAX_EVENTS: usize = 2_000_000;
 
@@ -94,4 +96,56 @@ fn linux_resends_about_one_segment_per_loss() {
         "{} retransmissions for {dropped} drops",
         stats.retransmitted
     );
+}
+
+#[test]
+fn tshark_reads_linux_options_with_good_checksums_and_no_warning() {
+    if !tshark::available() {
+        return;
+    }
+    let song = patterned_track("song", SONG);
+    // Seed 0 of `sim` is a clean network; seed 4 loses 5%.
+    for i in [0, 4] {
+        let mut s = sim(i, TcpFlavor::Linux, &song);
+        s.run_until_idle(MAX_EVENTS).expect("the run ends");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("linux.pcapng");
+        s.save_pcapng(&path).expect("the capture is written");
+        let validate = [
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "ip.check_checksum:TRUE",
+        ];
+        let bad = r#"tcp.checksum.status == "Bad" || ip.checksum.status == "Bad" || _ws.malformed"#;
+        let out = tshark::read(&path, &[&validate[..], &["-Y", bad]].concat());
+        assert_eq!(out.trim(), "", "seed {i}: bad or malformed frames");
+        let syn = tshark::read(
+            &path,
+            &[
+                "-Y",
+                "tcp.flags.syn == 1",
+                "-T",
+                "fields",
+                "-e",
+                "tcp.options.wscale.shift",
+                "-e",
+                "tcp.options.sack_perm",
+                "-e",
+                "tcp.options.timestamp.tsval",
+            ],
+        );
+        assert_eq!(syn.lines().count(), 2, "seed {i}: {syn}");
+        assert!(syn.lines().all(|l| l.starts_with("7\t")), "seed {i}: {syn}");
+        if i == 0 {
+            let expert = tshark::read(
+                &path,
+                &[&["-q", "-z", "expert,warn"], &validate[..]].concat(),
+            );
+            assert_eq!(expert.trim(), "", "tshark's expert warnings");
+        } else {
+            let sacks = tshark::read(&path, &["-Y", "tcp.options.sack.count > 0"]);
+            assert!(sacks.lines().count() > 0, "seed {i}: no SACK blocks seen");
+        }
+    }
 }

@@ -30,10 +30,30 @@
 //! }
 //! ```
 //!
+//! # Three models
+//!
+//! [`TcpConfig`] picks one ([`TcpFlavor`]): `gbn`, the first teaching
+//! model and the default; `newreno`; and `linux`, a model of Linux 6.x's
+//! defaults. Each mechanism is a switch of its own (`sack`,
+//! `delayed_ack`, `congestion`, ...), so a lab can take one away.
+//!
+//! ```text
+//! file           what it holds
+//! rtt.rs         RFC 6298 estimator, Linux's rto_min rule
+//! cc.rs          slow start (IW10), Reno, CUBIC
+//! scoreboard.rs  segments in flight, SACKed / lost / resent, pipe
+//! recovery.rs    fast retransmit, NewReno partial ACKs, SACK recovery,
+//!                timeouts, tail-loss probes
+//! ooo.rs         the receiver's out-of-order queue and SACK blocks
+//! negotiate.rs   SYN options, timestamps, delayed ACKs, autotuning
+//! ```
+//!
 //! # What is left out, on purpose
 //!
 //! This is a teaching TCP. Each simplification below is one a reader of a
-//! capture could notice, so each is listed:
+//! capture could notice, so each is listed.
+//!
+//! In the `gbn` model (the default):
 //!
 //! * **No congestion control.** The sender fills the peer's window at once
 //!   (no slow start, no congestion window), except right after a timeout,
@@ -44,20 +64,46 @@
 //!   loss only when its retransmission timer fires, then resends everything
 //!   from the oldest unacknowledged byte.
 //! * **A fixed RTO, no RTT measurement.** The retransmission timeout is
-//!   `initial_rto` (RFC 6298's estimator is not implemented), doubling on
-//!   each timeout up to `max_rto` and back to `initial_rto` on the next new
-//!   ACK.
+//!   `initial_rto`, doubling on each timeout up to `max_rto` and back to
+//!   `initial_rto` on the next new ACK.
 //! * **Every data segment is acknowledged at once** — no delayed ACK, so
 //!   each segment's ACK is visible in Wireshark. An ACK owed when data is
 //!   ready rides on the data.
+//! * **No window scaling, no timestamps**: the only option is MSS on the
+//!   SYN (536 assumed when the peer sends none). Windows are at most 65535
+//!   bytes, and window probes carry one byte.
+//!
+//! In the `linux` model, what Linux does that is still simplified here:
+//!
+//! * **No HyStart**: slow start runs until a loss or ssthresh. **No PRR**:
+//!   in recovery cwnd drops to ssthresh at once and RFC 6675's pipe rule
+//!   paces the retransmissions. No cwnd undo (F-RTO, DSACK, Eifel).
+//! * **No RACK**: losses are detected by three duplicate ACKs or three
+//!   SACKed segments above a hole (RFC 6675), not by time. A tail-loss
+//!   probe (2 × SRTT, RFC 8985) is sent, but a retransmission that is lost
+//!   again waits for the RTO. No D-SACK, no reordering estimate.
+//! * **No pacing, no TSO/GRO**: segments go out back to back, each at
+//!   most one MSS; Linux sends bursts of up to 64 KB to its NIC and paces
+//!   them. No ECN.
+//! * **Delayed ACKs** use a fixed 40 ms timer (Linux's `ato` adapts up
+//!   to 200 ms) and 16 quick ACKs at the start; no ping-pong mode.
+//! * **Buffer autotuning** is a model: the window is half the receive
+//!   buffer, grown once per RTT from what the application read (about
+//!   `tcp_rcv_space_adjust`); the send buffer grows to 2 × cwnd × MSS.
+//!   Linux counts per-packet memory (`truesize`), not bytes.
+//! * RTT samples come from segments sent once (Karn), from the handshake,
+//!   and from timestamp echoes; the windowed `mdev_max` of Linux's
+//!   estimator is the plain RFC 6298 RTTVAR here. No PAWS check.
+//!
+//! In every model:
+//!
 //! * **No Nagle.** Whatever is in the send buffer when `poll_segment` runs
 //!   is sent; two `send` calls before a poll share one segment.
-//! * **Window probes forever.** The persist timer backs off up to `max_rto`
+//! * **Window probes forever.** The persist timer (starting at the RTO,
+//!   as Linux's `tcp_probe_timer`) backs off up to `max_rto`
 //!   but never gives up on a zero window (RFC 9293 says a sender must keep
 //!   probing while the receiver answers).
-//! * **No window scaling, no timestamps, no urgent data**: the only option
-//!   is MSS on the SYN (536 assumed when the peer sends none). Windows are
-//!   at most 65535 bytes.
+//! * **No urgent data.**
 //! * **No LISTEN state.** The simulator hands a SYN to
 //!   [`TcpEndpoint::accept`]. A closed endpoint answers segments that carry
 //!   an ACK with an RST, as RFC 9293 says; others it ignores.
