@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use streamlab_netsim::pcapng::PcapngError;
 use streamlab_netsim::scenario::{self, Options, Run, Scenario};
-use streamlab_netsim::sim::SimError;
+use streamlab_netsim::sim::{CapturePoint, SimError};
 use streamlab_proto::Dialect;
 
 /// The scenarios `streamlab sim` knows.
@@ -46,6 +46,23 @@ impl From<ScenarioArg> for Scenario {
             ScenarioArg::Starved => Scenario::Starved,
             // Not a scenario of its own: `run` handles it first.
             ScenarioArg::Experiment => Scenario::Starved,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CaptureAtArg {
+    Client,
+    Server,
+    Both,
+}
+
+impl From<CaptureAtArg> for CapturePoint {
+    fn from(c: CaptureAtArg) -> Self {
+        match c {
+            CaptureAtArg::Client => CapturePoint::Client,
+            CaptureAtArg::Server => CapturePoint::Server,
+            CaptureAtArg::Both => CapturePoint::Both,
         }
     }
 }
@@ -119,6 +136,11 @@ pub struct SimArgs {
     /// Print the trace table (every segment, drop and application event).
     #[arg(long)]
     pub trace: bool,
+    /// Where the capture is taken: the client's interface (where a
+    /// student's Wireshark runs), the server's, or both as two interfaces
+    /// of one file.
+    #[arg(long, value_enum, default_value_t = CaptureAtArg::Client)]
+    pub capture_at: CaptureAtArg,
 }
 
 /// The most events one run may take. The scenarios need a few thousand;
@@ -181,7 +203,7 @@ pub fn run(args: SimArgs) -> Result<()> {
         if let Some((path, file)) = captures.take(i) {
             let written = run
                 .sim
-                .write_pcapng(std::io::BufWriter::new(file))
+                .write_pcapng_at(args.capture_at.into(), std::io::BufWriter::new(file))
                 .and_then(|w| {
                     w.into_inner()
                         .map_err(|e| PcapngError::Io(e.into_error()).into())
@@ -261,6 +283,7 @@ fn experiment(args: &SimArgs) -> Result<()> {
         args.trace,
         args.queue.is_some(),
         args.song.is_some(),
+        args.capture_at != CaptureAtArg::Client,
     ];
     if knobs.iter().any(|&k| k) {
         anyhow::bail!(
@@ -338,6 +361,9 @@ fn replay(args: &SimArgs) -> String {
         Scenario::from(args.scenario),
         args.seed
     );
+    if args.capture_at != CaptureAtArg::Client {
+        cmd += &format!(" --capture-at {}", CapturePoint::from(args.capture_at));
+    }
     let mut flag = |name: &str, value: Option<String>| {
         if let Some(v) = value {
             cmd += &format!(" --{name} {v}");
