@@ -37,7 +37,7 @@ fn the_simulated_report_conversation_reads_back_segment_by_segment() {
             sent.push((from_client, segment.payload.to_vec()));
         }
     }
-    assert_eq!(reader.frames_read(), sim.frames().len() as u64);
+    assert_eq!(reader.frames_read(), sim.captured().len() as u64);
     assert_eq!(
         sent,
         [

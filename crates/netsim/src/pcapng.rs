@@ -1,5 +1,5 @@
-//! A pcapng writer: one section, one Ethernet interface, nanosecond
-//! timestamps, and a comment on any packet.
+//! A pcapng writer: one section, one Ethernet interface per capture point,
+//! nanosecond timestamps, and a comment on any packet.
 //!
 //! A pcapng file is a list of blocks. Every block has the same frame, so a
 //! reader can skip the ones it does not know:
@@ -16,10 +16,11 @@
 //! 1. a **Section Header Block** (type `0x0a0d0d0a`): byte-order magic
 //!    `0x1a2b3c4d`, version 1.0, section length -1 ("not given"), and the
 //!    writing application's name (`shb_userappl`);
-//! 2. one **Interface Description Block** (type 1): link type 1 (Ethernet),
-//!    snapshot length 262144, `if_name` "sim0" and `if_tsresol` 9, which
-//!    makes every timestamp a count of nanoseconds;
-//! 3. one **Enhanced Packet Block** (type 6) per frame: interface 0, the
+//! 2. one **Interface Description Block** (type 1) per interface: link
+//!    type 1 (Ethernet), snapshot length 262144, `if_name` (`sim0`, or
+//!    `client` and `server` when the simulator captures at both ends) and
+//!    `if_tsresol` 9, which makes every timestamp a count of nanoseconds;
+//! 3. one **Enhanced Packet Block** (type 6) per frame: its interface, the
 //!    64-bit timestamp as high and low halves, captured and original
 //!    length (always equal: nothing is cut), the frame, and an optional
 //!    `opt_comment`, which Wireshark shows as the packet's comment.
@@ -61,6 +62,8 @@ pub enum PcapngError {
     // printed once whatever prints the error (the CLI prints the chain).
     #[error("writing pcapng: {0}")]
     Io(io::Error),
+    #[error("no interface {0} in this capture")]
+    NoInterface(u32),
     #[error("frame of {0} bytes is longer than the snapshot length {SNAPLEN}")]
     FrameTooLong(usize),
     #[error("{what} of {len} bytes does not fit a pcapng option (at most 65535)")]
@@ -87,12 +90,22 @@ impl From<io::Error> for PcapngError {
 pub struct PcapngWriter<W: Write> {
     out: W,
     packets: u64,
+    interfaces: u32,
 }
 
 impl<W: Write> PcapngWriter<W> {
     /// Starts a file: writes the section header, naming `app_name` as the
     /// application that wrote it, and the one interface, `sim0`.
-    pub fn new(mut out: W, app_name: &str) -> Result<Self, PcapngError> {
+    pub fn new(out: W, app_name: &str) -> Result<Self, PcapngError> {
+        Self::with_interfaces(out, app_name, &["sim0"])
+    }
+
+    /// Starts a file with one interface per name (interface 0 first).
+    pub fn with_interfaces(
+        mut out: W,
+        app_name: &str,
+        names: &[&str],
+    ) -> Result<Self, PcapngError> {
         let mut shb = Vec::with_capacity(64);
         shb.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
         shb.extend_from_slice(&1u16.to_le_bytes()); // major version
@@ -107,16 +120,22 @@ impl<W: Write> PcapngWriter<W> {
         push_option(&mut shb, OPT_ENDOFOPT, "", &[])?;
         out.write_all(&block(SHB, &shb))?;
 
-        let mut idb = Vec::with_capacity(32);
-        idb.extend_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
-        idb.extend_from_slice(&0u16.to_le_bytes()); // reserved
-        idb.extend_from_slice(&SNAPLEN.to_le_bytes());
-        push_option(&mut idb, IF_NAME, "interface name", b"sim0")?;
-        push_option(&mut idb, IF_TSRESOL, "", &[9])?; // 10^-9 s
-        push_option(&mut idb, OPT_ENDOFOPT, "", &[])?;
-        out.write_all(&block(IDB, &idb))?;
-
-        Ok(PcapngWriter { out, packets: 0 })
+        for name in names {
+            let mut idb = Vec::with_capacity(32);
+            idb.extend_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
+            idb.extend_from_slice(&0u16.to_le_bytes()); // reserved
+            idb.extend_from_slice(&SNAPLEN.to_le_bytes());
+            push_option(&mut idb, IF_NAME, "interface name", name.as_bytes())?;
+            push_option(&mut idb, IF_TSRESOL, "", &[9])?; // 10^-9 s
+            push_option(&mut idb, OPT_ENDOFOPT, "", &[])?;
+            out.write_all(&block(IDB, &idb))?;
+        }
+        let interfaces = u32::try_from(names.len()).unwrap_or(u32::MAX);
+        Ok(PcapngWriter {
+            out,
+            packets: 0,
+            interfaces,
+        })
     }
 
     /// Writes one frame seen at `timestamp_ns` nanoseconds (since the Unix
@@ -128,12 +147,26 @@ impl<W: Write> PcapngWriter<W> {
         frame: &[u8],
         comment: Option<&str>,
     ) -> Result<(), PcapngError> {
+        self.write_packet_on(0, timestamp_ns, frame, comment)
+    }
+
+    /// [`write_packet`](Self::write_packet) on interface `interface`.
+    pub fn write_packet_on(
+        &mut self,
+        interface: u32,
+        timestamp_ns: u64,
+        frame: &[u8],
+        comment: Option<&str>,
+    ) -> Result<(), PcapngError> {
+        if interface >= self.interfaces {
+            return Err(PcapngError::NoInterface(interface));
+        }
         let len = u32::try_from(frame.len())
             .ok()
             .filter(|&len| len <= SNAPLEN)
             .ok_or(PcapngError::FrameTooLong(frame.len()))?;
         let mut epb = Vec::with_capacity(frame.len() + 64);
-        epb.extend_from_slice(&0u32.to_le_bytes()); // interface 0
+        epb.extend_from_slice(&interface.to_le_bytes());
         epb.extend_from_slice(&((timestamp_ns >> 32) as u32).to_le_bytes());
         epb.extend_from_slice(&(timestamp_ns as u32).to_le_bytes()); // low half
         epb.extend_from_slice(&len.to_le_bytes()); // captured

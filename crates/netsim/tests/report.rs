@@ -128,7 +128,7 @@ fn tshark_follows_the_report_stream() {
         ],
     );
     let lines: Vec<&str> = fields.lines().collect();
-    assert_eq!(lines.len(), sim.frames().len());
+    assert_eq!(lines.len(), sim.captured().len());
     for line in lines {
         assert!(
             line == "10.0.0.10\t45926\t10.0.0.7\t2635"

@@ -7,9 +7,12 @@
 
 mod tshark;
 
+use std::path::Path;
+use std::time::Duration;
+
 use streamlab_netsim::apps::{ClientApp, NaiveClient};
 use streamlab_netsim::scenario::{marker_spots, stream_bytes, Options, Run, Scenario};
-use streamlab_netsim::sim::Side;
+use streamlab_netsim::sim::{CapturePoint, Side};
 use streamlab_netsim::trace::TraceRow;
 use streamlab_proto::{ClientEvent, Dialect};
 
@@ -206,6 +209,12 @@ fn follow_raw(out: &str, first_node: bool) -> Vec<u8> {
     bytes
 }
 
+/// tshark reads each scenario's capture, taken at the client and at the
+/// server, as the simulator wrote it: the frames, the endpoints, each
+/// side's stream, and — on the capture of the host that sent them — every
+/// retransmission, window probe and drop. (A host's own capture shows every
+/// frame it sent, dropped ones too; the other host never sees a dropped
+/// original, so tshark cannot call its resend a retransmission there.)
 #[test]
 fn tshark_reads_every_scenario_as_the_simulator_wrote_it() {
     if !tshark::available() {
@@ -214,60 +223,98 @@ fn tshark_reads_every_scenario_as_the_simulator_wrote_it() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     for scenario in Scenario::ALL {
         for run in runs(scenario, &Options::new(1)) {
-            let name = run.label();
-            let path = dir.path().join(format!("{name}.pcapng"));
-            run.sim.save_pcapng(&path).expect("write the capture");
-            let sim = &run.sim;
-
-            let fields = tshark::read(
-                &path,
-                &[
-                    "-T",
-                    "fields",
-                    "-e",
-                    "ip.src",
-                    "-e",
-                    "tcp.srcport",
-                    "-e",
-                    "ip.dst",
-                ],
-            );
-            assert_eq!(fields.lines().count(), sim.frames().len(), "{name}");
-            let (c, s) = (sim.config().client, sim.config().server);
-            let up = format!("{}\t{}\t{}", c.ip(), c.port(), s.ip());
-            let down = format!("{}\t{}\t{}", s.ip(), s.port(), c.ip());
-            assert!(fields.lines().all(|l| l == up || l == down), "{name}");
-
-            let follow = tshark::read(&path, &["-qz", "follow,tcp,raw,0"]);
-            assert!(
-                follow_raw(&follow, true) == stream_bytes(sim, Side::Client),
-                "{name}: client bytes differ"
-            );
-            assert!(
-                follow_raw(&follow, false) == stream_bytes(sim, Side::Server),
-                "{name}: server bytes differ"
-            );
-
-            let count = |filter: &str| {
-                tshark::read(&path, &["-Y", filter, "-T", "fields", "-e", "frame.number"])
-                    .lines()
-                    .count()
-            };
-            let traced = |needle: &str| sim.trace().matching(needle).count();
-            assert_eq!(
-                count("tcp.analysis.retransmission"),
-                traced("tcp retransmit"),
-                "{name}: retransmissions"
-            );
-            assert_eq!(
-                count("tcp.analysis.zero_window_probe"),
-                traced("tcp window probe"),
-                "{name}: window probes"
-            );
-            let dropped = sim.frames().iter().filter(|f| f.2.is_some()).count();
-            assert_eq!(count("frame.comment"), dropped, "{name}: comments");
+            for point in [CapturePoint::Client, CapturePoint::Server] {
+                let name = format!("{}-at-{point}", run.label());
+                let path = dir.path().join(format!("{name}.pcapng"));
+                let file = std::fs::File::create(&path).expect("create the capture");
+                run.sim
+                    .write_pcapng_at(point, file)
+                    .expect("write the capture");
+                check_capture_with_tshark(&run, point, &path, &name);
+            }
         }
     }
+}
+
+fn check_capture_with_tshark(run: &Run, point: CapturePoint, path: &Path, name: &str) {
+    let sim = &run.sim;
+    let fields = tshark::read(
+        path,
+        &[
+            "-T",
+            "fields",
+            "-e",
+            "ip.src",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "ip.dst",
+        ],
+    );
+    assert_eq!(fields.lines().count(), sim.capture(point).len(), "{name}");
+    let (c, s) = (sim.config().client, sim.config().server);
+    let up = format!("{}\t{}\t{}", c.ip(), c.port(), s.ip());
+    let down = format!("{}\t{}\t{}", s.ip(), s.port(), c.ip());
+    assert!(fields.lines().all(|l| l == up || l == down), "{name}");
+
+    if point == CapturePoint::Client {
+        let follow = tshark::read(path, &["-qz", "follow,tcp,raw,0"]);
+        assert!(
+            follow_raw(&follow, true) == stream_bytes(sim, Side::Client),
+            "{name}: client bytes differ"
+        );
+        assert!(
+            follow_raw(&follow, false) == stream_bytes(sim, Side::Server),
+            "{name}: server bytes differ"
+        );
+    }
+
+    // What the capture's own host sent: its retransmissions, probes, drops.
+    let host = match point {
+        CapturePoint::Server => s,
+        _ => c,
+    };
+    let count = |filter: &str| {
+        let filter = format!("ip.src == {} && {filter}", host.ip());
+        tshark::read(path, &["-Y", &filter, "-T", "fields", "-e", "frame.number"])
+            .lines()
+            .count()
+    };
+    let traced = |needle: &str| {
+        sim.trace()
+            .rows()
+            .iter()
+            .filter(|r| r.who == host.to_string() && r.what.starts_with(needle))
+            .count()
+    };
+    assert_eq!(
+        count("tcp.analysis.retransmission"),
+        traced("tcp retransmit"),
+        "{name}: retransmissions"
+    );
+    assert_eq!(
+        count("tcp.analysis.zero_window_probe"),
+        traced("tcp window probe"),
+        "{name}: window probes"
+    );
+    let from_host =
+        |f: &&streamlab_netsim::sim::CapturedFrame| f.bytes[26..30] == host.ip().octets();
+    let dropped = sim
+        .capture(point)
+        .iter()
+        .filter(from_host)
+        .filter(|f| f.comment.is_some())
+        .count();
+    let sent_dropped = sim
+        .frames()
+        .iter()
+        .filter(|(_, bytes, note)| bytes[26..30] == host.ip().octets() && note.is_some())
+        .count();
+    assert_eq!(
+        dropped, sent_dropped,
+        "{name}: every drop of its own frames"
+    );
+    assert_eq!(count("frame.comment"), dropped, "{name}: comments");
 }
 
 #[test]
@@ -288,4 +335,37 @@ fn the_experiment_table_shows_what_bandwidth_and_loss_do() {
         assert!(first.windows(2).all(|w| w[1] <= w[0]), "{first:?}\n{table}");
     }
     insta::assert_snapshot!("experiment", table);
+}
+
+/// Issue 9: a scenario's song and router queue can be the user's, and the
+/// run's figures say what happened in the numbers the summary gives.
+#[test]
+fn a_users_song_and_queue_reach_the_run_and_its_figures() {
+    let song = streamlab_netsim::scenario::patterned_track("mine", 30_000);
+    let options = Options {
+        song: Some(song.clone()),
+        queue: Some(Duration::from_millis(1)),
+        bandwidth: Some(1_000_000),
+        loss: Some(0.0),
+        ..Options::new(7)
+    };
+    let mut run = Scenario::Lossy.build(&options).remove(0);
+    run.sim.run_until_idle(1_000_000).expect("finishes");
+    let f = run.figures();
+    assert_eq!(f.song.as_deref(), Some("mine"));
+    assert_eq!(f.song_bytes, Some(30_000));
+    assert_eq!(f.network.queue_s, 0.001);
+    assert_eq!(f.bit_exact, Some(true));
+    // A 1 ms queue at 1 Mbit/s holds less than one full frame behind the
+    // one on the wire: a window's burst overflows it, and TCP repairs it.
+    assert!(f.dropped > 0, "{f:?}");
+    assert!(f.retransmitted > 0, "{f:?}");
+    let summary = run.summary();
+    assert!(
+        summary.contains(&format!("{} dropped", f.dropped)),
+        "{summary}"
+    );
+    // 30 kB at 1 Mbit/s take at least 0.24 s on the wire.
+    let download = f.download_s.expect("downloaded");
+    assert!(download > 0.24, "{download}");
 }

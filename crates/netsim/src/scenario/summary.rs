@@ -53,15 +53,16 @@ impl fmt::Display for MarkerSpot {
     }
 }
 
-/// The bytes `side` sent, in order, as the segments that arrived carried
+/// The bytes `side` sent, in order, as the capture's segments carried
 /// them — what Wireshark's "Follow TCP Stream" shows for that side.
 pub fn stream_bytes(sim: &Sim, side: Side) -> Vec<u8> {
     first_arrivals(sim, side).0
 }
 
-/// `side`'s stream, and (stream offset, frame number, bytes) for each
-/// segment that brought new bytes in order. Dropped frames do not count
-/// (their retransmissions do); nor do copies of bytes already seen.
+/// `side`'s stream, and (stream offset, frame number in the capture,
+/// bytes) for each captured segment that brought new bytes in order.
+/// Dropped frames do not count (their retransmissions do); nor do copies
+/// of bytes already seen.
 fn first_arrivals(sim: &Sim, side: Side) -> (Vec<u8>, Vec<(u64, usize, usize)>) {
     let from = match side {
         Side::Client => *sim.config().client.ip(),
@@ -70,11 +71,11 @@ fn first_arrivals(sim: &Sim, side: Side) -> (Vec<u8>, Vec<(u64, usize, usize)>) 
     let mut pieces: Vec<(u64, usize, usize)> = Vec::new();
     let mut stream: Vec<u8> = Vec::new();
     let mut data_start: Option<u32> = None;
-    for (i, (_, frame, dropped)) in sim.frames().iter().enumerate() {
-        let Ok((_, ip, tcp)) = parse_frame(frame) else {
+    for (i, seen) in sim.captured().iter().enumerate() {
+        let Ok((_, ip, tcp)) = parse_frame(seen.bytes) else {
             continue;
         };
-        if ip.src != from || dropped.is_some() {
+        if ip.src != from || seen.comment.is_some() {
             continue;
         }
         if tcp.flags.contains(TcpFlags::SYN) {

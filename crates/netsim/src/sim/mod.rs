@@ -19,7 +19,8 @@
 //!                       handle_read per recv (one command per read in the
 //!                       original dialect); the peer's FIN -> handle_eof
 //!         app done      -> close() the endpoint
-//!         TCP -> wire   each segment: rules, then the link; captured as sent
+//!         TCP -> wire   each segment: rules, then the link; seen leaving
+//!                       (and, when it arrives, seen arriving: see [`capture`])
 //!     schedule a wake-up at the earliest timer still ahead
 //! ```
 //!
@@ -28,15 +29,17 @@
 //! byte for byte. [`Sim::run_until_idle`] is bounded and fails with a dump
 //! of both connections rather than hang.
 
+mod capture;
 mod pump;
 
-use std::io::Write;
+pub use capture::{CapturePoint, CapturedFrame};
+
 use std::net::SocketAddrV4;
 use std::path::Path;
 
 use crate::apps::App;
 use crate::link::{Link, LinkConfig};
-use crate::pcapng::{PcapngError, PcapngWriter};
+use crate::pcapng::PcapngError;
 use crate::queue::EventQueue;
 use crate::rng::SimRng;
 use crate::rules::{Rule, Rules};
@@ -86,6 +89,8 @@ pub struct SimConfig {
     pub downlink: LinkConfig,
     pub client_tcp: TcpConfig,
     pub server_tcp: TcpConfig,
+    /// Where the capture is taken (the client's interface by default).
+    pub capture_at: CapturePoint,
 }
 
 impl SimConfig {
@@ -100,6 +105,7 @@ impl SimConfig {
             downlink: LinkConfig::default(),
             client_tcp: TcpConfig::default(),
             server_tcp: TcpConfig::default(),
+            capture_at: CapturePoint::default(),
         }
     }
 }
@@ -122,7 +128,12 @@ pub enum SimError {
 /// Something on the event queue.
 #[derive(Debug)]
 enum Event {
-    Arrive { to: Side, seg: TcpRepr },
+    /// `frame` is the segment's index in [`Sim::frames`].
+    Arrive {
+        to: Side,
+        seg: TcpRepr,
+        frame: usize,
+    },
     Wake,
 }
 
@@ -140,7 +151,8 @@ struct Host {
     close_called: bool,
 }
 
-/// A frame as captured: when it was sent, its bytes, and its comment.
+/// A frame as its sender put it on the wire: when, its bytes, and why the
+/// network dropped it, if it did.
 pub type Captured = (SimTime, Vec<u8>, Option<String>);
 
 /// A whole simulation. See the [module documentation](self).
@@ -157,6 +169,8 @@ pub struct Sim {
     wake_at: Option<SimTime>,
     trace: Trace,
     frames: Vec<Captured>,
+    /// Every frame leaving and every frame arriving, in time order.
+    sightings: Vec<capture::Sighting>,
     events: usize,
 }
 
@@ -200,6 +214,7 @@ impl Sim {
             wake_at: None,
             trace: Trace::new(),
             frames: Vec::new(),
+            sightings: Vec::new(),
             events: 0,
             config,
         };
@@ -236,7 +251,9 @@ impl Sim {
         &self.trace
     }
 
-    /// Every frame put on the wire, in the order sent.
+    /// Every frame put on the wire, in the order sent, with the time it
+    /// left its sender (dropped ones too). A capture shows one host's view:
+    /// [`Sim::capture`].
     pub fn frames(&self) -> &[Captured] {
         &self.frames
     }
@@ -292,7 +309,15 @@ impl Sim {
         self.now = at;
         self.events += 1;
         match event {
-            Event::Arrive { to, seg } => self.arrive(to, &seg),
+            Event::Arrive { to, seg, frame } => {
+                self.sightings.push(capture::Sighting {
+                    at,
+                    side: to,
+                    frame,
+                    sent: false,
+                });
+                self.arrive(to, &seg);
+            }
             Event::Wake => {
                 if self.wake_at == Some(at) {
                     self.wake_at = None;
@@ -341,15 +366,6 @@ impl Sim {
     }
 
     // ---- output ----------------------------------------------------------
-
-    /// Writes every frame sent, dropped ones with a comment, as pcapng.
-    pub fn write_pcapng<W: Write>(&self, out: W) -> Result<W, SimError> {
-        let mut pcap = PcapngWriter::new(out, APP_NAME)?;
-        for (at, frame, comment) in &self.frames {
-            pcap.write_packet(at.as_nanos(), frame, comment.as_deref())?;
-        }
-        Ok(pcap.finish()?)
-    }
 
     /// The capture as bytes.
     pub fn pcapng_bytes(&self) -> Vec<u8> {

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::capture::Sighting;
 use super::{Event, Side, Sim, DROPPED};
 use crate::link::{DropReason, Fate};
 use crate::rules::{Segment, Verdict};
@@ -164,6 +165,13 @@ impl Sim {
 
         let who = format!("{from} → {to}");
         self.trace.push(now, who.clone(), describe_segment(&seg));
+        let index = self.frames.len();
+        self.sightings.push(Sighting {
+            at: now,
+            side,
+            frame: index,
+            sent: true,
+        });
         let comment = match fate {
             Fate::Arrives(times) => {
                 for at in times {
@@ -173,6 +181,7 @@ impl Sim {
                         Event::Arrive {
                             to: side.peer(),
                             seg,
+                            frame: index,
                         },
                     );
                 }
