@@ -1,0 +1,145 @@
+//! The testbed on the real kernel: namespaces, TUN devices, the real
+//! server and client. These need root. Without it each test says so
+//! loudly and passes, unless STREAMLAB_REQUIRE_KERNEL=1, which CI sets:
+//! then a test that cannot run fails.
+//!
+//! The streamlab binary is STREAMLAB_BIN, or the workspace's
+//! target/{release,debug}/streamlab (build it first: `cargo build`).
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use streamlab_netsim::link::LinkConfig;
+use streamlab_testbed::{netns, KernelConfig, KernelRun, TestbedError};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// One kernel test at a time, so "nothing left behind" looks at one run.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The binary to run, or `None` (with a loud message) if the test cannot.
+fn setup(test: &str) -> Option<PathBuf> {
+    let required = std::env::var("STREAMLAB_REQUIRE_KERNEL").is_ok_and(|v| v == "1");
+    let skip = |why: String| {
+        assert!(!required, "{test}: STREAMLAB_REQUIRE_KERNEL=1 but {why}");
+        eprintln!("SKIPPED {test}: {why} (set STREAMLAB_REQUIRE_KERNEL=1 to make this fail)");
+        None
+    };
+    if !streamlab_testbed::permitted() {
+        return skip("not root: the kernel testbed needs namespaces and TUN devices".into());
+    }
+    let candidates = match std::env::var_os("STREAMLAB_BIN") {
+        Some(p) => vec![PathBuf::from(p)],
+        None => ["release", "debug"]
+            .iter()
+            .map(|p| root().join("target").join(p).join("streamlab"))
+            .collect(),
+    };
+    match candidates.into_iter().find(|p| p.exists()) {
+        Some(bin) => Some(bin),
+        None => skip("no streamlab binary: run `cargo build` or set STREAMLAB_BIN".into()),
+    }
+}
+
+fn link(latency_ms: u64, bandwidth: u64, loss: f64) -> LinkConfig {
+    LinkConfig {
+        latency: Duration::from_millis(latency_ms),
+        bandwidth: Some(bandwidth),
+        loss,
+        queue_limit: Duration::from_secs(1),
+        ..LinkConfig::default()
+    }
+}
+
+/// The namespaces this test process made that are still there.
+fn ours_left() -> Vec<String> {
+    let mine = format!("{}{}-", netns::PREFIX, std::process::id());
+    netns::list()
+        .into_iter()
+        .filter(|n| n.starts_with(&mine))
+        .collect()
+}
+
+fn config(bin: PathBuf, song: &str, l: LinkConfig, seed: u64) -> KernelConfig {
+    let mut c = KernelConfig::new(bin, root().join("music"), song);
+    c.uplink = l.clone();
+    c.downlink = l;
+    c.seed = seed;
+    c.timeout = Duration::from_secs(60);
+    c
+}
+
+#[test]
+fn a_lossless_download_is_bit_exact_and_takes_its_serialisation_time() {
+    let _one = one_at_a_time();
+    let Some(bin) = setup("lossless") else { return };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut c = config(bin, "frere_jacques", link(10, 10_000_000, 0.0), 1);
+    c.capture = Some(dir.path().join("client.pcapng"));
+    let out = KernelRun::new(c).run().expect("a kernel run");
+    let f = &out.figures;
+    assert!(f.bit_exact, "{f:?}");
+    assert_eq!(f.dropped, 0);
+    // The song's bytes alone take this long at 10 Mbit/s, plus one way.
+    let serialisation = f.song_bytes as f64 * 8.0 / 10e6;
+    let download = f.download_s.expect("the download completed");
+    assert!(download > serialisation + 0.010, "{download} s");
+    assert!(f.first_audio_s.is_some_and(|t| t < download));
+    assert_eq!(out.server_tcp.congestion_control, "cubic");
+    assert!(out.captured > 80, "{} packets captured", out.captured);
+    assert!(ours_left().is_empty(), "left behind: {:?}", ours_left());
+}
+
+#[test]
+fn a_lossy_download_is_repaired_by_retransmissions() {
+    let _one = one_at_a_time();
+    let Some(bin) = setup("lossy") else { return };
+    // 846 KB: about 600 data segments, so some are surely lost at 5%.
+    let c = config(bin, "ode_to_joy", link(1, 10_000_000, 0.05), 1);
+    let out = KernelRun::new(c).run().expect("a kernel run");
+    let f = &out.figures;
+    assert!(f.dropped > 0, "{f:?}");
+    assert!(f.retransmitted >= 1, "{f:?}");
+    assert!(f.bit_exact, "{f:?}");
+    assert!(ours_left().is_empty(), "left behind: {:?}", ours_left());
+}
+
+#[test]
+fn a_song_that_does_not_exist_is_an_error_and_leaves_nothing() {
+    let _one = one_at_a_time();
+    let Some(bin) = setup("no such song") else {
+        return;
+    };
+    let c = config(bin, "no_such_song", link(1, 10_000_000, 0.0), 1);
+    let err = KernelRun::new(c).run().expect_err("no such song");
+    assert!(matches!(err, TestbedError::SongNotFound { .. }), "{err}");
+    assert!(ours_left().is_empty(), "left behind: {:?}", ours_left());
+}
+
+#[test]
+fn a_server_that_fails_to_start_is_an_error_and_leaves_nothing() {
+    let _one = one_at_a_time();
+    let Some(_) = setup("failing server") else {
+        return;
+    };
+    // `false` exits at once: the run fails after the namespaces, the TUN
+    // devices and the emulator are up.
+    let c = config(
+        PathBuf::from("/bin/false"),
+        "frere_jacques",
+        link(1, 10_000_000, 0.0),
+        1,
+    );
+    let err = KernelRun::new(c).run().expect_err("a server that exits");
+    assert!(err.to_string().contains("before listening"), "{err}");
+    assert!(ours_left().is_empty(), "left behind: {:?}", ours_left());
+    let devices = netns::ip(&["-o", "link", "show"]).expect("ip link");
+    assert!(!devices.contains("sltun"), "{devices}");
+}
