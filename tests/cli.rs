@@ -550,3 +550,70 @@ fn sim_framing_breaks_the_original_client_and_writes_two_captures() {
         assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a], "{name}");
     }
 }
+
+/// Issue 9: `--json` prints one object per run with the documented fields,
+/// `--song` downloads a bundled song, `--queue` reaches the links, and the
+/// experiment speaks CSV.
+#[test]
+fn sim_json_reports_a_bundled_song_download_with_the_documented_fields() {
+    let out = streamlab()
+        .args(["sim", "lossy", "--song", "twinkle", "--queue", "1s"])
+        .args(["--loss", "0.02", "--seed", "3", "--json"])
+        .ok_stdout();
+    let text = String::from_utf8_lossy(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "one object per run: {text}");
+    let v: serde_json::Value = serde_json::from_str(lines[0]).expect("valid JSON");
+    assert_eq!(v["schema"], "streamlab-run/1");
+    assert_eq!(v["engine"], "sim");
+    assert_eq!(v["song"], "twinkle");
+    assert_eq!(v["seed"], 3);
+    assert_eq!(v["network"]["queue_s"], 1.0);
+    assert_eq!(v["network"]["loss"], 0.02);
+    assert_eq!(v["bit_exact"], true);
+    let wav = std::fs::metadata("music/twinkle.wav")
+        .expect("bundled song")
+        .len();
+    let song_bytes = v["song_bytes"].as_u64().expect("song_bytes");
+    assert!(song_bytes > 0 && song_bytes < wav, "{song_bytes} of {wav}");
+    let download = v["download_s"].as_f64().expect("download_s");
+    let first = v["first_audio_s"].as_f64().expect("first_audio_s");
+    assert!(first > 0.0 && first <= download, "{first} / {download}");
+    for field in [
+        "stalls",
+        "stalled_s",
+        "dropped",
+        "retransmitted",
+        "fast_retransmits",
+        "timeouts",
+        "zero_window_probes",
+    ] {
+        assert!(v[field].is_number(), "{field} in {v}");
+    }
+
+    // The experiment as CSV: a header and one row per network.
+    let out = streamlab().args(["sim", "experiment", "--csv"]).ok_stdout();
+    let csv = String::from_utf8_lossy(&out);
+    let mut rows = csv.lines();
+    let header = rows.next().expect("a header");
+    assert!(
+        header.starts_with("bandwidth_bps,loss,latency_s,"),
+        "{header}"
+    );
+    let rows: Vec<&str> = rows.collect();
+    assert_eq!(rows.len(), 12, "{csv}");
+    let columns = header.split(',').count();
+    assert!(
+        rows.iter().all(|r| r.split(',').count() == columns),
+        "{csv}"
+    );
+
+    // A song where the story has none, and a song that is not there.
+    let line = error_line(streamlab().args(["sim", "framing", "--song", "twinkle"]));
+    assert!(line.contains("framing has no song to replace"), "{line}");
+    let line = error_line(streamlab().args(["sim", "starved", "--song", "nope"]));
+    assert!(
+        line.contains("no song named 'nope'") && line.contains("twinkle"),
+        "{line}"
+    );
+}

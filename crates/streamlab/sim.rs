@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use streamlab_netsim::pcapng::PcapngError;
-use streamlab_netsim::scenario::{Options, Run, Scenario};
+use streamlab_netsim::scenario::{self, Options, Run, Scenario};
 use streamlab_netsim::sim::SimError;
 use streamlab_proto::Dialect;
 
@@ -93,6 +93,25 @@ pub struct SimArgs {
     /// Run in this dialect only.
     #[arg(long, value_enum)]
     pub dialect: Option<DialectArg>,
+    /// The longest a frame may wait in the router queue before each link,
+    /// e.g. 1s, 200ms; a frame that would wait longer is dropped
+    /// [scenario's own].
+    #[arg(long, value_parser = duration, allow_hyphen_values = true)]
+    pub queue: Option<Duration>,
+    /// Download this song (lossy, slow-reader, starved), from --music or
+    /// the bundled music/ folder, instead of the scenario's own bytes.
+    #[arg(long)]
+    pub song: Option<String>,
+    /// The folder --song is read from [default: the bundled music/].
+    #[arg(long, requires = "song")]
+    pub music: Option<PathBuf>,
+    /// Print each run's figures as one JSON object per line (schema:
+    /// docs/run-json.md) instead of the summary.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// The experiment only: print its rows as CSV.
+    #[arg(long)]
+    pub csv: bool,
     /// Write the capture here (pcapng, opens in Wireshark); a scenario with
     /// two runs writes NAME-original.pcapng and NAME-framed.pcapng.
     #[arg(long)]
@@ -113,7 +132,15 @@ pub fn run(args: SimArgs) -> Result<()> {
         return experiment(&args);
     }
     let scenario = Scenario::from(args.scenario);
-    let options = options(&args);
+    if args.csv {
+        anyhow::bail!("--csv is for the experiment's table; a scenario takes --json");
+    }
+    if args.song.is_some() && !scenario.takes_song() {
+        anyhow::bail!(
+            "{scenario} has no song to replace (--song is for lossy, slow-reader and starved)"
+        );
+    }
+    let options = options(&args)?;
     let runs = scenario.build(&options);
     // Every capture file is created before anything runs: a path that
     // cannot be written fails at once, not after the whole simulation.
@@ -140,13 +167,17 @@ pub fn run(args: SimArgs) -> Result<()> {
                 replay(&args)
             );
         }
-        if i > 0 {
-            println!();
+        if args.json {
+            println!("{}", serde_json::to_string(&run.figures())?);
+        } else {
+            if i > 0 {
+                println!();
+            }
+            if args.trace {
+                println!("{}", run.sim.trace());
+            }
+            print!("{}", run.summary());
         }
-        if args.trace {
-            println!("{}", run.sim.trace());
-        }
-        print!("{}", run.summary());
         if let Some((path, file)) = captures.take(i) {
             let written = run
                 .sim
@@ -160,10 +191,12 @@ pub fn run(args: SimArgs) -> Result<()> {
                 let _ = std::fs::remove_file(&path);
                 return Err(e).with_context(|| format!("writing {}", path.display()));
             }
-            println!(
-                "capture written to {} (open it in Wireshark)",
-                path.display()
-            );
+            if !args.json {
+                println!(
+                    "capture written to {} (open it in Wireshark)",
+                    path.display()
+                );
+            }
         }
     }
     Ok(())
@@ -226,22 +259,48 @@ fn experiment(args: &SimArgs) -> Result<()> {
         args.dialect.is_some(),
         args.pcap.is_some(),
         args.trace,
+        args.queue.is_some(),
+        args.song.is_some(),
     ];
     if knobs.iter().any(|&k| k) {
-        anyhow::bail!("the experiment sets its own networks: only --seed applies to it");
+        anyhow::bail!(
+            "the experiment sets its own networks: only --seed, --json and --csv apply to it"
+        );
     }
-    let table = streamlab_netsim::scenario::experiment(args.seed).with_context(|| {
+    let runs = scenario::experiment_runs(args.seed).with_context(|| {
         format!(
             "running the experiment (replay: streamlab sim experiment --seed {})",
             args.seed
         )
     })?;
-    print!("{table}");
+    if args.json {
+        for run in &runs {
+            println!("{}", serde_json::to_string(run)?);
+        }
+    } else if args.csv {
+        print!("{}", scenario::experiment_csv(&runs));
+    } else {
+        print!("{}", scenario::experiment_table(args.seed, &runs));
+    }
     Ok(())
 }
 
-fn options(args: &SimArgs) -> Options {
-    Options {
+fn options(args: &SimArgs) -> Result<Options> {
+    let song = match &args.song {
+        Some(name) => {
+            let library = crate::run::load_library(args.music.as_deref())?;
+            let song = library.find(name).with_context(|| {
+                format!(
+                    "no song named '{name}' in {} (it has: {})",
+                    library.dir().display(),
+                    library.names().join(", ")
+                )
+            })?;
+            Some(song.track()?)
+        }
+        None => None,
+    };
+    Ok(Options {
         seed: args.seed,
         latency: args.latency,
         jitter: args.jitter,
@@ -254,7 +313,9 @@ fn options(args: &SimArgs) -> Options {
             DialectArg::Original => Dialect::Original,
             DialectArg::Framed => Dialect::Framed,
         }),
-    }
+        queue: args.queue,
+        song,
+    })
 }
 
 /// `out.pcapng`, or `out-original.pcapng` when a scenario runs twice.
@@ -295,6 +356,12 @@ fn replay(args: &SimArgs) -> String {
     flag("duplicate", args.duplicate.map(|p| p.to_string()));
     flag("reorder", args.reorder.map(|p| p.to_string()));
     flag("mss", args.mss.map(|m| m.to_string()));
+    flag("queue", args.queue.map(|d| format!("{}us", d.as_micros())));
+    flag("song", args.song.clone());
+    flag(
+        "music",
+        args.music.as_ref().map(|p| p.display().to_string()),
+    );
     flag(
         "dialect",
         args.dialect

@@ -63,6 +63,7 @@
 #![forbid(unsafe_code)]
 
 pub mod apps;
+pub mod figures;
 pub mod link;
 pub mod pcapng;
 pub mod player;

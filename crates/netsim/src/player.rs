@@ -294,6 +294,79 @@ impl Player {
     }
 }
 
+/// How one track arrived: what a player needs to play it back afterwards.
+/// The simulated client fills it as it reads; the kernel testbed fills it
+/// from the bytes a capture shows arriving in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Arrivals {
+    /// When the track was asked for.
+    pub requested: Option<SimTime>,
+    /// When its first byte (header or marker) arrived, and its format.
+    pub start: Option<(SimTime, PcmFormat)>,
+    /// Each delivery of audio: when, and how many bytes.
+    pub data: Vec<(SimTime, usize)>,
+    /// When the track was complete.
+    pub end: Option<SimTime>,
+}
+
+impl Arrivals {
+    /// Takes note of a client event (only the first track counts).
+    pub fn record(&mut self, now: SimTime, e: &streamlab_proto::ClientEvent) {
+        use streamlab_proto::ClientEvent;
+        if self.end.is_some() {
+            return;
+        }
+        match e {
+            ClientEvent::TrackStart { format, .. } if self.start.is_none() => {
+                self.start = Some((now, *format));
+            }
+            ClientEvent::TrackData { data, .. } => self.data.push((now, data.len())),
+            ClientEvent::TrackEnd { .. } if self.start.is_some() => self.end = Some(now),
+            _ => {}
+        }
+    }
+
+    /// The audio bytes that arrived.
+    pub fn bytes(&self) -> u64 {
+        self.data.iter().map(|&(_, n)| n as u64).sum()
+    }
+}
+
+/// What a listener heard: the figures of a replayed track.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Playback {
+    /// From the request to the first sound (`None`: never played).
+    pub first_audio: Option<Duration>,
+    pub stalls: Vec<Stall>,
+    pub stalled: Duration,
+}
+
+/// Plays `arrivals` back through a fresh [`Player`]: the same figures the
+/// player gives when it listens along, computed afterwards. `requested` is
+/// when the track was asked for (the start's time if `None`).
+pub fn replay(config: PlayerConfig, arrivals: &Arrivals) -> Option<Playback> {
+    let (start, format) = arrivals.start?;
+    let mut p = Player::new(config);
+    p.requested(arrivals.requested.unwrap_or(start));
+    p.start(start, format);
+    for &(at, n) in &arrivals.data {
+        p.data(at, n);
+    }
+    if let Some(end) = arrivals.end {
+        p.end(end);
+        // Play to the end: each step reaches the next moment the buffer
+        // runs dry, so a few steps finish any track.
+        while let Some(at) = p.poll_timeout() {
+            p.advance(at);
+        }
+    }
+    Some(Playback {
+        first_audio: p.time_to_first_audio(),
+        stalled: p.stalled_for(),
+        stalls: p.stalls().to_vec(),
+    })
+}
+
 /// A duration as seconds with three decimals: `0.250 s`.
 pub fn secs(d: Duration) -> String {
     format!("{}.{:03} s", d.as_secs(), d.subsec_millis())

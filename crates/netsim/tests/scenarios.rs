@@ -7,6 +7,8 @@
 
 mod tshark;
 
+use std::time::Duration;
+
 use streamlab_netsim::apps::{ClientApp, NaiveClient};
 use streamlab_netsim::scenario::{marker_spots, stream_bytes, Options, Run, Scenario};
 use streamlab_netsim::sim::Side;
@@ -288,4 +290,37 @@ fn the_experiment_table_shows_what_bandwidth_and_loss_do() {
         assert!(first.windows(2).all(|w| w[1] <= w[0]), "{first:?}\n{table}");
     }
     insta::assert_snapshot!("experiment", table);
+}
+
+/// Issue 9: a scenario's song and router queue can be the user's, and the
+/// run's figures say what happened in the numbers the summary gives.
+#[test]
+fn a_users_song_and_queue_reach_the_run_and_its_figures() {
+    let song = streamlab_netsim::scenario::patterned_track("mine", 30_000);
+    let options = Options {
+        song: Some(song.clone()),
+        queue: Some(Duration::from_millis(1)),
+        bandwidth: Some(1_000_000),
+        loss: Some(0.0),
+        ..Options::new(7)
+    };
+    let mut run = Scenario::Lossy.build(&options).remove(0);
+    run.sim.run_until_idle(1_000_000).expect("finishes");
+    let f = run.figures();
+    assert_eq!(f.song.as_deref(), Some("mine"));
+    assert_eq!(f.song_bytes, Some(30_000));
+    assert_eq!(f.network.queue_s, 0.001);
+    assert_eq!(f.bit_exact, Some(true));
+    // A 1 ms queue at 1 Mbit/s holds less than one full frame behind the
+    // one on the wire: a window's burst overflows it, and TCP repairs it.
+    assert!(f.dropped > 0, "{f:?}");
+    assert!(f.retransmitted > 0, "{f:?}");
+    let summary = run.summary();
+    assert!(
+        summary.contains(&format!("{} dropped", f.dropped)),
+        "{summary}"
+    );
+    // 30 kB at 1 Mbit/s take at least 0.24 s on the wire.
+    let download = f.download_s.expect("downloaded");
+    assert!(download > 0.24, "{download}");
 }

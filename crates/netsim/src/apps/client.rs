@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use streamlab_proto::{ClientConfig, ClientEvent, ClientSession, Dialect, Request};
 
 use super::{App, FRAMED_READ};
-use crate::player::{Player, PlayerConfig};
+use crate::player::{Arrivals, Player, PlayerConfig};
 use crate::time::SimTime;
 use crate::trace::preview;
 
@@ -36,6 +36,9 @@ pub struct ClientApp {
     pause_phase: u8,
     /// The server said goodbye.
     goodbye: bool,
+    /// The first track as it was read: when it began (and its format),
+    /// each read's audio bytes, and when it ended.
+    arrivals: Arrivals,
 }
 
 impl ClientApp {
@@ -49,6 +52,7 @@ impl ClientApp {
             reading_pause: None,
             pause_phase: 0,
             goodbye: false,
+            arrivals: Arrivals::default(),
         }
     }
 
@@ -81,6 +85,20 @@ impl ClientApp {
         audio
     }
 
+    /// From the first download request to the last audio byte read: how
+    /// long the download took, as the application saw it. `None` before
+    /// any audio has arrived.
+    pub fn download_time(&self) -> Option<std::time::Duration> {
+        let sent = self.arrivals.requested?;
+        let (last, _) = self.arrivals.data.last()?;
+        Some(last.since(sent))
+    }
+
+    /// The first track as it arrived, for [`crate::player::replay`].
+    pub fn arrivals(&self) -> &Arrivals {
+        &self.arrivals
+    }
+
     /// The simulated player, if there is one.
     pub fn player(&self) -> Option<&Player> {
         self.player.as_ref()
@@ -88,6 +106,7 @@ impl ClientApp {
 
     fn take_events(&mut self, now: SimTime) {
         while let Some(e) = self.session.poll_event() {
+            self.arrivals.record(now, &e);
             if let Some(p) = &mut self.player {
                 match &e {
                     ClientEvent::TrackStart { format, .. } => p.start(now, *format),
@@ -148,8 +167,11 @@ pub fn event_text(e: &ClientEvent) -> String {
 impl App for ClientApp {
     fn on_connected(&mut self, now: SimTime) {
         for req in std::mem::take(&mut self.requests) {
-            if let (Some(p), Request::Download { .. }) = (&mut self.player, &req) {
-                p.requested(now);
+            if let Request::Download { .. } = &req {
+                self.arrivals.requested.get_or_insert(now);
+                if let Some(p) = &mut self.player {
+                    p.requested(now);
+                }
             }
             self.session.send(now.as_duration(), req);
         }

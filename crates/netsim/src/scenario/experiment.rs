@@ -12,9 +12,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::{Options, Scenario};
-use crate::apps::ClientApp;
+use crate::figures::RunFigures;
 use crate::player::secs;
-use crate::sim::Side;
 
 /// Bandwidths (bits per second) and loss rates of the grid.
 const BANDWIDTHS: [u64; 4] = [500_000, 1_000_000, 2_000_000, 10_000_000];
@@ -24,6 +23,31 @@ const LATENCY: Duration = Duration::from_millis(10);
 
 /// Runs the grid with `seed` and renders the table.
 pub fn experiment(seed: u64) -> Result<String, crate::sim::SimError> {
+    Ok(experiment_table(seed, &experiment_runs(seed)?))
+}
+
+/// Runs the grid with `seed`: one run's figures per network, bandwidth
+/// by bandwidth, each with every loss rate.
+pub fn experiment_runs(seed: u64) -> Result<Vec<RunFigures>, crate::sim::SimError> {
+    let mut runs = Vec::new();
+    for bandwidth in BANDWIDTHS {
+        for loss in LOSSES {
+            let options = Options {
+                latency: Some(LATENCY),
+                bandwidth: Some(bandwidth),
+                loss: Some(loss),
+                ..Options::new(seed)
+            };
+            let mut run = Scenario::Starved.build(&options).remove(0);
+            run.sim.run_until_idle(2_000_000)?;
+            runs.push(run.figures());
+        }
+    }
+    Ok(runs)
+}
+
+/// The table of lab 4, from [`experiment_runs`].
+pub fn experiment_table(seed: u64, runs: &[RunFigures]) -> String {
     let mut s = format!(
         "the starved download (2 s of CD audio = 1.41 Mbit/s, 200 ms prebuffer), \
          latency {} ms each way, seed {seed}\n\n",
@@ -41,41 +65,50 @@ pub fn experiment(seed: u64) -> Result<String, crate::sim::SimError> {
         "dropped",
         "retransmitted"
     );
-    for bandwidth in BANDWIDTHS {
-        for loss in LOSSES {
-            let options = Options {
-                latency: Some(LATENCY),
-                bandwidth: Some(bandwidth),
-                loss: Some(loss),
-                ..Options::new(seed)
-            };
-            let mut run = Scenario::Starved.build(&options).remove(0);
-            run.sim.run_until_idle(2_000_000)?;
-            let sim = &run.sim;
-            let player = sim
-                .app::<ClientApp>(Side::Client)
-                .and_then(ClientApp::player);
-            let first = player
-                .and_then(|p| p.time_to_first_audio())
-                .map_or("never".into(), secs);
-            let stalls = player.map_or(0, |p| p.stalls().len());
-            let stalled = player.map_or(Duration::ZERO, |p| p.stalled_for());
-            let downloaded = sim
-                .trace()
-                .matching("client got TrackEnd")
-                .next()
-                .map_or("never".into(), |r| secs(r.at.as_duration()));
-            let dropped = sim.frames().iter().filter(|f| f.2.is_some()).count();
-            let retransmitted = sim.trace().matching("tcp retransmit").count();
-            let _ = writeln!(
-                s,
-                "{:>10}  {:>3}%  {first:>11}  {stalls:>6}  {:>8}  {downloaded:>10}  {dropped:>7}  \
-                 {retransmitted:>13}",
-                format!("{} Mbit/s", bandwidth as f64 / 1e6),
-                loss * 100.0,
-                secs(stalled)
-            );
-        }
+    let time = |t: Option<f64>| t.map_or("never".to_string(), |t| secs(Duration::from_secs_f64(t)));
+    for run in runs {
+        let bandwidth = run.network.bandwidth_bps.unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "{:>10}  {:>3}%  {:>11}  {:>6}  {:>8}  {:>10}  {:>7}  {:>13}",
+            format!("{} Mbit/s", bandwidth as f64 / 1e6),
+            run.network.loss * 100.0,
+            time(run.first_audio_s),
+            run.stalls.unwrap_or(0),
+            time(run.stalled_s),
+            time(run.download_s),
+            run.dropped,
+            run.retransmitted
+        );
     }
-    Ok(s)
+    s
+}
+
+/// The same rows as CSV, one header line and one line per run, for a
+/// spreadsheet or a script: times in seconds, empty where there is none.
+pub fn experiment_csv(runs: &[RunFigures]) -> String {
+    let mut s = String::from(
+        "bandwidth_bps,loss,latency_s,first_audio_s,stalls,stalled_s,download_s,dropped,\
+         retransmitted,fast_retransmits,timeouts,bit_exact\n",
+    );
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    for r in runs {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            r.network.bandwidth_bps.unwrap_or(0),
+            r.network.loss,
+            r.network.latency_s,
+            opt(r.first_audio_s),
+            r.stalls.map_or(String::new(), |n| n.to_string()),
+            opt(r.stalled_s),
+            opt(r.download_s),
+            r.dropped,
+            r.retransmitted,
+            r.fast_retransmits,
+            r.timeouts,
+            r.bit_exact.map_or(String::new(), |b| b.to_string()),
+        );
+    }
+    s
 }

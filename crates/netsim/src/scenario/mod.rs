@@ -16,6 +16,7 @@
 //! dialect the scenario compares; [`Run::summary`] says what happened.
 
 mod experiment;
+mod figures;
 mod stories;
 mod summary;
 
@@ -28,7 +29,7 @@ use streamlab_proto::{Dialect, PcmFormat, Track};
 
 use crate::sim::{Sim, SimConfig};
 
-pub use experiment::experiment;
+pub use experiment::{experiment, experiment_csv, experiment_runs, experiment_table};
 pub use summary::{marker_spots, stream_bytes, MarkerSpot};
 
 /// The scenarios, in the order `streamlab sim --help` lists them.
@@ -83,6 +84,16 @@ impl Scenario {
         }
     }
 
+    /// True for the scenarios whose story is one download, which may be
+    /// any song ([`Options::song`]). `report` has no download and
+    /// `framing` sizes its song so that the end marker splits.
+    pub fn takes_song(self) -> bool {
+        matches!(
+            self,
+            Scenario::Lossy | Scenario::SlowReader | Scenario::Starved
+        )
+    }
+
     /// The runs of this scenario: one per dialect ([`Options::dialect`],
     /// or [`Scenario::default_dialects`]).
     pub fn build(self, options: &Options) -> Vec<Run> {
@@ -119,7 +130,7 @@ impl FromStr for Scenario {
 
 /// The knobs a user may turn; `None` keeps the scenario's own value.
 /// Link settings apply to both directions.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     pub seed: u64,
     pub latency: Option<Duration>,
@@ -134,6 +145,13 @@ pub struct Options {
     pub reorder: Option<f64>,
     pub mss: Option<u16>,
     pub dialect: Option<Dialect>,
+    /// The longest a frame may wait in the router queue in front of each
+    /// link before it is dropped.
+    pub queue: Option<Duration>,
+    /// The song to download, in place of the scenario's own (a pattern of
+    /// bytes sized for its story). Only the download scenarios (`lossy`,
+    /// `slow-reader`, `starved`) take one: see [`Scenario::takes_song`].
+    pub song: Option<Track>,
 }
 
 impl Options {
@@ -164,6 +182,9 @@ impl Options {
             }
             if let Some(p) = self.reorder {
                 link.reorder = p;
+            }
+            if let Some(q) = self.queue {
+                link.queue_limit = q;
             }
         }
         if let Some(mss) = self.mss {

@@ -37,14 +37,14 @@ pub(super) fn build(scenario: Scenario, dialect: Dialect, options: &Options) -> 
             (framing(config, dialect, options, &song), Some(song))
         }
         Scenario::Lossy => {
-            let song = patterned_track(SONG, LOSSY_SONG);
+            let song = song_or(options, LOSSY_SONG);
             (lossy(config, options, &song, dialect), Some(song))
         }
         Scenario::SlowReader => {
             // A modest home link, so the window fills at a readable pace.
             config.downlink.bandwidth = Some(10_000_000);
-            let song = patterned_track(SONG, SLOW_READER_SONG);
-            let client = ClientApp::new(dialect, download_then_quit())
+            let song = song_or(options, SLOW_READER_SONG);
+            let client = ClientApp::new(dialect, download_and_quit(&song.name))
                 .stop_reading(SimTime::from_millis(50), SimTime::from_millis(1_500));
             (start(config, options, client, &song, dialect), Some(song))
         }
@@ -54,9 +54,9 @@ pub(super) fn build(scenario: Scenario, dialect: Dialect, options: &Options) -> 
                 // A deep router buffer: a whole window may queue without a drop.
                 link.queue_limit = Duration::from_secs(1);
             }
-            let song = patterned_track(SONG, STARVED_SONG);
-            let client =
-                ClientApp::new(dialect, download_then_quit()).with_player(PlayerConfig::default());
+            let song = song_or(options, STARVED_SONG);
+            let client = ClientApp::new(dialect, download_and_quit(&song.name))
+                .with_player(PlayerConfig::default());
             (start(config, options, client, &song, dialect), Some(song))
         }
     };
@@ -68,8 +68,12 @@ pub(super) fn build(scenario: Scenario, dialect: Dialect, options: &Options) -> 
     }
 }
 
-fn download_then_quit() -> Vec<Request> {
-    download_and_quit(SONG)
+/// The user's song ([`Options::song`]), or a pattern of `len` bytes.
+fn song_or(options: &Options, len: usize) -> Track {
+    options
+        .song
+        .clone()
+        .unwrap_or_else(|| patterned_track(SONG, len))
 }
 
 fn download_and_quit(name: &str) -> Vec<Request> {
