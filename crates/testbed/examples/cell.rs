@@ -91,7 +91,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 f.fast_retransmits,
                 f.timeouts,
                 f.loss_probes,
-                f.bit_exact,
+                f.bit_exact.unwrap_or(false),
                 out.lateness.p50_us,
                 out.lateness.p99_us
             );

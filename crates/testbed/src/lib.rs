@@ -63,7 +63,7 @@
 //!    stops everything and removes the namespaces, on every path
 //!    (errors, timeouts, panics unwinding, and Ctrl-C through a handler).
 //!
-//! # The figures ([`RunFigures`])
+//! # The figures ([`RunFigures`], netsim's, the same JSON as `streamlab sim --json`)
 //!
 //! * `download_s`: the client's `download` request leaving the client, to
 //!   the last track byte delivered in order at the client;
@@ -87,7 +87,6 @@ pub mod cleanup;
 pub mod counters;
 pub mod emulator;
 pub mod error;
-pub mod figures;
 #[cfg(target_os = "linux")]
 pub mod netns;
 #[cfg(target_os = "linux")]
@@ -111,7 +110,7 @@ use streamlab_proto::Dialect;
 pub use cleanup::cleanup_now;
 pub use counters::TcpCounters;
 pub use error::TestbedError;
-pub use figures::{Network, RunFigures};
+pub use streamlab_netsim::figures::{Engine, Network, RunFigures};
 
 /// Everything a kernel run needs.
 #[derive(Debug, Clone)]
@@ -133,7 +132,8 @@ pub struct KernelConfig {
     pub capture: Option<PathBuf>,
     /// The whole run's bound; past it everything is stopped and removed.
     pub timeout: Duration,
-    /// The scenario's name, for the figures.
+    /// The scenario's name, for the figures (`lossy`: a song over a
+    /// link that may lose frames, as `streamlab sim lossy` downloads it).
     pub scenario: String,
 }
 
@@ -155,7 +155,7 @@ impl KernelConfig {
             binary: binary.into(),
             capture: None,
             timeout: Duration::from_secs(120),
-            scenario: "download".into(),
+            scenario: "lossy".into(),
         }
     }
 }

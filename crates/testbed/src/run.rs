@@ -13,13 +13,13 @@ use streamlab_proto::Track;
 
 use crate::counters::{Counters, TcpCounters};
 use crate::emulator::Emulator;
-use crate::figures::{Network, RunFigures, SCHEMA};
 use crate::netns::{self, Netns};
 use crate::procs::Child;
 use crate::pump::Pump;
 use crate::tun::Tun;
 use crate::watch::Watch;
 use crate::{cleanup, KernelConfig, KernelOutcome, Lateness, NamespaceTcp, TestbedError};
+use streamlab_netsim::figures::{seconds, Engine, Network, RunFigures, SCHEMA};
 
 /// The server's and the client's addresses, inside their namespaces.
 pub const SERVER_ADDR: &str = "10.99.0.1";
@@ -27,7 +27,7 @@ pub const CLIENT_ADDR: &str = "10.99.0.2";
 const PREFIX_LEN: &str = "24";
 const SUBNET: &str = "10.99.0.0/24";
 /// The MTU of both TUN devices: Ethernet's.
-pub const MTU: u32 = 1500;
+pub const MTU: u16 = 1500;
 /// The congestion control both sides use (the host may default to another).
 pub const CONGESTION_CONTROL: &str = "cubic";
 /// How long the link must be quiet after the client ends before the
@@ -120,26 +120,26 @@ pub(crate) fn run(config: &KernelConfig) -> Result<KernelOutcome, TestbedError> 
     let tcp = counters_srv + counters_cli;
     let w = &report.watched;
     let figures = RunFigures {
-        schema: SCHEMA,
-        engine: "kernel".into(),
-        tcp: format!("linux-{CONGESTION_CONTROL}"),
+        schema: SCHEMA.into(),
+        engine: Engine::Kernel,
+        tcp: CONGESTION_CONTROL.into(),
         scenario: config.scenario.clone(),
         dialect: dialect.into(),
         seed: config.seed,
-        song: song.name.clone(),
-        song_bytes: song.pcm.len() as u64,
+        song: Some(song.name.clone()),
+        song_bytes: Some(song.pcm.len() as u64),
         network: network(&config.downlink),
-        download_s: w.download.map(|d| d.as_secs_f64()),
-        first_audio_s: w.first_audio.map(|d| d.as_secs_f64()),
-        stalls: w.stalls as u64,
-        stalled_s: w.stalled.as_secs_f64(),
+        download_s: w.download.map(seconds),
+        first_audio_s: w.first_audio.map(seconds),
+        stalls: w.stalls.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        stalled_s: w.stalled.map(seconds),
         dropped: report.dropped_to_server + report.dropped_to_client,
         retransmitted: tcp.retransmitted,
         fast_retransmits: tcp.fast_retransmits,
         timeouts: tcp.timeouts,
         loss_probes: tcp.loss_probes,
         zero_window_probes: tcp.zero_window_probes,
-        bit_exact: w.bit_exact,
+        bit_exact: Some(w.bit_exact),
     };
     Ok(KernelOutcome {
         figures,
@@ -317,6 +317,8 @@ fn network(link: &LinkConfig) -> Network {
         bandwidth_bps: link.bandwidth,
         loss: link.loss,
         queue_s: link.queue_limit.as_secs_f64(),
+        // What the MTU allows and both ends announce; with timestamps on,
+        // 1448 bytes of data ride in each full segment.
         mss: MTU - 40,
     }
 }

@@ -5,8 +5,9 @@
 //! * `download_s`: from the packet that carried the first byte of the
 //!   client's `download` request *leaving* the client, to the packet that
 //!   completed the track *arriving* in order at the client;
-//! * `first_audio_s`, `stalls`, `stalled_s`: the in-order progress fed to
-//!   netsim's [`Player`] with its default settings, as the simulator does;
+//! * `first_audio_s`, `stalls`, `stalled_s`: the in-order progress played
+//!   back through netsim's [`replay`] with the default player, as the
+//!   simulator's figures are;
 //! * `bit_exact`: the reassembled track equals the song file's PCM.
 //!
 //! The track is found with proto's own words: the framed dialect's
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use streamlab_analyzer::ip::Ipv4Packet;
 use streamlab_analyzer::tcp::{TcpFlags, TcpPacket};
-use streamlab_netsim::player::{Player, PlayerConfig};
+use streamlab_netsim::player::{replay, Arrivals, PlayerConfig};
 use streamlab_netsim::time::SimTime;
 use streamlab_proto::client::framed_line;
 use streamlab_proto::{framed, original, Dialect, PcmFormat, Request, Track};
@@ -83,8 +84,9 @@ pub struct Watched {
     /// Request leaving → last track byte in order, if both happened.
     pub download: Option<Duration>,
     pub first_audio: Option<Duration>,
-    pub stalls: usize,
-    pub stalled: Duration,
+    /// `None` when no track started (nothing to play).
+    pub stalls: Option<usize>,
+    pub stalled: Option<Duration>,
     pub bit_exact: bool,
     /// Track bytes delivered in order.
     pub track_bytes: u64,
@@ -101,13 +103,12 @@ pub struct Watch {
     down: Stream,
     /// (offset, end, time) of client → server data, first sending only.
     up_sent: Vec<(u64, u64, SimTime)>,
-    requested_at: Option<SimTime>,
     /// Framed: where the next unread line of the server's stream starts.
     scan_pos: usize,
     span: Option<Span>,
     audio_seen: usize,
-    finished_at: Option<SimTime>,
-    player: Player,
+    /// The track's progress at the client, for the player's figures.
+    arrivals: Arrivals,
 }
 
 impl Watch {
@@ -128,12 +129,10 @@ impl Watch {
             up: Stream::default(),
             down: Stream::default(),
             up_sent: Vec::new(),
-            requested_at: None,
             scan_pos: 0,
             span: None,
             audio_seen: 0,
-            finished_at: None,
-            player: Player::new(PlayerConfig::default()),
+            arrivals: Arrivals::default(),
         }
     }
 
@@ -147,7 +146,7 @@ impl Watch {
         if self.up_sent.last().is_none_or(|&(_, e, _)| end > e) {
             self.up_sent.push((offset, end, now));
         }
-        if self.requested_at.is_some() {
+        if self.arrivals.requested.is_some() {
             return;
         }
         let Some(at) = find(&self.up.data, &self.request) else {
@@ -156,8 +155,7 @@ impl Watch {
         let at = at as u64;
         let sent = self.up_sent.iter().find(|&&(o, e, _)| o <= at && at < e);
         if let Some(&(_, _, t)) = sent {
-            self.requested_at = Some(t);
-            self.player.requested(t);
+            self.arrivals.requested = Some(t);
         }
     }
 
@@ -171,7 +169,7 @@ impl Watch {
             self.span = self.locate();
             if let Some(span) = self.span {
                 let format = self.header_format(span).unwrap_or(self.song.format);
-                self.player.start(now, format);
+                self.arrivals.start = Some((now, format));
             }
         }
         let Some(span) = self.span else { return };
@@ -182,19 +180,18 @@ impl Watch {
             .saturating_sub(span.start)
             .min(span.len);
         if audio > self.audio_seen {
-            self.player.data(now, audio - self.audio_seen);
+            self.arrivals.data.push((now, audio - self.audio_seen));
             self.audio_seen = audio;
         }
-        if audio == span.len && self.finished_at.is_none() {
-            self.finished_at = Some(now);
-            self.player.end(now);
+        if audio == span.len && self.arrivals.end.is_none() {
+            self.arrivals.end = Some(now);
         }
     }
 
     /// The figures, once the run is over.
-    pub fn finish(mut self) -> Watched {
-        self.player.advance(SimTime::from_nanos(u64::MAX));
-        let download = match (self.requested_at, self.finished_at) {
+    pub fn finish(self) -> Watched {
+        let a = &self.arrivals;
+        let download = match (a.requested, a.end) {
             (Some(a), Some(b)) => Some(b.since(a)),
             _ => None,
         };
@@ -202,11 +199,12 @@ impl Watch {
             s.announced == self.song.pcm.len() as u64
                 && self.down.data.get(s.start..s.start + s.len) == Some(&self.song.pcm[..])
         });
+        let played = replay(PlayerConfig::default(), a);
         Watched {
             download,
-            first_audio: self.player.time_to_first_audio(),
-            stalls: self.player.stalls().len(),
-            stalled: self.player.stalled_for(),
+            first_audio: played.as_ref().and_then(|p| p.first_audio),
+            stalls: played.as_ref().map(|p| p.stalls.len()),
+            stalled: played.as_ref().map(|p| p.stalled),
             bit_exact,
             track_bytes: self.audio_seen as u64,
         }
