@@ -3,9 +3,11 @@
 //! loudly and passes, unless STREAMLAB_REQUIRE_KERNEL=1, which CI sets:
 //! then a test that cannot run fails.
 //!
-//! The streamlab binary is STREAMLAB_BIN, or the workspace's
-//! target/{release,debug}/streamlab (build it first: `cargo build`).
+//! The streamlab binary is STREAMLAB_BIN, or the newer of the workspace's
+//! target/{release,debug}/streamlab (`cargo test --workspace` builds the
+//! debug one; alone, build it first with `cargo build`).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -29,7 +31,11 @@ fn setup(test: &str) -> Option<PathBuf> {
     let required = std::env::var("STREAMLAB_REQUIRE_KERNEL").is_ok_and(|v| v == "1");
     let skip = |why: String| {
         assert!(!required, "{test}: STREAMLAB_REQUIRE_KERNEL=1 but {why}");
-        eprintln!("SKIPPED {test}: {why} (set STREAMLAB_REQUIRE_KERNEL=1 to make this fail)");
+        // Straight to stderr, past the test harness's capture: loud.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: {why} (set STREAMLAB_REQUIRE_KERNEL=1 to make this fail)"
+        );
         None
     };
     if !streamlab_testbed::permitted() {
@@ -42,7 +48,14 @@ fn setup(test: &str) -> Option<PathBuf> {
             .map(|p| root().join("target").join(p).join("streamlab"))
             .collect(),
     };
-    match candidates.into_iter().find(|p| p.exists()) {
+    // The newest build, so a stale release binary does not shadow a fresh
+    // debug one (or the other way round).
+    let newest = candidates
+        .into_iter()
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p);
+    match newest {
         Some(bin) => Some(bin),
         None => skip("no streamlab binary: run `cargo build` or set STREAMLAB_BIN".into()),
     }
@@ -103,12 +116,22 @@ fn a_lossy_download_is_repaired_by_retransmissions() {
     let _one = one_at_a_time();
     let Some(bin) = setup("lossy") else { return };
     // 846 KB: about 600 data segments, so some are surely lost at 5%.
-    let c = config(bin, "ode_to_joy", link(1, 10_000_000, 0.05), 1);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let capture = dir.path().join("client.pcapng");
+    let mut c = config(bin, "ode_to_joy", link(1, 10_000_000, 0.05), 1);
+    c.capture = Some(capture.clone());
     let out = KernelRun::new(c).run().expect("a kernel run");
     let f = &out.figures;
     assert!(f.dropped > 0, "{f:?}");
     assert!(f.retransmitted >= 1, "{f:?}");
     assert_eq!(f.bit_exact, Some(true), "{f:?}");
+    // Every dropped frame is in the capture, with its comment.
+    if let Some(comments) = tshark_comments(&capture) {
+        assert_eq!(comments.len() as u64, f.dropped, "{comments:?}");
+        assert!(comments
+            .iter()
+            .all(|c| c.starts_with("dropped by the link")));
+    }
     assert!(ours_left().is_empty(), "left behind: {:?}", ours_left());
 }
 
@@ -143,4 +166,33 @@ fn a_server_that_fails_to_start_is_an_error_and_leaves_nothing() {
     assert!(ours_left().is_empty(), "left behind: {:?}", ours_left());
     let devices = netns::ip(&["-o", "link", "show"]).expect("ip link");
     assert!(!devices.contains("sltun"), "{devices}");
+}
+
+/// The packet comments tshark finds in a capture, failing on any complaint
+/// it prints; `None` without tshark (unless STREAMLAB_REQUIRE_TSHARK is set).
+fn tshark_comments(path: &std::path::Path) -> Option<Vec<String>> {
+    let out = std::process::Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(path)
+        .args(["-Y", "frame.comment", "-T", "fields", "-e", "frame.comment"])
+        .output();
+    let Ok(out) = out else {
+        assert!(
+            std::env::var_os("STREAMLAB_REQUIRE_TSHARK").is_none(),
+            "STREAMLAB_REQUIRE_TSHARK is set but tshark does not run"
+        );
+        let _ = writeln!(std::io::stderr(), "SKIPPED the tshark check: no tshark");
+        return None;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let complaints: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("Running as user"))
+        .collect();
+    assert!(
+        out.status.success() && complaints.is_empty(),
+        "{complaints:?}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(text.lines().map(str::to_string).collect())
 }
