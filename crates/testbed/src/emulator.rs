@@ -1,10 +1,16 @@
 //! The link emulator's scheduling, with no device and no clock: packets in,
 //! packets out at their due time, time passed in.
 //!
-//! It is netsim's own link model ([`Link`]), one per direction, and one
-//! [`SimRng`] seeded from the run's seed. The only difference from the
-//! simulator is where `now` comes from: here it is the real time elapsed
-//! since the run started, read by the driver ([`crate::pump`]).
+//! It is netsim's own link model ([`Link`]), one per direction, each with
+//! its own [`SimRng`]; both are seeded from the run's seed. The difference
+//! from the simulator is where `now` comes from: here it is the real time
+//! elapsed since the run started, read by the driver ([`crate::pump`]).
+//!
+//! Why a generator per direction: real time decides how many ACKs the
+//! client sends between two data packets, and with one shared generator
+//! that would shift which data packets are lost. Apart, the server's
+//! `k`-th packet meets the same fate in every run with the same seed (as
+//! long as the router queue drops nothing: a full queue takes no draw).
 //!
 //! ```text
 //!   client fd ──read──> handle_packet(now, ToServer, p) ──┐
@@ -81,7 +87,7 @@ struct Waiting {
 #[derive(Debug)]
 pub struct Emulator {
     links: [Link; 2],
-    rng: SimRng,
+    rngs: [SimRng; 2],
     queue: BinaryHeap<Reverse<Waiting>>,
     seq: u64,
     dropped: [u64; 2],
@@ -90,10 +96,14 @@ pub struct Emulator {
 
 impl Emulator {
     /// `uplink` carries client → server, `downlink` server → client.
+    /// The seed's generator gives each direction's seed (uplink first).
     pub fn new(uplink: LinkConfig, downlink: LinkConfig, seed: u64) -> Self {
+        let mut seeds = SimRng::new(seed);
+        let up = SimRng::new(seeds.next_u64());
+        let down = SimRng::new(seeds.next_u64());
         Emulator {
             links: [Link::new(uplink), Link::new(downlink)],
-            rng: SimRng::new(seed),
+            rngs: [up, down],
             queue: BinaryHeap::new(),
             seq: 0,
             dropped: [0; 2],
@@ -129,7 +139,7 @@ impl Emulator {
     pub fn handle_packet(&mut self, now: SimTime, dir: Dir, packet: Vec<u8>) -> Verdict {
         let i = dir.index();
         self.passed[i] += 1;
-        match self.links[i].transmit(now, packet.len(), &mut self.rng) {
+        match self.links[i].transmit(now, packet.len(), &mut self.rngs[i]) {
             Fate::Dropped(reason) => {
                 self.dropped[i] += 1;
                 Verdict::Dropped(reason)
@@ -277,6 +287,28 @@ mod tests {
         assert_ne!(a, run(2));
         let lost = a.iter().filter(|&&d| d).count();
         assert!((20..60).contains(&lost), "{lost} of 200 at 20%");
+    }
+
+    #[test]
+    fn acks_do_not_move_the_losses_of_data() {
+        let lossy = LinkConfig {
+            loss: 0.2,
+            ..slow_link()
+        };
+        // The same 100 data packets, with 0 or 3 ACKs between each two.
+        let run = |acks: usize| {
+            let mut emu = Emulator::new(lossy.clone(), lossy.clone(), 9);
+            (0..100u64)
+                .map(|i| {
+                    for _ in 0..acks {
+                        emu.handle_packet(ms(i * 5), Dir::ToServer, vec![0; 40]);
+                    }
+                    emu.handle_packet(ms(i * 5), Dir::ToClient, vec![0; 1000])
+                })
+                .map(|v| matches!(v, Verdict::Dropped(_)))
+                .collect::<Vec<bool>>()
+        };
+        assert_eq!(run(0), run(3));
     }
 
     #[test]
