@@ -196,3 +196,32 @@ fn tshark_comments(path: &std::path::Path) -> Option<Vec<String>> {
     let text = String::from_utf8_lossy(&out.stdout);
     Some(text.lines().map(str::to_string).collect())
 }
+
+#[test]
+fn a_run_past_its_bound_stops_and_leaves_nothing() {
+    let _one = one_at_a_time();
+    let Some(bin) = setup("timeout") else { return };
+    // ode_to_joy needs about 7 s at 1 Mbit/s; the bound is 2 s.
+    let mut c = config(bin, "ode_to_joy", link(1, 1_000_000, 0.0), 1);
+    c.timeout = Duration::from_secs(2);
+    let err = KernelRun::new(c).run().expect_err("a run past its bound");
+    assert!(matches!(err, TestbedError::Timeout(2)), "{err}");
+    assert!(ours_left().is_empty(), "left behind: {:?}", ours_left());
+    let children = children_of_this_process();
+    assert!(children.is_empty(), "still running: {children:?}");
+}
+
+/// The processes whose parent is this test process (by /proc/PID/stat).
+fn children_of_this_process() -> Vec<String> {
+    let me = std::process::id().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
+        .filter(|stat| {
+            // pid (comm) state ppid ...: the fields after the last ')'.
+            let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            after.split_whitespace().nth(1) == Some(me.as_str())
+        })
+        .collect()
+}
