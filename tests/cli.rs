@@ -617,3 +617,81 @@ fn sim_json_reports_a_bundled_song_download_with_the_documented_fields() {
         "{line}"
     );
 }
+
+/// One `sim lossy` run's figures, parsed.
+fn sim_figures(args: &[&str]) -> serde_json::Value {
+    let out = streamlab()
+        .args([
+            "sim", "lossy", "--song", "twinkle", "--queue", "1s", "--json",
+        ])
+        .args(args)
+        .ok_stdout();
+    serde_json::from_slice(&out).expect("one JSON object")
+}
+
+#[test]
+fn sim_tcp_picks_the_model_and_kernel_runs_the_same_download_on_linux() {
+    // The same network and seed: the Linux model repairs each loss about
+    // once, go-back-N resends whole windows.
+    let net = ["--bandwidth", "10M", "--latency", "1ms", "--loss", "0.05"];
+    let gbn = sim_figures(&[&net[..], &["--tcp", "gbn"]].concat());
+    let linux = sim_figures(&[&net[..], &["--tcp", "linux"]].concat());
+    assert_eq!(gbn["tcp"], "gbn");
+    assert_eq!(linux["tcp"], "linux");
+    for v in [&gbn, &linux] {
+        assert_eq!(v["bit_exact"], true, "{v}");
+    }
+    let count = |v: &serde_json::Value, f: &str| v[f].as_u64().expect(f);
+    assert!(count(&linux, "dropped") > 0, "{linux}");
+    assert!(
+        count(&linux, "retransmitted") < 2 * count(&linux, "dropped"),
+        "{linux}"
+    );
+    assert!(
+        count(&gbn, "retransmitted") > 4 * count(&gbn, "dropped"),
+        "{gbn}"
+    );
+    assert!(count(&linux, "fast_retransmits") > 0, "{linux}");
+    assert_eq!(count(&gbn, "fast_retransmits"), 0, "{gbn}");
+    // The summary names the model.
+    let out = streamlab()
+        .args(["sim", "lossy", "--tcp", "newreno"])
+        .ok_stdout();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("MSS 1460, TCP newreno"), "{text}");
+
+    // --kernel: the stories it cannot tell, and the flags it cannot take.
+    let line = error_line(streamlab().args(["sim", "report", "--kernel"]));
+    assert!(line.contains("report cannot run on the kernel"), "{line}");
+    let line = error_line(streamlab().args(["sim", "lossy", "--kernel", "--tcp", "linux"]));
+    assert!(line.contains("--kernel does not take --tcp"), "{line}");
+    let line = error_line(streamlab().args(["sim", "experiment", "--tcp", "linux"]));
+    assert!(line.contains("only --seed, --json and --csv"), "{line}");
+
+    // On the machine's own TCP: as root, the figures; otherwise one line
+    // saying what it needs.
+    let args = [
+        "sim", "lossy", "--song", "twinkle", "--queue", "1s", "--kernel",
+    ];
+    if streamlab_testbed::permitted() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let pcap = dir.path().join("kernel.pcapng");
+        let out = streamlab()
+            .args(args)
+            .args(net)
+            .arg("--json")
+            .arg("--pcap")
+            .arg(&pcap)
+            .ok_stdout();
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("one JSON object");
+        assert_eq!(v["engine"], "kernel", "{v}");
+        assert_eq!(v["tcp"], "cubic", "{v}");
+        assert_eq!(v["bit_exact"], true, "{v}");
+        assert_eq!(v["network"]["bandwidth_bps"], 10_000_000, "{v}");
+        let size = std::fs::metadata(&pcap).expect("the capture").len();
+        assert!(size > 100_000, "{size} B of capture");
+    } else {
+        let line = error_line(streamlab().args(args));
+        assert!(line.contains("needs root"), "{line}");
+    }
+}

@@ -9,6 +9,7 @@ mod cli;
 mod conformance;
 mod demo;
 mod exit;
+mod kernel;
 mod run;
 mod sim;
 

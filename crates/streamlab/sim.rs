@@ -13,6 +13,7 @@ use clap::{Args, ValueEnum};
 use streamlab_netsim::pcapng::PcapngError;
 use streamlab_netsim::scenario::{self, Options, Run, Scenario};
 use streamlab_netsim::sim::{CapturePoint, SimError};
+use streamlab_netsim::tcp::TcpFlavor;
 use streamlab_proto::Dialect;
 
 /// The scenarios `streamlab sim` knows.
@@ -63,6 +64,30 @@ impl From<CaptureAtArg> for CapturePoint {
             CaptureAtArg::Client => CapturePoint::Client,
             CaptureAtArg::Server => CapturePoint::Server,
             CaptureAtArg::Both => CapturePoint::Both,
+        }
+    }
+}
+
+/// The simulator's TCP models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TcpArg {
+    /// Go-back-N after a fixed 200 ms timeout, no congestion control: the
+    /// first teaching model, and today's default.
+    Gbn,
+    /// RFC 6298 timers, slow start from 10 segments, NewReno recovery on
+    /// three duplicate ACKs, no SACK.
+    Newreno,
+    /// Linux's defaults: CUBIC, SACK, delayed ACKs, window scaling,
+    /// timestamps, tail-loss probes, 0-byte window probes.
+    Linux,
+}
+
+impl From<TcpArg> for TcpFlavor {
+    fn from(t: TcpArg) -> Self {
+        match t {
+            TcpArg::Gbn => TcpFlavor::Gbn,
+            TcpArg::Newreno => TcpFlavor::NewReno,
+            TcpArg::Linux => TcpFlavor::Linux,
         }
     }
 }
@@ -141,6 +166,14 @@ pub struct SimArgs {
     /// of one file.
     #[arg(long, value_enum, default_value_t = CaptureAtArg::Client)]
     pub capture_at: CaptureAtArg,
+    /// The simulator's TCP model, both ends [default: gbn].
+    #[arg(long, value_enum)]
+    pub tcp: Option<TcpArg>,
+    /// Run the download (lossy, starved) on this machine's own Linux TCP
+    /// instead: the real server and client in network namespaces, joined by
+    /// the same link model in user space. Needs root; see docs/kernel.md.
+    #[arg(long)]
+    pub kernel: bool,
 }
 
 /// The most events one run may take. The scenarios need a few thousand;
@@ -164,6 +197,12 @@ pub fn run(args: SimArgs) -> Result<()> {
     }
     let options = options(&args)?;
     let runs = scenario.build(&options);
+    if args.kernel {
+        return match runs.first() {
+            Some(run) => crate::kernel::run_on_kernel(&args, scenario, run),
+            None => anyhow::bail!("{scenario} has no run to put on the kernel"),
+        };
+    }
     // Every capture file is created before anything runs: a path that
     // cannot be written fails at once, not after the whole simulation.
     let mut captures = Captures::create(args.pcap.as_deref(), &runs)?;
@@ -284,10 +323,13 @@ fn experiment(args: &SimArgs) -> Result<()> {
         args.queue.is_some(),
         args.song.is_some(),
         args.capture_at != CaptureAtArg::Client,
+        args.tcp.is_some(),
+        args.kernel,
     ];
     if knobs.iter().any(|&k| k) {
         anyhow::bail!(
-            "the experiment sets its own networks: only --seed, --json and --csv apply to it"
+            "the experiment sets its own networks and TCP: only --seed, --json and --csv \
+             apply to it"
         );
     }
     let runs = scenario::experiment_runs(args.seed).with_context(|| {
@@ -338,6 +380,7 @@ fn options(args: &SimArgs) -> Result<Options> {
         }),
         queue: args.queue,
         song,
+        tcp: args.tcp.map(TcpFlavor::from),
     })
 }
 
@@ -383,6 +426,12 @@ fn replay(args: &SimArgs) -> String {
     flag("reorder", args.reorder.map(|p| p.to_string()));
     flag("mss", args.mss.map(|m| m.to_string()));
     flag("queue", args.queue.map(|d| format!("{}us", d.as_micros())));
+    flag(
+        "tcp",
+        args.tcp
+            .and_then(|t| t.to_possible_value())
+            .map(|v| v.get_name().to_string()),
+    );
     flag("song", args.song.clone());
     flag(
         "music",

@@ -17,6 +17,8 @@
 //! assert_eq!(run.download_s, Some(1.13));
 //! ```
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 /// The value of [`RunFigures::schema`]: bumped when a field changes meaning.
@@ -79,8 +81,8 @@ pub struct RunFigures {
     pub dropped: u64,
     /// Data segments sent again, both ways.
     pub retransmitted: u64,
-    /// Losses repaired without waiting for a timeout (entries into fast
-    /// recovery).
+    /// Segments resent in fast recovery, without waiting for a timeout (as
+    /// Linux counts `TCPFastRetrans`: per segment, not per episode).
     pub fast_retransmits: u64,
     /// Retransmission timeouts.
     pub timeouts: u64,
@@ -90,6 +92,43 @@ pub struct RunFigures {
     pub zero_window_probes: u64,
     /// The client got exactly the served song's audio.
     pub bit_exact: Option<bool>,
+}
+
+/// The figures in words, a few lines: what `streamlab sim --kernel`
+/// prints, and what a reader compares with the simulator's summary.
+impl fmt::Display for RunFigures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = |s: Option<f64>| s.map_or("-".to_string(), |s| format!("{s:.3} s"));
+        writeln!(
+            f,
+            "download: {} from the request to the last byte in order; first audio after {}; \
+             {} stall(s), {} silent",
+            secs(self.download_s),
+            secs(self.first_audio_s),
+            self.stalls.map_or("-".to_string(), |n| n.to_string()),
+            secs(self.stalled_s),
+        )?;
+        writeln!(
+            f,
+            "wire: {} dropped, {} retransmitted ({} in fast recovery, {} timeout(s), \
+             {} loss probe(s)), {} zero-window probe(s)",
+            self.dropped,
+            self.retransmitted,
+            self.fast_retransmits,
+            self.timeouts,
+            self.loss_probes,
+            self.zero_window_probes
+        )?;
+        if let (Some(song), Some(bytes)) = (&self.song, self.song_bytes) {
+            let verdict = match self.bit_exact {
+                Some(true) => "identical to the served song",
+                Some(false) => "NOT identical to the served song",
+                None => "not compared",
+            };
+            writeln!(f, "track {song}: {bytes} B, {verdict}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Seconds as a JSON number, rounded to the microsecond so the output

@@ -207,6 +207,9 @@ pub struct KernelOutcome {
     pub server_counters: TcpCounters,
     pub client_counters: TcpCounters,
     pub lateness: Lateness,
+    /// Packets the client → server link dropped: the only drops a capture
+    /// at the client shows (each with a comment).
+    pub dropped_uplink: u64,
     /// Packets in the capture (0 without one).
     pub captured: u64,
     /// Packets the kernel refused from the emulator (should be 0).

@@ -218,10 +218,11 @@ impl State {
             if dir == Dir::ToServer {
                 self.watch.leaves_client(now, packet);
             }
-            // Leaving the client: always seen there. Going to it: only a
-            // dropped one is written now (with its comment); the rest are
-            // written when they arrive.
-            if dir == Dir::ToServer || comment.is_some() {
+            // Leaving the client: always seen there, a dropped one with its
+            // comment. Going to it: written when it arrives; one the link
+            // drops never reaches the client, and a Wireshark there never
+            // sees it (as the simulator's capture at the client).
+            if dir == Dir::ToServer {
                 if let Some(c) = &mut self.capture {
                     c.packet(now, packet, comment)?;
                 }
@@ -239,10 +240,11 @@ fn drop_comment(dir: Dir, reason: &DropReason) -> String {
         DropReason::Rule(r) => r.clone(),
     };
     match dir {
-        Dir::ToServer => format!("dropped by the link ({}): {why}", dir.arrow()),
-        Dir::ToClient => format!(
-            "dropped by the link ({}): {why}; the client never received it",
+        Dir::ToServer => format!(
+            "dropped by the link ({}): {why}; the server never received it",
             dir.arrow()
         ),
+        // Not written (see above); named for the trace all the same.
+        Dir::ToClient => format!("dropped by the link ({}): {why}", dir.arrow()),
     }
 }

@@ -148,6 +148,7 @@ pub(crate) fn run(config: &KernelConfig) -> Result<KernelOutcome, TestbedError> 
         server_counters: counters_srv,
         client_counters: counters_cli,
         lateness: Lateness::of(&report.lateness),
+        dropped_uplink: report.dropped_to_server,
         captured: report.captured,
         write_errors: report.write_errors,
     })

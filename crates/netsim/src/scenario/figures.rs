@@ -5,6 +5,7 @@ use crate::apps::ClientApp;
 use crate::figures::{seconds, Engine, Network, RunFigures, SCHEMA};
 use crate::player::{replay, PlayerConfig};
 use crate::sim::Side;
+use crate::tcp::{TcpEndpoint, TcpStats};
 
 impl Run {
     /// The run's figures, as `streamlab sim --json` prints them. The
@@ -15,7 +16,10 @@ impl Run {
         let sim = &self.sim;
         let config = sim.config();
         let link = &config.downlink;
-        let count = |needle: &str| sim.trace().matching(needle).count() as u64;
+        let stats = [Side::Client, Side::Server]
+            .into_iter()
+            .filter_map(|side| sim.tcp(side).map(TcpEndpoint::stats))
+            .fold(TcpStats::default(), |a, b| a + b);
         let client = sim.app::<ClientApp>(Side::Client);
         let playback = client.and_then(|c| replay(PlayerConfig::default(), c.arrivals()));
         let bit_exact = match (client, &self.song) {
@@ -28,7 +32,7 @@ impl Run {
         RunFigures {
             schema: SCHEMA.to_string(),
             engine: Engine::Sim,
-            tcp: "gbn".to_string(),
+            tcp: config.server_tcp.flavor.name().to_string(),
             scenario: self.scenario.name().to_string(),
             dialect: self.dialect.to_string(),
             seed: sim.seed(),
@@ -47,12 +51,11 @@ impl Run {
             stalls: playback.as_ref().map(|p| p.stalls.len() as u32),
             stalled_s: playback.as_ref().map(|p| seconds(p.stalled)),
             dropped: sim.frames().iter().filter(|(_, _, d)| d.is_some()).count() as u64,
-            retransmitted: count("tcp retransmit"),
-            // The go-back-N model repairs every loss by a timeout.
-            fast_retransmits: 0,
-            timeouts: count("tcp rto fired"),
-            loss_probes: 0,
-            zero_window_probes: count("tcp window probe"),
+            retransmitted: stats.retransmitted,
+            fast_retransmits: stats.fast_retransmits,
+            timeouts: stats.timeouts,
+            loss_probes: stats.tail_loss_probes,
+            zero_window_probes: stats.zero_window_probes,
             bit_exact,
         }
     }

@@ -11,7 +11,7 @@
 //!
 //! Each scenario has its own network; [`Options`] overrides any of its
 //! knobs (latency, jitter, bandwidth, loss, duplication, reordering, MSS,
-//! dialect), and the seed
+//! dialect, router queue, song, TCP model), and the seed
 //! decides everything random. [`Scenario::build`] gives one [`Run`] per
 //! dialect the scenario compares; [`Run::summary`] says what happened.
 
@@ -28,6 +28,7 @@ use std::time::Duration;
 use streamlab_proto::{Dialect, PcmFormat, Track};
 
 use crate::sim::{Sim, SimConfig};
+use crate::tcp::TcpFlavor;
 
 pub use experiment::{experiment, experiment_csv, experiment_runs, experiment_table};
 pub use summary::{marker_spots, stream_bytes, MarkerSpot};
@@ -152,6 +153,9 @@ pub struct Options {
     /// bytes sized for its story). Only the download scenarios (`lossy`,
     /// `slow-reader`, `starved`) take one: see [`Scenario::takes_song`].
     pub song: Option<Track>,
+    /// The TCP model both ends run; `None` keeps the default
+    /// ([`TcpFlavor::Gbn`] today).
+    pub tcp: Option<TcpFlavor>,
 }
 
 impl Options {
@@ -186,6 +190,10 @@ impl Options {
             if let Some(q) = self.queue {
                 link.queue_limit = q;
             }
+        }
+        if let Some(flavor) = self.tcp {
+            config.client_tcp = flavor.config();
+            config.server_tcp = flavor.config();
         }
         if let Some(mss) = self.mss {
             config.client_tcp.mss = mss;

@@ -4,11 +4,12 @@
 //!
 //! ```text
 //! framing, original dialect, seed 1
-//! network: latency 1 ms, jitter 0 ms, 100 Mbit/s, loss 0%, MSS 1460
+//! network: latency 1 ms, jitter 0 ms, 100 Mbit/s, loss 0%, MSS 1460, TCP gbn
 //! wire: 16 segments (client → server 7, server → client 9), 0 dropped, ...
 //! marker track_data_start: frame 11, glued to 1444 B after it
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -71,6 +72,9 @@ fn first_arrivals(sim: &Sim, side: Side) -> (Vec<u8>, Vec<(u64, usize, usize)>) 
     let mut pieces: Vec<(u64, usize, usize)> = Vec::new();
     let mut stream: Vec<u8> = Vec::new();
     let mut data_start: Option<u32> = None;
+    // Segments that arrived after a hole (a receiver with an out-of-order
+    // queue keeps them; the sender never sends them again), by offset.
+    let mut ahead: BTreeMap<u64, (usize, Vec<u8>)> = BTreeMap::new();
     for (i, seen) in sim.captured().iter().enumerate() {
         let Ok((_, ip, tcp)) = parse_frame(seen.bytes) else {
             continue;
@@ -83,15 +87,30 @@ fn first_arrivals(sim: &Sim, side: Side) -> (Vec<u8>, Vec<(u64, usize, usize)>) 
             continue;
         }
         let Some(base) = data_start else { continue };
-        let offset = u64::from(tcp.seq.wrapping_sub(base));
-        let end = offset + tcp.payload.len() as u64;
-        let have = stream.len() as u64;
-        if tcp.payload.is_empty() || offset > have || end <= have {
+        if tcp.payload.is_empty() {
             continue;
         }
-        let skip = usize::try_from(have - offset).unwrap_or(0);
-        stream.extend_from_slice(&tcp.payload[skip..]);
-        pieces.push((have, i + 1, tcp.payload.len() - skip));
+        let offset = u64::from(tcp.seq.wrapping_sub(base));
+        let kept = ahead.entry(offset).or_default();
+        if kept.1.len() < tcp.payload.len() {
+            *kept = (i + 1, tcp.payload);
+        }
+        // Take every kept segment that now joins the stream.
+        while let Some(entry) = ahead.first_entry() {
+            let offset = *entry.key();
+            let have = stream.len() as u64;
+            if offset > have {
+                break;
+            }
+            let (frame, payload) = entry.remove();
+            let end = offset + payload.len() as u64;
+            if end <= have {
+                continue;
+            }
+            let skip = usize::try_from(have - offset).unwrap_or(0);
+            stream.extend_from_slice(&payload[skip..]);
+            pieces.push((have, frame, payload.len() - skip));
+        }
     }
     (stream, pieces)
 }
@@ -151,9 +170,10 @@ impl Run {
         let c = sim.config();
         let _ = writeln!(
             s,
-            "network: {}, MSS {}",
+            "network: {}, MSS {}, TCP {}",
             link_text(&c.downlink),
-            c.server_tcp.mss.min(c.client_tcp.mss)
+            c.server_tcp.mss.min(c.client_tcp.mss),
+            c.server_tcp.flavor
         );
         wire_lines(&mut s, sim);
         for spot in marker_spots(sim) {

@@ -175,7 +175,6 @@ impl TcpEndpoint {
             rescued: false,
         };
         self.loss.force_one = true;
-        self.stats.fast_retransmits += 1;
         let cwnd = self.loss.cc.cwnd;
         self.events.push_back(TcpEvent::Recovery { cwnd, why });
     }
@@ -295,6 +294,9 @@ impl TcpEndpoint {
             why,
         });
         self.stats.retransmitted += 1;
+        if matches!(self.loss.ca, CaState::Recovery { .. }) {
+            self.stats.fast_retransmits += 1;
+        }
         self.timers.arm_retransmit(now);
         let payload = self.snd.payload(s.seq, s.len);
         Some(self.build_data(chunk, payload))
