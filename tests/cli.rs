@@ -665,8 +665,11 @@ fn sim_tcp_picks_the_model_and_kernel_runs_the_same_download_on_linux() {
     assert!(line.contains("report cannot run on the kernel"), "{line}");
     let line = error_line(streamlab().args(["sim", "lossy", "--kernel", "--tcp", "linux"]));
     assert!(line.contains("--kernel does not take --tcp"), "{line}");
-    let line = error_line(streamlab().args(["sim", "experiment", "--tcp", "linux"]));
-    assert!(line.contains("only --seed, --json and --csv"), "{line}");
+    let line = error_line(streamlab().args(["sim", "experiment", "--kernel"]));
+    assert!(
+        line.contains("only --seed, --tcp, --json and --csv"),
+        "{line}"
+    );
 
     // On the machine's own TCP: as root, the figures; otherwise one line
     // saying what it needs.

@@ -15,9 +15,10 @@
 //! * anything else (`text`, `python`, …) is read, not run.
 //!
 //! A block may also say `needs=TOOL` after its kind (`needs=python3`,
-//! `needs=tshark`): it runs where the tool is installed and is skipped
-//! elsewhere — except when `STREAMLAB_REQUIRE_PYTHON` or
-//! `STREAMLAB_REQUIRE_TSHARK` is set, as CI sets them. When a server block
+//! `needs=tshark`, or `needs=root` for the kernel testbed): it runs where
+//! the tool is installed and is skipped elsewhere — except when
+//! `STREAMLAB_REQUIRE_PYTHON`, `STREAMLAB_REQUIRE_TSHARK` or
+//! `STREAMLAB_REQUIRE_KERNEL` is set, as CI sets them. When a server block
 //! is skipped, the rest of that handout is too (later steps talk to it).
 //!
 //! Blocks run in a fresh folder where `captures`, `music` and `labs` link
@@ -122,15 +123,21 @@ fn can_capture() -> bool {
 
 /// Is `tool` installed? CI must have python3 and tshark.
 fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    let ok = if tool == "root" {
+        // `needs=root`: the kernel testbed's namespaces.
+        streamlab_testbed::permitted()
+    } else {
+        Command::new(tool)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
     let required = match tool {
         "python3" => "STREAMLAB_REQUIRE_PYTHON",
         "tshark" => "STREAMLAB_REQUIRE_TSHARK",
+        "root" => "STREAMLAB_REQUIRE_KERNEL",
         _ => "",
     };
     if !ok && !required.is_empty() && std::env::var_os(required).is_some() {

@@ -33,7 +33,7 @@ pub enum ScenarioArg {
     /// 1 Mbit/s for a 1.4 Mbit/s song: playback stalls, counted and timed.
     Starved,
     /// Lab 4's table: the starved download over a grid of bandwidths and
-    /// loss rates (only --seed applies).
+    /// loss rates (only --seed and --tcp apply).
     Experiment,
 }
 
@@ -323,18 +323,18 @@ fn experiment(args: &SimArgs) -> Result<()> {
         args.queue.is_some(),
         args.song.is_some(),
         args.capture_at != CaptureAtArg::Client,
-        args.tcp.is_some(),
         args.kernel,
     ];
     if knobs.iter().any(|&k| k) {
         anyhow::bail!(
-            "the experiment sets its own networks and TCP: only --seed, --json and --csv \
+            "the experiment sets its own networks: only --seed, --tcp, --json and --csv \
              apply to it"
         );
     }
-    let runs = scenario::experiment_runs(args.seed).with_context(|| {
+    let tcp = args.tcp.map(TcpFlavor::from).unwrap_or_default();
+    let runs = scenario::experiment_runs(args.seed, tcp).with_context(|| {
         format!(
-            "running the experiment (replay: streamlab sim experiment --seed {})",
+            "running the experiment (replay: streamlab sim experiment --seed {} --tcp {tcp})",
             args.seed
         )
     })?;

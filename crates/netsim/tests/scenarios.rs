@@ -319,7 +319,8 @@ fn check_capture_with_tshark(run: &Run, point: CapturePoint, path: &Path, name: 
 
 #[test]
 fn the_experiment_table_shows_what_bandwidth_and_loss_do() {
-    let table = streamlab_netsim::scenario::experiment(1).expect("every run finishes");
+    let table = streamlab_netsim::scenario::experiment(1, streamlab_netsim::tcp::TcpFlavor::Gbn)
+        .expect("every run finishes");
     let rows: Vec<Vec<&str>> = table
         .lines()
         .skip(3)

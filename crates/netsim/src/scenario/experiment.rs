@@ -14,6 +14,7 @@ use std::time::Duration;
 use super::{Options, Scenario};
 use crate::figures::RunFigures;
 use crate::player::secs;
+use crate::tcp::TcpFlavor;
 
 /// Bandwidths (bits per second) and loss rates of the grid.
 const BANDWIDTHS: [u64; 4] = [500_000, 1_000_000, 2_000_000, 10_000_000];
@@ -21,14 +22,15 @@ const LOSSES: [f64; 3] = [0.0, 0.01, 0.05];
 /// One-way latency of every row.
 const LATENCY: Duration = Duration::from_millis(10);
 
-/// Runs the grid with `seed` and renders the table.
-pub fn experiment(seed: u64) -> Result<String, crate::sim::SimError> {
-    Ok(experiment_table(seed, &experiment_runs(seed)?))
+/// Runs the grid with `seed` and the TCP model `tcp`, and renders the
+/// table.
+pub fn experiment(seed: u64, tcp: TcpFlavor) -> Result<String, crate::sim::SimError> {
+    Ok(experiment_table(seed, &experiment_runs(seed, tcp)?))
 }
 
-/// Runs the grid with `seed`: one run's figures per network, bandwidth
-/// by bandwidth, each with every loss rate.
-pub fn experiment_runs(seed: u64) -> Result<Vec<RunFigures>, crate::sim::SimError> {
+/// Runs the grid with `seed` and the TCP model `tcp`: one run's figures
+/// per network, bandwidth by bandwidth, each with every loss rate.
+pub fn experiment_runs(seed: u64, tcp: TcpFlavor) -> Result<Vec<RunFigures>, crate::sim::SimError> {
     let mut runs = Vec::new();
     for bandwidth in BANDWIDTHS {
         for loss in LOSSES {
@@ -36,6 +38,7 @@ pub fn experiment_runs(seed: u64) -> Result<Vec<RunFigures>, crate::sim::SimErro
                 latency: Some(LATENCY),
                 bandwidth: Some(bandwidth),
                 loss: Some(loss),
+                tcp: Some(tcp),
                 ..Options::new(seed)
             };
             let mut run = Scenario::Starved.build(&options).remove(0);
@@ -50,8 +53,9 @@ pub fn experiment_runs(seed: u64) -> Result<Vec<RunFigures>, crate::sim::SimErro
 pub fn experiment_table(seed: u64, runs: &[RunFigures]) -> String {
     let mut s = format!(
         "the starved download (2 s of CD audio = 1.41 Mbit/s, 200 ms prebuffer), \
-         latency {} ms each way, seed {seed}\n\n",
-        LATENCY.as_millis()
+         latency {} ms each way, seed {seed}, TCP {}\n\n",
+        LATENCY.as_millis(),
+        runs.first().map_or("-", |r| r.tcp.as_str())
     );
     let _ = writeln!(
         s,
