@@ -698,3 +698,83 @@ fn sim_tcp_picks_the_model_and_kernel_runs_the_same_download_on_linux() {
         assert!(line.contains("needs root"), "{line}");
     }
 }
+
+/// Ctrl-C during `sim --kernel`: the run stops at once with status 130, and
+/// its namespaces and its server and client are gone. Root only (the kernel
+/// testbed); elsewhere it says so, and fails under STREAMLAB_REQUIRE_KERNEL=1.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_a_kernel_run_leaves_no_namespace_and_no_process() {
+    if !streamlab_testbed::permitted() {
+        assert!(
+            std::env::var_os("STREAMLAB_REQUIRE_KERNEL").is_none(),
+            "STREAMLAB_REQUIRE_KERNEL is set but this is not root"
+        );
+        eprintln!("SKIPPED ctrl-c during a kernel run: not root");
+        return;
+    }
+    let _one = kernel_runs();
+    // About 7 s at 1 Mbit/s: long enough to be interrupted halfway.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("streamlab"))
+        .args(["sim", "lossy", "--kernel", "--song", "ode_to_joy"])
+        .args(["--bandwidth", "1M", "--json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start streamlab");
+    let ours = format!("{}{}-", streamlab_testbed::netns::PREFIX, child.id());
+    let mine = || -> Vec<String> {
+        streamlab_testbed::netns::list()
+            .into_iter()
+            .filter(|n| n.starts_with(&ours))
+            .collect()
+    };
+    // Wait until the run has made its namespaces (bounded).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while mine().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(mine().len(), 2, "the run made its two namespaces");
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = i32::try_from(child.id()).expect("a pid");
+    // SAFETY: sending a signal to our own child; no memory is involved.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let status = wait_bounded(&mut child, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(130), "exit status after Ctrl-C");
+    assert!(mine().is_empty(), "left behind: {:?}", mine());
+    // No server or client of the run still runs (the other kernel test
+    // in this binary waits for KERNEL_RUNS, so any would be this run's).
+    let stray: Vec<String> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains("10.99.0.1") && c.contains("streamlab"))
+        .collect();
+    assert!(stray.is_empty(), "still running: {stray:?}");
+}
+
+/// One kernel run at a time in this test binary.
+static KERNEL_RUNS: Mutex<()> = Mutex::new(());
+
+fn kernel_runs() -> std::sync::MutexGuard<'static, ()> {
+    KERNEL_RUNS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Waits for `child` at most `limit`; kills it and fails past that.
+fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for streamlab") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("streamlab still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
