@@ -72,13 +72,13 @@ impl From<CaptureAtArg> for CapturePoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TcpArg {
     /// Go-back-N after a fixed 200 ms timeout, no congestion control: the
-    /// first teaching model, and today's default.
+    /// first teaching model, kept as a contrast.
     Gbn,
     /// RFC 6298 timers, slow start from 10 segments, NewReno recovery on
     /// three duplicate ACKs, no SACK.
     Newreno,
-    /// Linux's defaults: CUBIC, SACK, delayed ACKs, window scaling,
-    /// timestamps, tail-loss probes, 0-byte window probes.
+    /// Linux's defaults (the default): CUBIC, SACK, delayed ACKs, window
+    /// scaling, timestamps, tail-loss probes, 0-byte window probes.
     Linux,
 }
 
@@ -166,7 +166,7 @@ pub struct SimArgs {
     /// of one file.
     #[arg(long, value_enum, default_value_t = CaptureAtArg::Client)]
     pub capture_at: CaptureAtArg,
-    /// The simulator's TCP model, both ends [default: gbn].
+    /// The simulator's TCP model, both ends [default: linux].
     #[arg(long, value_enum)]
     pub tcp: Option<TcpArg>,
     /// Run the download (lossy, starved) on this machine's own Linux TCP
@@ -177,8 +177,8 @@ pub struct SimArgs {
 }
 
 /// The most events one run may take. The scenarios need a few thousand;
-/// a tiny MSS with heavy loss can need millions (this TCP resends a whole
-/// window after each timeout), and every segment is kept for the trace and
+/// a tiny MSS with heavy loss can need millions (the gbn model resends a
+/// whole window after each timeout), and every segment is kept for the trace and
 /// the capture, so the bound also bounds memory (about 300 MB).
 const MAX_EVENTS: usize = 1_000_000;
 

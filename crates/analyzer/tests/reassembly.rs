@@ -240,7 +240,13 @@ fn agree_with_the_simulator(scenario: Scenario) -> [DirStats; 2] {
 #[test]
 fn the_lossy_scenario_reassembles_to_what_the_server_sent() {
     let [_, from_server] = agree_with_the_simulator(Scenario::Lossy);
-    assert!(from_server.retransmissions > 0, "the losses were repaired");
+    // Taken at the client, a resend that fills a hole arrives after the
+    // segments beyond the hole: this analyzer counts it as out of order
+    // (it never saw the lost first copy).
+    assert!(
+        from_server.retransmissions + from_server.out_of_order > 0,
+        "the losses were repaired: {from_server:?}"
+    );
 }
 
 #[test]

@@ -103,12 +103,7 @@ struct Pair {
 
 impl Pair {
     fn new() -> Pair {
-        Pair::with(
-            CLIENT_ISN,
-            SERVER_ISN,
-            TcpConfig::default(),
-            TcpConfig::default(),
-        )
+        Pair::with(CLIENT_ISN, SERVER_ISN, TcpConfig::gbn(), TcpConfig::gbn())
     }
 
     fn with(client_isn: u32, server_isn: u32, client: TcpConfig, server: TcpConfig) -> Pair {
@@ -425,9 +420,9 @@ fn the_handshake_is_syn_syn_ack_ack_with_the_mss() {
 fn segments_respect_the_peers_smaller_mss() {
     let small = TcpConfig {
         mss: 500,
-        ..TcpConfig::default()
+        ..TcpConfig::gbn()
     };
-    let mut p = Pair::with(CLIENT_ISN, SERVER_ISN, TcpConfig::default(), small);
+    let mut p = Pair::with(CLIENT_ISN, SERVER_ISN, TcpConfig::gbn(), small);
     let (up, down) = (data(5_000, 1), data(5_000, 2));
     p.write(Client, &up);
     p.write(Server, &down);
@@ -491,9 +486,9 @@ fn small_writes_before_a_poll_share_one_segment() {
 fn reads_and_writes_can_be_partial() {
     let small_buffer = TcpConfig {
         send_buffer: 4096,
-        ..TcpConfig::default()
+        ..TcpConfig::gbn()
     };
-    let mut p = Pair::with(CLIENT_ISN, SERVER_ISN, small_buffer, TcpConfig::default());
+    let mut p = Pair::with(CLIENT_ISN, SERVER_ISN, small_buffer, TcpConfig::gbn());
     p.app(Server).reading = false;
     p.established();
     let sent = data(10_000, 4);
@@ -662,9 +657,9 @@ fn unanswered_retransmissions_abort_the_connection() {
     let impatient = TcpConfig {
         max_retries: 4,
         max_rto: Duration::from_secs(1),
-        ..TcpConfig::default()
+        ..TcpConfig::gbn()
     };
-    let mut p = Pair::with(CLIENT_ISN, SERVER_ISN, impatient, TcpConfig::default());
+    let mut p = Pair::with(CLIENT_ISN, SERVER_ISN, impatient, TcpConfig::gbn());
     p.established();
     p.cut = Some(Client);
     let start = p.now;
@@ -722,8 +717,8 @@ fn sequence_numbers_wrap_around_mid_transfer() {
     let mut p = Pair::with(
         client_isn,
         u32::MAX - 10,
-        TcpConfig::default(),
-        TcpConfig::default(),
+        TcpConfig::gbn(),
+        TcpConfig::gbn(),
     )
     .fault(move |from, seg| {
         // Lose the client's first data segment: it spans the wrap.

@@ -154,7 +154,7 @@ pub struct Options {
     /// `slow-reader`, `starved`) take one: see [`Scenario::takes_song`].
     pub song: Option<Track>,
     /// The TCP model both ends run; `None` keeps the default
-    /// ([`TcpFlavor::Gbn`] today).
+    /// ([`TcpFlavor::Linux`]).
     pub tcp: Option<TcpFlavor>,
 }
 

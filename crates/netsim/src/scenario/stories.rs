@@ -17,10 +17,12 @@ use crate::time::SimTime;
 const SONG: &str = "song";
 
 /// `framing`: the song's length puts `track_data_end` across a segment
-/// boundary in the original dialect: 16 B of start marker + 2896 B of
-/// audio = 2912 = 1460 + 1452, so 8 bytes of the end marker fill the second
-/// full segment and 6 go in the third.
-const FRAMING_SONG: usize = 2896;
+/// boundary in the original dialect. With timestamps (the `linux` model) a
+/// full segment carries 1448 B: 16 B of start marker + 2872 B of audio =
+/// 2888 = 1448 + 1440, so 8 bytes of the end marker fill the second full
+/// segment and 6 go in the third. (Without timestamps, 1460 B segments,
+/// the marker would fit whole in the third.)
+const FRAMING_SONG: usize = 2872;
 /// `lossy`: 60 kB, about 40 full segments.
 const LOSSY_SONG: usize = 60_000;
 /// `slow-reader`: more than twice the receive buffer.

@@ -9,10 +9,12 @@
 //! Three presets name whole models ([`TcpFlavor`]):
 //!
 //! ```text
-//! gbn      go-back-N, fixed 200 ms RTO, no congestion control (the default)
-//! newreno  RFC 6298 RTO, slow start, NewReno, dup-ACK fast retransmit
 //! linux    what Linux 6.x does by default: CUBIC, SACK, delayed ACKs,
 //!          window scaling, timestamps, tail-loss probes, 0-byte probes
+//!          (the default)
+//! newreno  RFC 6298 RTO, slow start, NewReno, dup-ACK fast retransmit
+//! gbn      go-back-N, fixed 200 ms RTO, no congestion control: the first
+//!          teaching model, kept as a contrast
 //! ```
 //!
 //! Start from a preset and switch one mechanism off to see what it buys:
@@ -31,11 +33,12 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TcpFlavor {
     /// The first teaching model: go-back-N after a fixed timeout.
-    #[default]
     Gbn,
     /// RFC 5681/6582 NewReno with RFC 6298 timers, no SACK.
     NewReno,
-    /// Linux's defaults: CUBIC, SACK, delayed ACKs and the rest.
+    /// Linux's defaults: CUBIC, SACK, delayed ACKs and the rest. The
+    /// default, since it is what a student's own capture shows.
+    #[default]
     Linux,
 }
 
@@ -117,8 +120,8 @@ pub enum WindowProbe {
     ZeroByte,
 }
 
-/// How one TCP endpoint behaves. Start from a preset ([`TcpConfig::gbn`],
-/// the default, [`TcpConfig::newreno`] or [`TcpConfig::linux`]) and change
+/// How one TCP endpoint behaves. Start from a preset ([`TcpConfig::linux`],
+/// the default, [`TcpConfig::newreno`] or [`TcpConfig::gbn`]) and change
 /// the fields a scenario is about:
 ///
 /// ```
@@ -212,7 +215,7 @@ impl TcpConfig {
     /// The largest window the 16-bit header field can advertise.
     pub const MAX_WINDOW: usize = u16::MAX as usize;
 
-    /// Today's teaching model, and the default: go-back-N after a fixed
+    /// The first teaching model, kept as a contrast: go-back-N after a fixed
     /// 200 ms timeout, every segment ACKed at once, a 64 KiB window,
     /// one-byte window probes, no congestion control.
     pub fn gbn() -> Self {
@@ -306,9 +309,9 @@ impl TcpConfig {
 }
 
 impl Default for TcpConfig {
-    /// The go-back-N model ([`TcpConfig::gbn`]).
+    /// The Linux model ([`TcpConfig::linux`]).
     fn default() -> Self {
-        Self::gbn()
+        Self::linux()
     }
 }
 
@@ -320,15 +323,18 @@ mod tests {
     fn defaults_are_an_ethernet_host() {
         let c = TcpConfig::default();
         assert_eq!(c.mss, 1460);
-        assert_eq!(c.initial_rto, Duration::from_millis(200));
+        assert_eq!(c.initial_rto, Duration::from_secs(1));
+        assert_eq!(c.rto_min, Duration::from_millis(200));
         assert_eq!(c.max_retries, 15);
         assert_eq!(c.time_wait, Duration::from_secs(60));
-        assert_eq!(c, TcpConfig::gbn());
+        assert_eq!(c, TcpConfig::linux());
     }
 
     #[test]
     fn the_receive_buffer_is_capped_at_the_largest_window() {
-        let c = TcpConfig::default();
+        // Without window scaling (the gbn model), 65535 is the most a
+        // window can say.
+        let c = TcpConfig::gbn();
         assert_eq!(c.recv_capacity(), 65535);
         let small = TcpConfig {
             recv_buffer: 1000,

@@ -32,9 +32,10 @@
 //!
 //! # Three models
 //!
-//! [`TcpConfig`] picks one ([`TcpFlavor`]): `gbn`, the first teaching
-//! model and the default; `newreno`; and `linux`, a model of Linux 6.x's
-//! defaults. Each mechanism is a switch of its own (`sack`,
+//! [`TcpConfig`] picks one ([`TcpFlavor`]): `linux`, a model of Linux
+//! 6.x's defaults and the default (docs/fidelity.md measures it against
+//! the kernel); `newreno`; and `gbn`, the first teaching model, kept as a
+//! contrast. Each mechanism is a switch of its own (`sack`,
 //! `delayed_ack`, `congestion`, ...), so a lab can take one away.
 //!
 //! ```text
@@ -53,7 +54,7 @@
 //! This is a teaching TCP. Each simplification below is one a reader of a
 //! capture could notice, so each is listed.
 //!
-//! In the `gbn` model (the default):
+//! In the `gbn` model:
 //!
 //! * **No congestion control.** The sender fills the peer's window at once
 //!   (no slow start, no congestion window), except right after a timeout,

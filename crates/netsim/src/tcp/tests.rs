@@ -14,7 +14,7 @@ fn small_config() -> TcpConfig {
     TcpConfig {
         recv_buffer: 100,
         mss: 40,
-        ..TcpConfig::default()
+        ..TcpConfig::gbn()
     }
 }
 
@@ -88,13 +88,13 @@ fn accept_wants_a_plain_syn_for_its_ports() {
 
 #[test]
 fn the_smaller_mss_wins() {
-    let mut c = TcpEndpoint::connect(CLIENT, SERVER, 1, TcpConfig::default(), T0);
+    let mut c = TcpEndpoint::connect(CLIENT, SERVER, 1, TcpConfig::gbn(), T0);
     let syn = c.poll_segment(T0).unwrap();
     let s = TcpEndpoint::accept(&syn, SERVER, CLIENT, 9, small_config(), T0).unwrap();
     assert_eq!(s.send_mss(), 40);
     let mut no_option = syn.clone();
     no_option.mss = None;
-    let s = TcpEndpoint::accept(&no_option, SERVER, CLIENT, 9, TcpConfig::default(), T0);
+    let s = TcpEndpoint::accept(&no_option, SERVER, CLIENT, 9, TcpConfig::gbn(), T0);
     assert_eq!(s.unwrap().send_mss(), 536, "RFC 9293's default");
 }
 
