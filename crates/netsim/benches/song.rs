@@ -9,19 +9,18 @@
 //! STREAMLAB_TCP=linux cargo bench -p streamlab-netsim --bench song
 //! ```
 //!
-//! `STREAMLAB_TCP` picks the TCP model (`gbn`, the default, `newreno`,
-//! `linux`).
+//! `STREAMLAB_TCP` picks the TCP model (`linux`, the default, `newreno`,
+//! `gbn`). The run is the `lossy` scenario with these knobs.
 //!
 //! The goal (issue 3): under 1 s of wall time on the 2-core reference
 //! machine. Nothing here asserts it: the figures are printed.
 
 use std::time::{Duration, Instant};
 
-use streamlab_netsim::apps::{Catalogue, ClientApp, ServerApp};
-use streamlab_netsim::scenario::patterned_track;
-use streamlab_netsim::sim::{Side, Sim, SimConfig};
+use streamlab_netsim::apps::ClientApp;
+use streamlab_netsim::scenario::{lossy_with, patterned_track, Options};
+use streamlab_netsim::sim::Side;
 use streamlab_netsim::tcp::TcpFlavor;
-use streamlab_proto::{Dialect, DialectChoice, Request, ServerConfig};
 
 /// Five minutes of 44.1 kHz stereo 16-bit audio.
 const SONG: usize = 300 * 44_100 * 4;
@@ -43,32 +42,16 @@ fn main() {
     );
     let mut walls = Vec::new();
     for seed in 1..=RUNS as u64 {
-        let mut config = SimConfig::new(seed);
-        for link in [&mut config.uplink, &mut config.downlink] {
-            link.latency = Duration::from_millis(10);
-            link.bandwidth = Some(100_000_000);
-            link.loss = 0.01;
-        }
-        config.client_tcp = flavor.config();
-        config.server_tcp = flavor.config();
-        let server_config = ServerConfig {
-            dialect: DialectChoice::Framed,
-            ..ServerConfig::default()
+        let options = Options {
+            latency: Some(Duration::from_millis(10)),
+            bandwidth: Some(100_000_000),
+            loss: Some(0.01),
+            tcp: Some(flavor),
+            ..Options::new(seed)
         };
-        let server = ServerApp::new(
-            server_config,
-            Catalogue::new(vec![song.clone()], Vec::new()),
-        );
-        let requests = vec![
-            Request::Download {
-                name: "song".into(),
-            },
-            Request::Quit,
-        ];
-        let client = ClientApp::new(Dialect::Framed, requests);
+        let mut sim = lossy_with(&options, song.clone()).sim;
 
         let start = Instant::now();
-        let mut sim = Sim::new(config, Box::new(client), Box::new(server));
         if let Err(e) = sim.run_until_idle(50_000_000) {
             eprintln!("seed {seed}: {e}");
             std::process::exit(1);

@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use streamlab_netsim::apps::{Catalogue, ClientApp, ServerApp};
-use streamlab_netsim::scenario::patterned_track;
-use streamlab_netsim::sim::{Side, Sim, SimConfig};
+use streamlab_netsim::apps::ClientApp;
+use streamlab_netsim::scenario::{lossy_with, patterned_track, Options};
+use streamlab_netsim::sim::{Side, Sim};
 use streamlab_netsim::tcp::TcpFlavor;
-use streamlab_proto::{Dialect, DialectChoice, Request, ServerConfig, Track};
+use streamlab_proto::Track;
 
 mod tshark;
 
@@ -17,30 +17,15 @@ const SONG: usize = 40_000;
 const MAX_EVENTS: usize = 2_000_000;
 
 fn sim(i: u64, flavor: TcpFlavor, song: &Track) -> Sim {
-    let mut config = SimConfig::new(i);
-    for link in [&mut config.uplink, &mut config.downlink] {
-        link.loss = [0.0, 0.05, 0.1, 0.2][i as usize % 4];
-        link.jitter = Duration::from_micros([0, 200, 2_000][i as usize % 3]);
-        link.duplicate = [0.0, 0.02][i as usize % 2];
-        link.reorder = [0.0, 0.05, 0.1][(i as usize / 3) % 3];
-    }
-    config.client_tcp = flavor.config();
-    config.server_tcp = flavor.config();
-    let server = ServerApp::new(
-        ServerConfig {
-            dialect: DialectChoice::Framed,
-            ..ServerConfig::default()
-        },
-        Catalogue::new(vec![song.clone()], Vec::new()),
-    );
-    let requests = vec![
-        Request::Download {
-            name: "song".into(),
-        },
-        Request::Quit,
-    ];
-    let client = ClientApp::new(Dialect::Framed, requests);
-    Sim::new(config, Box::new(client), Box::new(server))
+    let options = Options {
+        loss: Some([0.0, 0.05, 0.1, 0.2][i as usize % 4]),
+        jitter: Some(Duration::from_micros([0, 200, 2_000][i as usize % 3])),
+        duplicate: Some([0.0, 0.02][i as usize % 2]),
+        reorder: Some([0.0, 0.05, 0.1][(i as usize / 3) % 3]),
+        tcp: Some(flavor),
+        ..Options::new(i)
+    };
+    lossy_with(&options, song.clone()).sim
 }
 
 fn bit_exact_over_seeds(flavor: TcpFlavor, seeds: std::ops::Range<u64>) {

@@ -13,11 +13,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
-use streamlab_netsim::link::LinkConfig;
 use streamlab_proto::Dialect;
+use streamlab_testbed::cells::{parse_cell, parse_seeds};
 use streamlab_testbed::{KernelConfig, KernelRun};
 
 #[derive(Parser)]
@@ -103,60 +102,4 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
-}
-
-fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
-    let bad = || format!("bad seeds {text:?}: expected N or A-B");
-    match text.split_once('-') {
-        Some((a, b)) => {
-            let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
-            Ok((a..=b).collect())
-        }
-        None => Ok(vec![text.parse().map_err(|_| bad())?]),
-    }
-}
-
-fn parse_cell(text: &str) -> Result<LinkConfig, String> {
-    let bad = |what: &str| format!("bad cell {text:?}: {what}");
-    let parts: Vec<&str> = text.split(',').collect();
-    if !(3..=4).contains(&parts.len()) {
-        return Err(bad("expected LATENCY,BANDWIDTH,LOSS[,QUEUE]"));
-    }
-    let latency = parse_duration(parts[0]).ok_or_else(|| bad("latency"))?;
-    let bandwidth = parse_rate(parts[1]).ok_or_else(|| bad("bandwidth"))?;
-    let loss = match parts[2].strip_suffix('%') {
-        Some(p) => p.parse::<f64>().map(|p| p / 100.0),
-        None => parts[2].parse::<f64>(),
-    }
-    .map_err(|_| bad("loss"))?;
-    let queue = match parts.get(3) {
-        Some(q) => parse_duration(q).ok_or_else(|| bad("queue"))?,
-        None => Duration::from_secs(1),
-    };
-    Ok(LinkConfig {
-        latency,
-        bandwidth: Some(bandwidth),
-        loss,
-        queue_limit: queue,
-        ..LinkConfig::default()
-    })
-}
-
-fn parse_duration(text: &str) -> Option<Duration> {
-    if let Some(ms) = text.strip_suffix("ms") {
-        return Some(Duration::from_secs_f64(ms.parse::<f64>().ok()? / 1000.0));
-    }
-    Some(Duration::from_secs_f64(
-        text.strip_suffix('s')?.parse().ok()?,
-    ))
-}
-
-fn parse_rate(text: &str) -> Option<u64> {
-    let (num, scale) = match text.chars().last()? {
-        'K' | 'k' => (&text[..text.len() - 1], 1e3),
-        'M' | 'm' => (&text[..text.len() - 1], 1e6),
-        'G' | 'g' => (&text[..text.len() - 1], 1e9),
-        _ => (text, 1.0),
-    };
-    Some((num.parse::<f64>().ok()? * scale) as u64)
 }

@@ -9,7 +9,7 @@
 //!
 //! The grid is latency 1/10/50 ms × bandwidth 1M/10M/100M × loss 0/1/5%,
 //! a 1 s router queue, both ways alike, unless `--cell` names cells
-//! (`LATENCY,BANDWIDTH,LOSS`, e.g. `1ms,10M,5%`). Without root the kernel
+//! (`LATENCY,BANDWIDTH,LOSS[,QUEUE]`, e.g. `1ms,10M,5%`). Without root the kernel
 //! column is left out and the table says so.
 
 use std::fmt::Write as _;
@@ -22,8 +22,10 @@ use std::time::Duration;
 use clap::Parser;
 use streamlab_audio::Library;
 use streamlab_netsim::figures::RunFigures;
+use streamlab_netsim::link::LinkConfig;
 use streamlab_netsim::scenario::{lossy_with, Options};
 use streamlab_netsim::tcp::TcpFlavor;
+use streamlab_testbed::cells::{cell_label, parse_cell, parse_seeds, DEFAULT_QUEUE};
 use streamlab_testbed::{KernelConfig, KernelRun};
 
 #[derive(Parser)]
@@ -36,7 +38,7 @@ struct Args {
     music: Option<PathBuf>,
     #[arg(long, default_value = "ode_to_joy")]
     song: String,
-    /// LATENCY,BANDWIDTH,LOSS (repeatable) [default: the 27-cell grid].
+    /// LATENCY,BANDWIDTH,LOSS[,QUEUE] (repeatable) [default: the 27-cell grid].
     #[arg(long = "cell")]
     cells: Vec<String>,
     /// Seeds: N or A-B.
@@ -50,25 +52,6 @@ struct Args {
     no_kernel: bool,
 }
 
-/// One cell of the grid.
-#[derive(Clone, Copy)]
-struct Cell {
-    latency: Duration,
-    bandwidth: u64,
-    loss: f64,
-}
-
-impl Cell {
-    fn label(&self) -> String {
-        format!(
-            "{} ms, {} Mbit/s, {}%",
-            self.latency.as_millis(),
-            self.bandwidth / 1_000_000,
-            self.loss * 100.0
-        )
-    }
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     match run(&args) {
@@ -80,7 +63,6 @@ fn main() -> ExitCode {
     }
 }
 
-const QUEUE: Duration = Duration::from_secs(1);
 const MAX_EVENTS: usize = 5_000_000;
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
@@ -120,7 +102,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     let _ = writeln!(table, "|---|---|---|---|---|---|---|---|---|---|");
     for (n, cell) in cells.iter().enumerate() {
-        eprintln!("[{}/{}] {}", n + 1, cells.len(), cell.label());
+        eprintln!("[{}/{}] {}", n + 1, cells.len(), cell_label(cell));
         let mut linux = Vec::new();
         let mut gbn = Vec::new();
         let mut kern = Vec::new();
@@ -129,8 +111,8 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             gbn.push(simulate(cell, seed, TcpFlavor::Gbn, &song)?);
             if kernel {
                 let mut config = KernelConfig::new(&binary, &music, &args.song);
-                config.uplink = link(cell);
-                config.downlink = link(cell);
+                config.uplink = cell.clone();
+                config.downlink = cell.clone();
                 config.seed = seed;
                 kern.push(KernelRun::new(config).run()?.figures);
             }
@@ -146,7 +128,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         let _ = writeln!(
             table,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            cell.label(),
+            cell_label(cell),
             num(dl(&linux), 3),
             num(dl(&kern), 3),
             num(dl(&gbn), 3),
@@ -163,7 +145,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn simulate(
-    cell: &Cell,
+    cell: &LinkConfig,
     seed: u64,
     tcp: TcpFlavor,
     song: &streamlab_proto::Track,
@@ -171,38 +153,30 @@ fn simulate(
     let options = Options {
         seed,
         latency: Some(cell.latency),
-        bandwidth: Some(cell.bandwidth),
+        bandwidth: cell.bandwidth,
         loss: Some(cell.loss),
-        queue: Some(QUEUE),
+        queue: Some(cell.queue_limit),
         tcp: Some(tcp),
         ..Options::default()
     };
     let mut run = lossy_with(&options, song.clone());
     run.sim
         .run_until_idle(MAX_EVENTS)
-        .map_err(|e| format!("{} seed {seed} tcp {tcp}: {e}", cell.label()))?;
+        .map_err(|e| format!("{} seed {seed} tcp {tcp}: {e}", cell_label(cell)))?;
     Ok(run.figures())
 }
 
-fn link(cell: &Cell) -> streamlab_netsim::link::LinkConfig {
-    streamlab_netsim::link::LinkConfig {
-        latency: cell.latency,
-        bandwidth: Some(cell.bandwidth),
-        loss: cell.loss,
-        queue_limit: QUEUE,
-        ..Default::default()
-    }
-}
-
-fn grid() -> Vec<Cell> {
+fn grid() -> Vec<LinkConfig> {
     let mut cells = Vec::new();
     for latency in [1, 10, 50] {
         for bandwidth in [1_000_000, 10_000_000, 100_000_000] {
             for loss in [0.0, 0.01, 0.05] {
-                cells.push(Cell {
+                cells.push(LinkConfig {
                     latency: Duration::from_millis(latency),
-                    bandwidth,
+                    bandwidth: Some(bandwidth),
                     loss,
+                    queue_limit: DEFAULT_QUEUE,
+                    ..LinkConfig::default()
                 });
             }
         }
@@ -223,44 +197,4 @@ fn num(x: f64, places: usize) -> String {
     } else {
         "-".to_string()
     }
-}
-
-fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
-    let bad = || format!("bad seeds {text:?}: expected N or A-B");
-    match text.split_once('-') {
-        Some((a, b)) => {
-            let a: u64 = a.parse().map_err(|_| bad())?;
-            let b: u64 = b.parse().map_err(|_| bad())?;
-            Ok((a..=b).collect())
-        }
-        None => Ok(vec![text.parse().map_err(|_| bad())?]),
-    }
-}
-
-fn parse_cell(text: &str) -> Result<Cell, String> {
-    let bad = || format!("bad cell {text:?}: expected LATENCY,BANDWIDTH,LOSS like 1ms,10M,5%");
-    let parts: Vec<&str> = text.split(',').collect();
-    let [latency, bandwidth, loss] = parts[..] else {
-        return Err(bad());
-    };
-    let latency = latency
-        .strip_suffix("ms")
-        .and_then(|ms| ms.parse::<u64>().ok())
-        .map(Duration::from_millis)
-        .ok_or_else(bad)?;
-    let bandwidth = bandwidth
-        .strip_suffix('M')
-        .and_then(|m| m.parse::<u64>().ok())
-        .map(|m| m * 1_000_000)
-        .ok_or_else(bad)?;
-    let loss = loss
-        .strip_suffix('%')
-        .and_then(|p| p.parse::<f64>().ok())
-        .map(|p| p / 100.0)
-        .ok_or_else(bad)?;
-    Ok(Cell {
-        latency,
-        bandwidth,
-        loss,
-    })
 }

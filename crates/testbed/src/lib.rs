@@ -82,6 +82,7 @@
 
 #[cfg(target_os = "linux")]
 pub mod capture;
+pub mod cells;
 #[cfg(target_os = "linux")]
 pub mod cleanup;
 pub mod counters;

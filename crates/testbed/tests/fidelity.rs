@@ -8,7 +8,6 @@
 //! (docs/fidelity.md: gbn takes 2–8× as long and resends 30–50× as much
 //! as Linux on a lossy link).
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -20,42 +19,12 @@ use streamlab_netsim::tcp::TcpFlavor;
 use streamlab_proto::Track;
 use streamlab_testbed::{KernelConfig, KernelRun};
 
+mod common;
+use common::{root, setup};
+
 const SONG: &str = "ode_to_joy";
 const SEEDS: [u64; 3] = [1, 2, 3];
 const QUEUE: Duration = Duration::from_secs(1);
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The newest streamlab build, or `None` (loudly) when the test cannot run.
-fn binary() -> Option<PathBuf> {
-    let required = std::env::var("STREAMLAB_REQUIRE_KERNEL").is_ok_and(|v| v == "1");
-    let skip = |why: &str| {
-        assert!(!required, "STREAMLAB_REQUIRE_KERNEL=1 but {why}");
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED fidelity: {why} (set STREAMLAB_REQUIRE_KERNEL=1 to make this fail)"
-        );
-        None
-    };
-    if !streamlab_testbed::permitted() {
-        return skip("not root: the kernel testbed needs namespaces and TUN devices");
-    }
-    let newest = match std::env::var_os("STREAMLAB_BIN") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => ["release", "debug"]
-            .iter()
-            .map(|p| root().join("target").join(p).join("streamlab"))
-            .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-            .max()
-            .map(|(_, p)| p),
-    };
-    match newest {
-        Some(bin) => Some(bin),
-        None => skip("no streamlab binary: run `cargo build` or set STREAMLAB_BIN"),
-    }
-}
 
 fn song() -> Track {
     let library = Library::scan(root().join("music")).expect("the bundled music");
@@ -119,7 +88,7 @@ fn download(f: &RunFigures) -> f64 {
 
 #[test]
 fn the_linux_model_downloads_in_about_the_kernels_time_and_resends_as_much() {
-    let Some(bin) = binary() else { return };
+    let Some(bin) = setup("fidelity") else { return };
     let song = song();
     // A lossless link (the window and slow start), and two lossy ones
     // (recovery): cells where docs/fidelity.md measured the model within

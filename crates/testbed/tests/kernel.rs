@@ -15,50 +15,14 @@ use std::time::Duration;
 use streamlab_netsim::link::LinkConfig;
 use streamlab_testbed::{netns, KernelConfig, KernelRun, TestbedError};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{root, setup};
 
 /// One kernel test at a time, so "nothing left behind" looks at one run.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// The binary to run, or `None` (with a loud message) if the test cannot.
-fn setup(test: &str) -> Option<PathBuf> {
-    let required = std::env::var("STREAMLAB_REQUIRE_KERNEL").is_ok_and(|v| v == "1");
-    let skip = |why: String| {
-        assert!(!required, "{test}: STREAMLAB_REQUIRE_KERNEL=1 but {why}");
-        // Straight to stderr, past the test harness's capture: loud.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: {why} (set STREAMLAB_REQUIRE_KERNEL=1 to make this fail)"
-        );
-        None
-    };
-    if !streamlab_testbed::permitted() {
-        return skip("not root: the kernel testbed needs namespaces and TUN devices".into());
-    }
-    let candidates = match std::env::var_os("STREAMLAB_BIN") {
-        Some(p) => vec![PathBuf::from(p)],
-        None => ["release", "debug"]
-            .iter()
-            .map(|p| root().join("target").join(p).join("streamlab"))
-            .collect(),
-    };
-    // The newest build, so a stale release binary does not shadow a fresh
-    // debug one (or the other way round).
-    let newest = candidates
-        .into_iter()
-        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-        .max()
-        .map(|(_, p)| p);
-    match newest {
-        Some(bin) => Some(bin),
-        None => skip("no streamlab binary: run `cargo build` or set STREAMLAB_BIN".into()),
-    }
 }
 
 fn link(latency_ms: u64, bandwidth: u64, loss: f64) -> LinkConfig {
