@@ -1,59 +1,43 @@
-//! A pcapng writer: one section, one Ethernet interface per capture point,
-//! nanosecond timestamps, and a comment on any packet.
+//! The simulator's pcapng files: one section, one Ethernet interface per
+//! capture point, nanosecond timestamps, and a comment on any packet.
 //!
-//! A pcapng file is a list of blocks. Every block has the same frame, so a
-//! reader can skip the ones it does not know:
+//! The blocks are written by the `pcap-file` crate; this module decides
+//! what goes in them and refuses what a pcapng file cannot hold, before
+//! anything is written:
 //!
-//! ```text
-//! +------------+--------------+------------------------+--------------+
-//! | block type | total length | body, padded to 32 bit | total length |
-//! | u32        | u32          | ...                    | u32 (again)  |
-//! +------------+--------------+------------------------+--------------+
-//! ```
+//! 1. a **Section Header Block**, little endian, version 1.0, section
+//!    length -1 ("not given"), and the writing application's name
+//!    (`shb_userappl`);
+//! 2. one **Interface Description Block** per interface: link type 1
+//!    (Ethernet), snapshot length 262144, `if_name` (`sim0`, or `client`
+//!    and `server` when the simulator captures at both ends) and
+//!    `if_tsresol` 9, which makes every timestamp a count of nanoseconds
+//!    (pcap-file writes a packet's `Duration` as nanoseconds, so the two
+//!    must agree);
+//! 3. one **Enhanced Packet Block** per frame: its interface, the
+//!    timestamp, captured and original length (always equal: nothing is
+//!    cut), the frame, and an optional `opt_comment`, which Wireshark
+//!    shows as the packet's comment.
 //!
-//! This writer emits, all little endian:
-//!
-//! 1. a **Section Header Block** (type `0x0a0d0d0a`): byte-order magic
-//!    `0x1a2b3c4d`, version 1.0, section length -1 ("not given"), and the
-//!    writing application's name (`shb_userappl`);
-//! 2. one **Interface Description Block** (type 1) per interface: link
-//!    type 1 (Ethernet), snapshot length 262144, `if_name` (`sim0`, or
-//!    `client` and `server` when the simulator captures at both ends) and
-//!    `if_tsresol` 9, which makes every timestamp a count of nanoseconds;
-//! 3. one **Enhanced Packet Block** (type 6) per frame: its interface, the
-//!    64-bit timestamp as high and low halves, captured and original
-//!    length (always equal: nothing is cut), the frame, and an optional
-//!    `opt_comment`, which Wireshark shows as the packet's comment.
-//!
-//! Options are `code: u16, length: u16, value` padded to 32 bits, and a
-//! list of them ends with `opt_endofopt` (code 0, length 0).
-//!
-//! Nothing here reads a clock or the host's name: the same packets give the
-//! same file, byte for byte.
+//! The tests below hold the bytes worked out by hand from the pcapng
+//! specification, so a change in the library that moved a byte would
+//! show. Nothing here reads a clock or the host's name: the same packets
+//! give the same file, byte for byte.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
+use std::time::Duration;
 
-/// The link type of Ethernet II frames (LINKTYPE_ETHERNET).
-pub const LINKTYPE_ETHERNET: u16 = 1;
+use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
+use pcap_file::pcapng::PcapNgWriter;
+use pcap_file::{DataLink, Endianness, PcapError};
 
 /// The largest frame the file announces, and accepts (what dumpcap uses).
 pub const SNAPLEN: u32 = 262_144;
-
-/// The byte-order magic: a reader sees `4d 3c 2b 1a` and knows the file is
-/// little endian.
-const BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
-
-/// Block types.
-const SHB: u32 = 0x0a0d_0d0a;
-const IDB: u32 = 0x0000_0001;
-const EPB: u32 = 0x0000_0006;
-
-/// Option codes.
-const OPT_ENDOFOPT: u16 = 0;
-const OPT_COMMENT: u16 = 1;
-const SHB_USERAPPL: u16 = 4;
-const IF_NAME: u16 = 2;
-const IF_TSRESOL: u16 = 9;
 
 /// Why a capture could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +60,17 @@ impl From<io::Error> for PcapngError {
     }
 }
 
+impl From<PcapError> for PcapngError {
+    fn from(e: PcapError) -> Self {
+        match e {
+            PcapError::IoError(e) => PcapngError::Io(e),
+            // The checks below keep every other case from happening; should
+            // one come, it is still an error writing the file.
+            other => PcapngError::Io(io::Error::other(other.to_string())),
+        }
+    }
+}
+
 /// Writes frames to a pcapng file that Wireshark and tshark read.
 ///
 /// ```
@@ -86,11 +81,19 @@ impl From<io::Error> for PcapngError {
 /// assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a]);
 /// # Ok::<(), streamlab_netsim::pcapng::PcapngError>(())
 /// ```
-#[derive(Debug)]
 pub struct PcapngWriter<W: Write> {
-    out: W,
+    out: PcapNgWriter<W>,
     packets: u64,
     interfaces: u32,
+}
+
+impl<W: Write> std::fmt::Debug for PcapngWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PcapngWriter")
+            .field("packets", &self.packets)
+            .field("interfaces", &self.interfaces)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<W: Write> PcapngWriter<W> {
@@ -101,34 +104,30 @@ impl<W: Write> PcapngWriter<W> {
     }
 
     /// Starts a file with one interface per name (interface 0 first).
-    pub fn with_interfaces(
-        mut out: W,
-        app_name: &str,
-        names: &[&str],
-    ) -> Result<Self, PcapngError> {
-        let mut shb = Vec::with_capacity(64);
-        shb.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
-        shb.extend_from_slice(&1u16.to_le_bytes()); // major version
-        shb.extend_from_slice(&0u16.to_le_bytes()); // minor version
-        shb.extend_from_slice(&(-1i64).to_le_bytes()); // section length unknown
-        push_option(
-            &mut shb,
-            SHB_USERAPPL,
-            "application name",
-            app_name.as_bytes(),
-        )?;
-        push_option(&mut shb, OPT_ENDOFOPT, "", &[])?;
-        out.write_all(&block(SHB, &shb))?;
-
+    pub fn with_interfaces(out: W, app_name: &str, names: &[&str]) -> Result<Self, PcapngError> {
+        fits_option("application name", app_name)?;
         for name in names {
-            let mut idb = Vec::with_capacity(32);
-            idb.extend_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
-            idb.extend_from_slice(&0u16.to_le_bytes()); // reserved
-            idb.extend_from_slice(&SNAPLEN.to_le_bytes());
-            push_option(&mut idb, IF_NAME, "interface name", name.as_bytes())?;
-            push_option(&mut idb, IF_TSRESOL, "", &[9])?; // 10^-9 s
-            push_option(&mut idb, OPT_ENDOFOPT, "", &[])?;
-            out.write_all(&block(IDB, &idb))?;
+            fits_option("interface name", name)?;
+        }
+        let section = SectionHeaderBlock {
+            endianness: Endianness::Little,
+            major_version: 1,
+            minor_version: 0,
+            section_length: -1,
+            options: vec![SectionHeaderOption::UserApplication(Cow::Owned(
+                app_name.to_string(),
+            ))],
+        };
+        let mut out = PcapNgWriter::with_section_header(out, section)?;
+        for name in names {
+            out.write_pcapng_block(InterfaceDescriptionBlock {
+                linktype: DataLink::ETHERNET,
+                snaplen: SNAPLEN,
+                options: vec![
+                    InterfaceDescriptionOption::IfName(Cow::Borrowed(name)),
+                    InterfaceDescriptionOption::IfTsResol(9),
+                ],
+            })?;
         }
         let interfaces = u32::try_from(names.len()).unwrap_or(u32::MAX);
         Ok(PcapngWriter {
@@ -165,19 +164,18 @@ impl<W: Write> PcapngWriter<W> {
             .ok()
             .filter(|&len| len <= SNAPLEN)
             .ok_or(PcapngError::FrameTooLong(frame.len()))?;
-        let mut epb = Vec::with_capacity(frame.len() + 64);
-        epb.extend_from_slice(&interface.to_le_bytes());
-        epb.extend_from_slice(&((timestamp_ns >> 32) as u32).to_le_bytes());
-        epb.extend_from_slice(&(timestamp_ns as u32).to_le_bytes()); // low half
-        epb.extend_from_slice(&len.to_le_bytes()); // captured
-        epb.extend_from_slice(&len.to_le_bytes()); // original
-        epb.extend_from_slice(frame);
-        pad32(&mut epb);
         if let Some(comment) = comment {
-            push_option(&mut epb, OPT_COMMENT, "comment", comment.as_bytes())?;
-            push_option(&mut epb, OPT_ENDOFOPT, "", &[])?;
+            fits_option("comment", comment)?;
         }
-        self.out.write_all(&block(EPB, &epb))?;
+        self.out.write_pcapng_block(EnhancedPacketBlock {
+            interface_id: interface,
+            timestamp: Duration::from_nanos(timestamp_ns),
+            original_len: len,
+            data: Cow::Borrowed(frame),
+            options: comment
+                .map(|c| vec![EnhancedPacketOption::Comment(Cow::Borrowed(c))])
+                .unwrap_or_default(),
+        })?;
         self.packets += 1;
         Ok(())
     }
@@ -188,46 +186,22 @@ impl<W: Write> PcapngWriter<W> {
     }
 
     /// Flushes the output and gives it back.
-    pub fn finish(mut self) -> Result<W, PcapngError> {
-        self.out.flush()?;
-        Ok(self.out)
+    pub fn finish(self) -> Result<W, PcapngError> {
+        let mut out = self.out.into_inner();
+        out.flush()?;
+        Ok(out)
     }
 }
 
-/// Frames a block body (already padded) with its type and, before and
-/// after, its total length.
-fn block(block_type: u32, body: &[u8]) -> Vec<u8> {
-    // Bodies are a frame of at most SNAPLEN plus short options: far below 4 GiB.
-    let total = (12 + body.len()) as u32;
-    let mut out = Vec::with_capacity(body.len() + 12);
-    out.extend_from_slice(&block_type.to_le_bytes());
-    out.extend_from_slice(&total.to_le_bytes());
-    out.extend_from_slice(body);
-    out.extend_from_slice(&total.to_le_bytes());
-    out
-}
-
-/// Appends one option: code, length, value padded to 32 bits.
-fn push_option(
-    body: &mut Vec<u8>,
-    code: u16,
-    what: &'static str,
-    value: &[u8],
-) -> Result<(), PcapngError> {
-    let len = u16::try_from(value.len()).map_err(|_| PcapngError::OptionTooLong {
-        what,
-        len: value.len(),
-    })?;
-    body.extend_from_slice(&code.to_le_bytes());
-    body.extend_from_slice(&len.to_le_bytes());
-    body.extend_from_slice(value);
-    pad32(body);
+/// An option's value is at most 65535 bytes (its length is a u16).
+fn fits_option(what: &'static str, value: &str) -> Result<(), PcapngError> {
+    if value.len() > usize::from(u16::MAX) {
+        return Err(PcapngError::OptionTooLong {
+            what,
+            len: value.len(),
+        });
+    }
     Ok(())
-}
-
-/// Pads with zero bytes to a multiple of four.
-fn pad32(body: &mut Vec<u8>) {
-    body.resize(body.len().next_multiple_of(4), 0);
 }
 
 #[cfg(test)]
