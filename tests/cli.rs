@@ -718,7 +718,8 @@ fn ctrl_c_during_a_kernel_run_leaves_no_namespace_and_no_process() {
     }
     let _one = kernel_runs();
     // About 7 s at 1 Mbit/s: long enough to be interrupted halfway.
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("streamlab"))
+    let binary = assert_cmd::cargo::cargo_bin!("streamlab");
+    let mut child = Command::new(binary)
         .args(["sim", "lossy", "--kernel", "--song", "ode_to_joy"])
         .args(["--bandwidth", "1M", "--json"])
         .stdout(Stdio::null())
@@ -755,7 +756,8 @@ fn ctrl_c_during_a_kernel_run_leaves_no_namespace_and_no_process() {
             .flatten()
             .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
             .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-            .filter(|c| c.contains("10.99.0.1") && c.contains("streamlab"))
+            // This build's server and client (not another program's run).
+            .filter(|c| c.starts_with(&binary.display().to_string()) && c.contains("10.99.0.1"))
             .collect()
     };
     // SIGKILL is sent before the exit; the kernel may take a moment to

@@ -82,6 +82,19 @@ pub struct Link {
     free_at: SimTime,
 }
 
+/// Each direction's own random draws for a run with `seed`: uplink
+/// (client to server) first, then downlink. A link draws only for the
+/// frames it carries, so what the client sends never moves which of the
+/// server's frames are lost: with the same seed and link, the server's
+/// k-th frame meets the same fate in the simulator and in the kernel
+/// testbed's emulator, which both take their draws from here.
+pub fn direction_rngs(seed: u64) -> [SimRng; 2] {
+    let mut seeds = SimRng::new(seed);
+    let up = SimRng::new(seeds.next_u64());
+    let down = SimRng::new(seeds.next_u64());
+    [up, down]
+}
+
 impl Link {
     pub fn new(config: LinkConfig) -> Self {
         Link {

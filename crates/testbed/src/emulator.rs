@@ -2,9 +2,11 @@
 //! packets out at their due time, time passed in.
 //!
 //! It is netsim's own link model ([`Link`]), one per direction, each with
-//! its own [`SimRng`]; both are seeded from the run's seed. The difference
-//! from the simulator is where `now` comes from: here it is the real time
-//! elapsed since the run started, read by the driver ([`crate::pump`]).
+//! its own [`SimRng`], the very ones the simulator uses
+//! ([`direction_rngs`]): the same seed gives the server's `k`-th packet
+//! the same fate here as in the simulator. The difference from the
+//! simulator is where `now` comes from: here it is the real time elapsed
+//! since the run started, read by the driver ([`crate::pump`]).
 //!
 //! Why a generator per direction: real time decides how many ACKs the
 //! client sends between two data packets, and with one shared generator
@@ -27,7 +29,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
-use streamlab_netsim::link::{DropReason, Fate, Link, LinkConfig};
+use streamlab_netsim::link::{direction_rngs, DropReason, Fate, Link, LinkConfig};
 use streamlab_netsim::rng::SimRng;
 use streamlab_netsim::time::SimTime;
 
@@ -98,12 +100,9 @@ impl Emulator {
     /// `uplink` carries client → server, `downlink` server → client.
     /// The seed's generator gives each direction's seed (uplink first).
     pub fn new(uplink: LinkConfig, downlink: LinkConfig, seed: u64) -> Self {
-        let mut seeds = SimRng::new(seed);
-        let up = SimRng::new(seeds.next_u64());
-        let down = SimRng::new(seeds.next_u64());
         Emulator {
             links: [Link::new(uplink), Link::new(downlink)],
-            rngs: [up, down],
+            rngs: direction_rngs(seed),
             queue: BinaryHeap::new(),
             seq: 0,
             dropped: [0; 2],

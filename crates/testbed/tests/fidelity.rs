@@ -3,10 +3,11 @@
 //! and seeds. Needs root, as the kernel tests do (loud skip otherwise;
 //! STREAMLAB_REQUIRE_KERNEL=1, which CI sets, makes a skip a failure).
 //!
-//! The bounds are wide enough for the emulator's lateness on a shared
-//! machine and narrow enough that the go-back-N model fails them by far
-//! (docs/fidelity.md: gbn takes 2–8× as long and resends 30–50× as much
-//! as Linux on a lossy link).
+//! The bounds are issue 9's bar: the mean download time within ±25% of
+//! the kernel's, the retransmissions within 1.5×. Both engines draw each
+//! link's losses from the same generator (`link::direction_rngs`), so the
+//! server's k-th packet meets the same fate in both. The go-back-N model
+//! fails the bar by far (docs/fidelity.md).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -87,16 +88,16 @@ fn download(f: &RunFigures) -> f64 {
 }
 
 #[test]
-fn the_linux_model_downloads_in_about_the_kernels_time_and_resends_as_much() {
+fn the_linux_model_downloads_within_a_quarter_of_the_kernels_time_and_resends_as_much() {
     let Some(bin) = setup("fidelity") else { return };
     let song = song();
-    // A lossless link (the window and slow start), and two lossy ones
-    // (recovery): cells where docs/fidelity.md measured the model within
-    // 15% of the kernel.
+    // A lossless link (the window and slow start), and three lossy ones
+    // (recovery, on short and long round trips).
     for cell in [
         Cell(10, 10_000_000, 0.0),
         Cell(1, 10_000_000, 0.05),
-        Cell(10, 10_000_000, 0.05),
+        Cell(10, 100_000_000, 0.01),
+        Cell(50, 10_000_000, 0.01),
     ] {
         let mut linux = Vec::new();
         let mut gbn = Vec::new();
@@ -116,7 +117,7 @@ fn the_linux_model_downloads_in_about_the_kernels_time_and_resends_as_much() {
         );
         let ratio = sim_s / kernel_s;
         assert!(
-            (0.75..=1.33).contains(&ratio),
+            (0.75..=1.25).contains(&ratio),
             "{cell:?}: the linux model took {sim_s:.3} s, the kernel {kernel_s:.3} s"
         );
         let retransmitted = |runs: &[RunFigures]| mean(runs, |f| f.retransmitted as f64);
@@ -127,12 +128,12 @@ fn the_linux_model_downloads_in_about_the_kernels_time_and_resends_as_much() {
         );
         if cell.2 > 0.0 {
             assert!(
-                sim_r <= 2.0 * kernel_r && kernel_r <= 2.0 * sim_r,
+                sim_r <= 1.5 * kernel_r && kernel_r <= 1.5 * sim_r,
                 "{cell:?}: the linux model resent {sim_r:.1} segments, the kernel {kernel_r:.1}"
             );
             // The contrast the labs draw: go-back-N is far from both.
             assert!(
-                gbn_r > 10.0 * kernel_r && gbn_s > 2.0 * kernel_s,
+                gbn_r > 10.0 * kernel_r && gbn_s > 1.4 * kernel_s,
                 "{cell:?}: gbn resent {gbn_r:.1} in {gbn_s:.3} s, the kernel {kernel_r:.1} \
                  in {kernel_s:.3} s"
             );

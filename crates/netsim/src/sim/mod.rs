@@ -159,7 +159,9 @@ pub type Captured = (SimTime, Vec<u8>, Option<String>);
 pub struct Sim {
     config: SimConfig,
     now: SimTime,
-    rng: SimRng,
+    /// Each link's own draws (loss, jitter, duplication, reordering):
+    /// [`direction_rngs`](crate::link::direction_rngs).
+    link_rngs: [SimRng; 2],
     queue: EventQueue<Event>,
     hosts: [Host; 2],
     links: [Link; 2],
@@ -199,7 +201,7 @@ impl Sim {
         };
         let mut sim = Sim {
             now: SimTime::ZERO,
-            rng,
+            link_rngs: crate::link::direction_rngs(config.seed),
             queue: EventQueue::new(),
             hosts: [
                 host(config.client, Some(tcp), client),

@@ -147,14 +147,15 @@ impl Sim {
             payload: &seg.payload,
         });
         let link = &mut self.links[side.index()];
+        let rng = &mut self.link_rngs[side.index()];
         let fate = match verdict {
             Verdict::Drop(why) => Fate::Dropped(DropReason::Rule(why)),
-            Verdict::Pass => link.transmit(now, frame.len(), &mut self.rng),
-            Verdict::Delay(d) => match link.transmit(now, frame.len(), &mut self.rng) {
+            Verdict::Pass => link.transmit(now, frame.len(), rng),
+            Verdict::Delay(d) => match link.transmit(now, frame.len(), rng) {
                 Fate::Arrives(ts) => Fate::Arrives(ts.into_iter().map(|t| t + d).collect()),
                 dropped => dropped,
             },
-            Verdict::Duplicate => match link.transmit(now, frame.len(), &mut self.rng) {
+            Verdict::Duplicate => match link.transmit(now, frame.len(), rng) {
                 Fate::Arrives(mut ts) => {
                     ts.push(ts[0] + Duration::from_micros(1));
                     Fate::Arrives(ts)
