@@ -792,3 +792,19 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn client_stop_reading_takes_two_durations_and_refuses_anything_else() {
+    for bad in ["50ms", "50ms,", "x,1s", "50ms,70s"] {
+        // A flag's bad value is a usage error: exit code 2, said on stderr.
+        let out = streamlab()
+            .args(["client", "--stop-reading", bad])
+            .assert()
+            .code(2)
+            .get_output()
+            .stderr
+            .clone();
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains("--stop-reading"), "{bad}: {text}");
+    }
+}

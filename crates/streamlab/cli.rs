@@ -3,6 +3,8 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A hands-on kit for learning how applications ride on TCP: a music
@@ -134,6 +136,19 @@ pub struct ClientArgs {
     /// the connection.
     #[arg(long, value_name = "SECS", default_value_t = streamlab_client::DEFAULT_TRACK_STALL.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub stall_timeout: u64,
+    /// Stop reading the socket AT after connecting, for LEN (e.g.
+    /// 50ms,1.45s): a slow reader, to watch the receive window close and
+    /// the server probe it in Wireshark.
+    #[arg(long, value_name = "AT,LEN", value_parser = parse_pause)]
+    pub stop_reading: Option<(Duration, Duration)>,
+}
+
+/// `AT,LEN`: two durations (`50ms,1.45s`).
+fn parse_pause(text: &str) -> Result<(Duration, Duration), String> {
+    let (at, len) = text
+        .split_once(',')
+        .ok_or_else(|| format!("'{text}' is not AT,LEN like 50ms,1.45s"))?;
+    Ok((crate::sim::duration(at)?, crate::sim::duration(len)?))
 }
 
 /// A size in bytes: `1048576`, `64K`, `512M`, `1G` (also `KiB`, `MiB`,

@@ -12,12 +12,14 @@ use streamlab_testbed::{KernelConfig, KernelOutcome, KernelRun};
 
 use crate::sim::SimArgs;
 
-/// The scenarios the kernel can run: one download by a client that reads
-/// as fast as it can. (`slow-reader`'s client stops reading, which the
-/// real client cannot be told to do; `report` and `framing` are stories of
-/// the protocol, not of TCP.)
+/// The scenarios the kernel can run: one download, by a client that reads
+/// as fast as it can or (`slow-reader`) stops reading for a while.
+/// (`report` and `framing` are stories of the protocol, not of TCP.)
 fn runs_on_kernel(scenario: Scenario) -> bool {
-    matches!(scenario, Scenario::Lossy | Scenario::Starved)
+    matches!(
+        scenario,
+        Scenario::Lossy | Scenario::Starved | Scenario::SlowReader
+    )
 }
 
 /// The flags that mean nothing to a kernel run, by name.
@@ -41,7 +43,7 @@ pub fn run_on_kernel(args: &SimArgs, scenario: Scenario, run: &Run) -> Result<()
     if !runs_on_kernel(scenario) {
         anyhow::bail!(
             "{scenario} cannot run on the kernel: --kernel runs the download scenarios \
-             lossy and starved"
+             lossy, slow-reader and starved"
         );
     }
     if let Some(flag) = simulator_only(args) {
@@ -76,6 +78,9 @@ pub fn run_on_kernel(args: &SimArgs, scenario: Scenario, run: &Run) -> Result<()
     config.dialect = run.dialect;
     config.scenario = scenario.name().to_string();
     config.capture = args.pcap.clone();
+    if scenario == Scenario::SlowReader {
+        config.stop_reading = Some(streamlab_netsim::scenario::SLOW_READER_PAUSE);
+    }
     if !args.json {
         eprintln!(
             "running {scenario} on this machine's Linux TCP (namespaces, real server and \

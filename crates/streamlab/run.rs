@@ -201,6 +201,7 @@ fn client(args: ClientArgs) -> Result<()> {
     opts.settle = Duration::from_millis(args.settle_ms);
     opts.max_track_bytes = args.max_track_bytes;
     opts.track_stall = Duration::from_secs(args.stall_timeout);
+    opts.stop_reading = args.stop_reading;
     // Connect first, so a missing server is the one error shown.
     let conn = connect_any(&mut opts, &addrs)?;
     let mut sink = open_output(output.as_ref())?;

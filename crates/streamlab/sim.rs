@@ -454,7 +454,7 @@ fn probability(text: &str) -> Result<f64, String> {
 }
 
 /// `10ms`, `0.5s`, `250us`; a bare number is milliseconds. At most 60 s.
-fn duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("'{text}' is not a duration like 10ms, 0.5s or 250us (up to 60s)");
     let t = text.trim();
     let (number, unit_ns) = if let Some(n) = t.strip_suffix("us") {

@@ -56,6 +56,8 @@ struct Shared {
     last_input: Mutex<Instant>,
     /// Why the connection ended, once it has.
     closed: Mutex<Option<String>>,
+    /// A pause in reading, since `start`: from, until.
+    pause: Mutex<Option<(Duration, Duration)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -115,6 +117,7 @@ impl Connection {
             start: Instant::now(),
             last_input: Mutex::new(Instant::now()),
             closed: Mutex::new(None),
+            pause: Mutex::new(None),
         });
         {
             let mut s = shared.session();
@@ -137,6 +140,13 @@ impl Connection {
             peer: addr,
             local,
         })
+    }
+
+    /// Makes the reader stop reading the socket `at` after the connection
+    /// was made, for `len`: the bytes wait in the kernel's receive buffer,
+    /// and once it is full the window advertised to the server is zero.
+    pub fn stop_reading(&self, at: Duration, len: Duration) {
+        *lock(&self.shared.pause) = Some((at, at + len));
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -233,6 +243,7 @@ fn read_loop(mut stream: TcpStream, shared: &Shared, cache: &Cache, tx: &mpsc::S
     let mut buf = vec![0u8; 64 * 1024];
     let mut current: Option<Arc<TrackBuffer>> = None;
     loop {
+        pause_if_asked(shared);
         let _ = stream.set_read_timeout(Some(read_wait(shared)));
         let read = stream.read(&mut buf);
         let mut s = shared.session();
@@ -276,6 +287,21 @@ fn read_loop(mut stream: TcpStream, shared: &Shared, cache: &Cache, tx: &mpsc::S
     }
 }
 
+/// Sleeps through an asked-for pause in reading (`--stop-reading`), once
+/// its time has come.
+fn pause_if_asked(shared: &Shared) {
+    let mut pause = lock(&shared.pause);
+    let Some((from, until)) = *pause else { return };
+    let now = shared.now();
+    if now < from {
+        return;
+    }
+    *pause = None;
+    drop(pause);
+    tracing::debug!("not reading until {until:?} (--stop-reading)");
+    std::thread::sleep(until.saturating_sub(now));
+}
+
 /// How long the reader may block in `read`: until the session's next
 /// timer, and in the original dialect never longer than a tick.
 fn read_wait(shared: &Shared) -> Duration {
@@ -286,6 +312,10 @@ fn read_wait(shared: &Shared) -> Duration {
         .unwrap_or(Duration::from_secs(3600));
     if s.dialect() == Dialect::Original {
         wait = wait.min(ORIGINAL_TICK);
+    }
+    drop(s);
+    if let Some((from, _)) = *lock(&shared.pause) {
+        wait = wait.min(from.saturating_sub(shared.now()));
     }
     wait.max(Duration::from_millis(1))
 }

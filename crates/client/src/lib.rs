@@ -73,6 +73,10 @@ pub struct ClientOptions {
     /// A download that gets no byte for this long fails, and with it the
     /// connection (see [`DEFAULT_TRACK_STALL`]).
     pub track_stall: Duration,
+    /// Stop reading the socket this long after connecting, for this long:
+    /// a slow reader, so TCP's flow control shows (the receive window
+    /// closes, the server probes it). `None`: read as fast as possible.
+    pub stop_reading: Option<(Duration, Duration)>,
 }
 
 impl ClientOptions {
@@ -84,6 +88,7 @@ impl ClientOptions {
             settle: Duration::from_millis(100),
             max_track_bytes: DEFAULT_MAX_TRACK_BYTES,
             track_stall: DEFAULT_TRACK_STALL,
+            stop_reading: None,
         }
     }
 }
@@ -119,6 +124,9 @@ pub fn open_connection(opts: &ClientOptions) -> Result<Connection, ClientError> 
     config.track_stall = opts.track_stall;
     config.agent = agent_name();
     let conn = Connection::connect(opts.addr, config)?;
+    if let Some((at, len)) = opts.stop_reading {
+        conn.stop_reading(at, len);
+    }
     if opts.dialect == Dialect::Framed {
         let greeting = conn.answer(ClientSession::HELLO_ID, Duration::from_secs(10));
         let greeting = greeting.map_err(|e| match e {

@@ -136,6 +136,9 @@ pub struct KernelConfig {
     /// The scenario's name, for the figures (`lossy`: a song over a
     /// link that may lose frames, as `streamlab sim lossy` downloads it).
     pub scenario: String,
+    /// The client stops reading at the first time (after connecting) and
+    /// reads again at the second, as `slow-reader`'s does.
+    pub stop_reading: Option<(Duration, Duration)>,
 }
 
 impl KernelConfig {
@@ -157,6 +160,7 @@ impl KernelConfig {
             capture: None,
             timeout: Duration::from_secs(120),
             scenario: "lossy".into(),
+            stop_reading: None,
         }
     }
 }

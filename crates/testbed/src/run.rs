@@ -91,17 +91,23 @@ pub(crate) fn run(config: &KernelConfig) -> Result<KernelOutcome, TestbedError> 
 
     let target = format!("{SERVER_ADDR}:{port}");
     let script = format!("play {}; wait; quit", song.name);
-    let client_args = [
-        "client",
-        &target,
-        "--dialect",
-        dialect,
-        "--output",
-        "null",
-        "--script",
-        &script,
-        "-q",
+    let mut client_args = vec![
+        "client".to_string(),
+        target,
+        "--dialect".into(),
+        dialect.into(),
+        "--output".into(),
+        "null".into(),
+        "--script".into(),
+        script,
+        "-q".into(),
     ];
+    if let Some((from, until)) = config.stop_reading {
+        let len = until.saturating_sub(from);
+        client_args.push("--stop-reading".into());
+        client_args.push(format!("{}us,{}us", from.as_micros(), len.as_micros()));
+    }
+    let client_args: Vec<&str> = client_args.iter().map(String::as_str).collect();
     let mut client = Child::spawn(&cli, &config.binary, &client_args, "the client")?;
     let status = wait_exit(&mut client, deadline, config)?;
     if !status.success() {

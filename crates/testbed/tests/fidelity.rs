@@ -15,7 +15,7 @@ use std::time::Duration;
 use streamlab_audio::Library;
 use streamlab_netsim::figures::RunFigures;
 use streamlab_netsim::link::LinkConfig;
-use streamlab_netsim::scenario::{lossy_with, Options};
+use streamlab_netsim::scenario::{lossy_with, Options, Scenario, SLOW_READER_PAUSE};
 use streamlab_netsim::tcp::TcpFlavor;
 use streamlab_proto::Track;
 use streamlab_testbed::{KernelConfig, KernelRun};
@@ -141,4 +141,48 @@ fn the_linux_model_downloads_within_a_quarter_of_the_kernels_time_and_resends_as
             assert_eq!(sim_r, 0.0, "{cell:?}: no loss, no retransmission");
         }
     }
+}
+
+#[test]
+fn a_slow_reader_closes_the_window_and_is_probed_as_on_the_kernel() {
+    let Some(bin) = setup("fidelity slow-reader") else {
+        return;
+    };
+    let options = Options::new(1);
+    let mut run = Scenario::SlowReader.build(&options).remove(0);
+    run.sim
+        .run_until_idle(5_000_000)
+        .unwrap_or_else(|e| panic!("slow-reader: {e}"));
+    let sim = run.figures();
+    // The same song, as a WAV the real server serves.
+    let song = run.song.clone().expect("slow-reader downloads a song");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    streamlab_audio::write_wav(dir.path().join("song.wav"), song.format, &song.pcm)
+        .expect("the song written");
+    let link = run.sim.config();
+    let mut config = KernelConfig::new(&bin, dir.path(), song.name.as_str());
+    config.uplink = link.uplink.clone();
+    config.downlink = link.downlink.clone();
+    config.stop_reading = Some(SLOW_READER_PAUSE);
+    config.scenario = "slow-reader".into();
+    config.timeout = Duration::from_secs(60);
+    let kernel = KernelRun::new(config)
+        .run()
+        .unwrap_or_else(|e| panic!("slow-reader on the kernel: {e}"))
+        .figures;
+    for f in [&sim, &kernel] {
+        assert_eq!(f.bit_exact, Some(true), "{f:?}");
+        assert_eq!(f.retransmitted, 0, "no loss, no resend: {f:?}");
+    }
+    // The window closes while the client does not read, and the server
+    // probes it the same number of times (its probe timer backs off from
+    // the RTO: about 0.25 s, then 0.5 s).
+    assert!(kernel.zero_window_probes >= 1, "{kernel:?}");
+    assert_eq!(sim.zero_window_probes, kernel.zero_window_probes);
+    // The download ends when the client reads again, in both.
+    let (s, k) = (download(&sim), download(&kernel));
+    assert!(
+        (0.75..=1.25).contains(&(s / k)),
+        "the model took {s:.3} s, the kernel {k:.3} s"
+    );
 }

@@ -33,6 +33,11 @@ use crate::tcp::TcpFlavor;
 pub use experiment::{experiment, experiment_csv, experiment_runs, experiment_table};
 pub use summary::{marker_spots, stream_bytes, MarkerSpot};
 
+/// `slow-reader`: when the client stops reading, and when it reads again
+/// (from the start of the run). The kernel testbed's client pauses alike.
+pub const SLOW_READER_PAUSE: (Duration, Duration) =
+    (Duration::from_millis(50), Duration::from_millis(1_500));
+
 /// The scenarios, in the order `streamlab sim --help` lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scenario {

@@ -46,8 +46,10 @@ pub(super) fn build(scenario: Scenario, dialect: Dialect, options: &Options) -> 
             // A modest home link, so the window fills at a readable pace.
             config.downlink.bandwidth = Some(10_000_000);
             let song = song_or(options, SLOW_READER_SONG);
+            let (stops, reads_again) = super::SLOW_READER_PAUSE;
+            let at = |d: Duration| SimTime::from_nanos(d.as_nanos() as u64);
             let client = ClientApp::new(dialect, download_and_quit(&song.name))
-                .stop_reading(SimTime::from_millis(50), SimTime::from_millis(1_500));
+                .stop_reading(at(stops), at(reads_again));
             (start(config, options, client, &song, dialect), Some(song))
         }
         Scenario::Starved => {
