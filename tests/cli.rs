@@ -611,6 +611,33 @@ fn sim_json_reports_a_bundled_song_download_with_the_documented_fields() {
         "{csv}"
     );
 
+    // The Mathis grid: 16 rows, each with a throughput.
+    let out = streamlab()
+        .args([
+            "sim",
+            "experiment",
+            "--grid",
+            "mathis",
+            "--tcp",
+            "newreno",
+            "--csv",
+        ])
+        .ok_stdout();
+    let csv = String::from_utf8_lossy(&out);
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|r| r.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 16, "{csv}");
+    for row in &rows {
+        let throughput: f64 = row[13].parse().expect("a throughput");
+        assert!(throughput > 100_000.0 && throughput < 100e6, "{row:?}");
+    }
+    // More loss, less throughput, at the same round trip.
+    let tp = |i: usize| rows[i][13].parse::<f64>().unwrap_or(0.0);
+    assert!(tp(0) > tp(3), "{csv}");
+
     // A song where the story has none, and a song that is not there.
     let line = error_line(streamlab().args(["sim", "framing", "--song", "twinkle"]));
     assert!(line.contains("framing has no song to replace"), "{line}");
@@ -670,7 +697,7 @@ fn sim_tcp_picks_the_model_and_kernel_runs_the_same_download_on_linux() {
     assert!(line.contains("--kernel does not take --tcp"), "{line}");
     let line = error_line(streamlab().args(["sim", "experiment", "--kernel"]));
     assert!(
-        line.contains("only --seed, --tcp, --json and --csv"),
+        line.contains("only --seed, --tcp, --grid, --json and --csv"),
         "{line}"
     );
 

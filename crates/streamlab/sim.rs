@@ -68,6 +68,17 @@ impl From<CaptureAtArg> for CapturePoint {
     }
 }
 
+/// The experiment's grids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GridArg {
+    /// Lab 4's table: the starved download over 0.5–10 Mbit/s × 0/1/5%
+    /// loss, 10 ms.
+    Bandwidth,
+    /// A 4 MB download over 100 Mbit/s, RTT 10–100 ms × loss 0.5–5%: fit
+    /// the Mathis relation (throughput against loss and round trip).
+    Mathis,
+}
+
 /// The simulator's TCP models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TcpArg {
@@ -169,7 +180,10 @@ pub struct SimArgs {
     /// The simulator's TCP model, both ends [default: linux].
     #[arg(long, value_enum)]
     pub tcp: Option<TcpArg>,
-    /// Run the download (lossy, starved) on this machine's own Linux TCP
+    /// The experiment only: which grid to run.
+    #[arg(long, value_enum)]
+    pub grid: Option<GridArg>,
+    /// Run the download (lossy, starved, slow-reader) on this machine's own Linux TCP
     /// instead: the real server and client in network namespaces, joined by
     /// the same link model in user space. Needs root; see docs/kernel.md.
     #[arg(long)]
@@ -187,8 +201,8 @@ pub fn run(args: SimArgs) -> Result<()> {
         return experiment(&args);
     }
     let scenario = Scenario::from(args.scenario);
-    if args.csv {
-        anyhow::bail!("--csv is for the experiment's table; a scenario takes --json");
+    if args.csv || args.grid.is_some() {
+        anyhow::bail!("--csv and --grid are for the experiment; a scenario takes --json");
     }
     if args.song.is_some() && !scenario.takes_song() {
         anyhow::bail!(
@@ -327,12 +341,17 @@ fn experiment(args: &SimArgs) -> Result<()> {
     ];
     if knobs.iter().any(|&k| k) {
         anyhow::bail!(
-            "the experiment sets its own networks: only --seed, --tcp, --json and --csv \
-             apply to it"
+            "the experiment sets its own networks: only --seed, --tcp, --grid, --json and \
+             --csv apply to it"
         );
     }
     let tcp = args.tcp.map(TcpFlavor::from).unwrap_or_default();
-    let runs = scenario::experiment_runs(args.seed, tcp).with_context(|| {
+    let grid = args.grid.unwrap_or(GridArg::Bandwidth);
+    let runs = match grid {
+        GridArg::Bandwidth => scenario::experiment_runs(args.seed, tcp),
+        GridArg::Mathis => scenario::mathis_runs(args.seed, tcp),
+    }
+    .with_context(|| {
         format!(
             "running the experiment (replay: streamlab sim experiment --seed {} --tcp {tcp})",
             args.seed
@@ -344,6 +363,8 @@ fn experiment(args: &SimArgs) -> Result<()> {
         }
     } else if args.csv {
         print!("{}", scenario::experiment_csv(&runs));
+    } else if grid == GridArg::Mathis {
+        print!("{}", scenario::mathis_table(args.seed, &runs));
     } else {
         print!("{}", scenario::experiment_table(args.seed, &runs));
     }

@@ -93,13 +93,13 @@ pub fn experiment_table(seed: u64, runs: &[RunFigures]) -> String {
 pub fn experiment_csv(runs: &[RunFigures]) -> String {
     let mut s = String::from(
         "bandwidth_bps,loss,latency_s,first_audio_s,stalls,stalled_s,download_s,dropped,\
-         retransmitted,fast_retransmits,timeouts,bit_exact\n",
+         retransmitted,fast_retransmits,timeouts,bit_exact,song_bytes,throughput_bps\n",
     );
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for r in runs {
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.network.bandwidth_bps.unwrap_or(0),
             r.network.loss,
             r.network.latency_s,
@@ -112,6 +112,83 @@ pub fn experiment_csv(runs: &[RunFigures]) -> String {
             r.fast_retransmits,
             r.timeouts,
             r.bit_exact.map_or(String::new(), |b| b.to_string()),
+            r.song_bytes.map_or(String::new(), |b| b.to_string()),
+            opt(throughput(r)),
+        );
+    }
+    s
+}
+
+/// Audio bits per second of download time.
+fn throughput(r: &RunFigures) -> Option<f64> {
+    let bytes = r.song_bytes? as f64;
+    let secs = r.download_s.filter(|&t| t > 0.0)?;
+    Some((bytes * 8.0 / secs).round())
+}
+
+/// Latencies (one way) and loss rates of the Mathis grid.
+const MATHIS_LATENCIES_MS: [u64; 4] = [5, 10, 20, 50];
+const MATHIS_LOSSES: [f64; 4] = [0.005, 0.01, 0.02, 0.05];
+/// A link fast enough that loss and round trip, not the bandwidth, set
+/// the pace; and a song long enough for TCP to settle (4 MB, 23 s of CD
+/// audio).
+const MATHIS_BANDWIDTH: u64 = 100_000_000;
+const MATHIS_SONG: usize = 4_000_000;
+
+/// The Mathis grid: a 4 MB download over a 100 Mbit/s link, one row per
+/// (latency, loss), for fitting throughput ≈ C · MSS / (RTT · √p) (Mathis
+/// et al., 1997). Both Reno-style TCPs and CUBIC come close at small loss
+/// rates; at 5% timeouts take over and throughput falls below it (the
+/// regime Padhye et al., 1998, added to the model).
+pub fn mathis_runs(seed: u64, tcp: TcpFlavor) -> Result<Vec<RunFigures>, crate::sim::SimError> {
+    let song = super::patterned_track("song", MATHIS_SONG);
+    let mut runs = Vec::new();
+    for latency in MATHIS_LATENCIES_MS {
+        for loss in MATHIS_LOSSES {
+            let options = Options {
+                latency: Some(Duration::from_millis(latency)),
+                bandwidth: Some(MATHIS_BANDWIDTH),
+                loss: Some(loss),
+                queue: Some(Duration::from_secs(1)),
+                tcp: Some(tcp),
+                ..Options::new(seed)
+            };
+            let mut run = super::lossy_with(&options, song.clone());
+            run.sim.run_until_idle(5_000_000)?;
+            runs.push(run.figures());
+        }
+    }
+    Ok(runs)
+}
+
+/// The Mathis grid as a table, with the relation's prediction beside each
+/// measured throughput (C = 1.22, MSS 1448 B, RTT twice the latency).
+pub fn mathis_table(seed: u64, runs: &[RunFigures]) -> String {
+    let mut s = format!(
+        "a {} MB download over {} Mbit/s, seed {seed}, TCP {}\n\n",
+        MATHIS_SONG / 1_000_000,
+        MATHIS_BANDWIDTH / 1_000_000,
+        runs.first().map_or("-", |r| r.tcp.as_str())
+    );
+    let _ = writeln!(
+        s,
+        "{:>8}  {:>5}  {:>10}  {:>13}  {:>13}  {:>13}",
+        "RTT", "loss", "downloaded", "retransmitted", "throughput", "Mathis"
+    );
+    for r in runs {
+        let rtt = 2.0 * r.network.latency_s;
+        let mathis = 1.22 * 1448.0 * 8.0 / (rtt * r.network.loss.sqrt());
+        let mbit = |b: f64| format!("{:.2} Mbit/s", b / 1e6);
+        let _ = writeln!(
+            s,
+            "{:>8}  {:>4}%  {:>10}  {:>13}  {:>13}  {:>13}",
+            format!("{:.0} ms", rtt * 1e3),
+            r.network.loss * 100.0,
+            r.download_s
+                .map_or("never".to_string(), |t| secs(Duration::from_secs_f64(t))),
+            r.retransmitted,
+            throughput(r).map_or("-".to_string(), mbit),
+            mbit(mathis),
         );
     }
     s

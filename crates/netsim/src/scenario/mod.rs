@@ -30,7 +30,9 @@ use streamlab_proto::{Dialect, PcmFormat, Track};
 use crate::sim::{Sim, SimConfig};
 use crate::tcp::TcpFlavor;
 
-pub use experiment::{experiment, experiment_csv, experiment_runs, experiment_table};
+pub use experiment::{
+    experiment, experiment_csv, experiment_runs, experiment_table, mathis_runs, mathis_table,
+};
 pub use summary::{marker_spots, stream_bytes, MarkerSpot};
 
 /// `slow-reader`: when the client stops reading, and when it reads again
