@@ -7,6 +7,9 @@
 //! +-----------------+-----------------+---------+
 //! ```
 //!
+//! etherparse writes the header (in [`emit_frame`](super::emit_frame)) and
+//! reads it ([`EthernetRepr::parse`]).
+//!
 //! The simulator has no ARP: each host's MAC is its IPv4 address behind the
 //! prefix `02:00`, a locally administered unicast address, so 10.0.0.7 is
 //! `02:00:0a:00:00:07` and a capture shows who is who at a glance.
@@ -14,10 +17,9 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use super::WireError;
+use etherparse::{EtherType, Ethernet2Header, Ethernet2Slice};
 
-/// The ethertype of an IPv4 packet.
-const ETHERTYPE_IPV4: u16 = 0x0800;
+use super::WireError;
 
 /// A 48-bit Ethernet address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -50,7 +52,7 @@ pub struct EthernetRepr {
 
 impl EthernetRepr {
     /// Destination, source, ethertype.
-    pub const HEADER_LEN: usize = 14;
+    pub const HEADER_LEN: usize = Ethernet2Header::LEN;
 
     /// The header for a packet between two simulated hosts, with both MACs
     /// derived by [`MacAddr::from_ipv4`].
@@ -61,37 +63,32 @@ impl EthernetRepr {
         }
     }
 
-    /// Parses the header and returns it with the rest of the frame.
-    pub fn parse(frame: &[u8]) -> Result<(EthernetRepr, &[u8]), WireError> {
-        let Some((header, rest)) = frame.split_first_chunk::<{ Self::HEADER_LEN }>() else {
-            return Err(WireError::Truncated {
-                what: "Ethernet header",
-                len: frame.len(),
-                need: Self::HEADER_LEN,
-            });
-        };
-        let ethertype = u16::from_be_bytes([header[12], header[13]]);
-        if ethertype != ETHERTYPE_IPV4 {
-            return Err(WireError::Ethertype(ethertype));
+    /// The header etherparse writes.
+    pub(super) fn header(&self) -> Ethernet2Header {
+        Ethernet2Header {
+            source: self.src.0,
+            destination: self.dst.0,
+            ether_type: EtherType::IPV4,
         }
-        let mac = |at: usize| {
-            let mut m = [0; 6];
-            m.copy_from_slice(&header[at..at + 6]);
-            MacAddr(m)
-        };
-        Ok((
-            EthernetRepr {
-                dst: mac(0),
-                src: mac(6),
-            },
-            rest,
-        ))
     }
 
-    /// Appends the 14-byte header to `out`.
-    pub fn emit(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.dst.0);
-        out.extend_from_slice(&self.src.0);
-        out.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+    /// Parses the header and returns it with the rest of the frame; only
+    /// IPv4 is accepted.
+    pub fn parse(frame: &[u8]) -> Result<(EthernetRepr, &[u8]), WireError> {
+        let eth =
+            Ethernet2Slice::from_slice_without_fcs(frame).map_err(|e| WireError::Truncated {
+                what: "Ethernet header",
+                len: e.len,
+                need: e.required_len,
+            })?;
+        let ethertype = eth.ether_type();
+        if ethertype != EtherType::IPV4 {
+            return Err(WireError::Ethertype(ethertype.0));
+        }
+        let repr = EthernetRepr {
+            src: MacAddr(eth.source()),
+            dst: MacAddr(eth.destination()),
+        };
+        Ok((repr, eth.payload_slice()))
     }
 }

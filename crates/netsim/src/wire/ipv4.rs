@@ -17,20 +17,21 @@
 //! ```
 //!
 //! The header checksum covers these 20 bytes only; TCP protects its own data
-//! (see the `tcp` module).
+//! (see the `tcp` module). etherparse writes the header, checksum included
+//! (in [`emit_frame`](super::emit_frame)), and reads it
+//! ([`Ipv4Repr::parse`]).
 
 use std::net::Ipv4Addr;
 
-use super::{checksum, WireError};
+use etherparse::checksum::Sum16BitWords;
+use etherparse::err::ipv4::{HeaderError, SliceError};
+use etherparse::err::Layer;
+use etherparse::{IpNumber, Ipv4Header, Ipv4Slice, LenSource};
 
-/// The IPv4 protocol number of TCP.
-pub(super) const PROTOCOL_TCP: u8 = 6;
-/// Version 4, header length 5 words (20 bytes).
-const VERSION_IHL: u8 = 0x45;
-/// The "don't fragment" flag in the flags/fragment-offset word.
-const FLAG_DF: u16 = 0x4000;
-/// "More fragments" and the 13-bit offset: any of them set means a fragment.
-const FRAGMENT_MASK: u16 = 0x3fff;
+use super::WireError;
+
+/// Where the header checksum sits in the header.
+const CHECKSUM_AT: usize = 10;
 
 /// An IPv4 header carrying one TCP segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,71 +47,99 @@ pub struct Ipv4Repr {
 
 impl Ipv4Repr {
     /// The header without options.
-    pub const HEADER_LEN: usize = 20;
+    pub const HEADER_LEN: usize = Ipv4Header::MIN_LEN;
+
+    /// The header etherparse writes: no options, DF set, protocol TCP. The
+    /// total length and the checksum are left for
+    /// [`emit_frame`](super::emit_frame).
+    pub(super) fn header(&self) -> Ipv4Header {
+        Ipv4Header {
+            identification: self.ident,
+            dont_fragment: true,
+            more_fragments: false,
+            time_to_live: self.ttl,
+            protocol: IpNumber::TCP,
+            source: self.src.octets(),
+            destination: self.dst.octets(),
+            ..Ipv4Header::default()
+        }
+    }
 
     /// Parses a packet and returns the header with the TCP segment it
     /// carries (cut at the total length, so Ethernet padding is dropped).
     pub fn parse(packet: &[u8]) -> Result<(Ipv4Repr, &[u8]), WireError> {
-        let Some(header) = packet.first_chunk::<{ Self::HEADER_LEN }>() else {
-            return Err(WireError::Truncated {
-                what: "IPv4 header",
-                len: packet.len(),
-                need: Self::HEADER_LEN,
-            });
-        };
-        let version = header[0] >> 4;
-        if version != 4 {
-            return Err(WireError::IpVersion(version));
+        let ip = Ipv4Slice::from_slice(packet).map_err(|e| slice_error(e, packet.len()))?;
+        let header = ip.header();
+        if header.ihl() != 5 {
+            return Err(WireError::IpHeaderLen(header.slice().len()));
         }
-        let header_len = usize::from(header[0] & 0x0f) * 4;
-        if header_len != Self::HEADER_LEN {
-            return Err(WireError::IpHeaderLen(header_len));
-        }
-        let total = usize::from(u16::from_be_bytes([header[2], header[3]]));
-        if total < Self::HEADER_LEN || total > packet.len() {
-            return Err(WireError::IpTotalLen {
-                total,
-                available: packet.len(),
-            });
-        }
-        if u16::from_be_bytes([header[6], header[7]]) & FRAGMENT_MASK != 0 {
+        if header.is_fragmenting_payload() {
             return Err(WireError::IpFragment);
         }
-        if header[9] != PROTOCOL_TCP {
-            return Err(WireError::IpProtocol(header[9]));
+        if header.protocol() != IpNumber::TCP {
+            return Err(WireError::IpProtocol(header.protocol().0));
         }
-        let found = u16::from_be_bytes([header[10], header[11]]);
-        let mut zeroed = *header;
-        zeroed[10..12].fill(0);
-        let expected = checksum::finish(checksum::add(0, &zeroed));
+        let found = header.header_checksum();
+        let expected = expected_checksum(header.slice());
         if found != expected {
             return Err(WireError::IpChecksum { found, expected });
         }
         let repr = Ipv4Repr {
-            src: Ipv4Addr::new(header[12], header[13], header[14], header[15]),
-            dst: Ipv4Addr::new(header[16], header[17], header[18], header[19]),
-            ttl: header[8],
-            ident: u16::from_be_bytes([header[4], header[5]]),
+            src: header.source_addr(),
+            dst: header.destination_addr(),
+            ttl: header.ttl(),
+            ident: header.identification(),
         };
-        Ok((repr, &packet[Self::HEADER_LEN..total]))
+        Ok((repr, ip.payload().payload))
     }
+}
 
-    /// Appends the 20-byte header, checksum included, for a payload of
-    /// `payload_len` bytes; fails with [`WireError::TooLong`] if the packet
-    /// would not fit its 16-bit total length.
-    pub fn emit(&self, payload_len: usize, out: &mut Vec<u8>) -> Result<(), WireError> {
-        let total = u16::try_from(Self::HEADER_LEN + payload_len)
-            .map_err(|_| WireError::TooLong(payload_len))?;
-        let start = out.len();
-        out.extend_from_slice(&[VERSION_IHL, 0]);
-        out.extend_from_slice(&total.to_be_bytes());
-        out.extend_from_slice(&self.ident.to_be_bytes());
-        out.extend_from_slice(&FLAG_DF.to_be_bytes());
-        out.extend_from_slice(&[self.ttl, PROTOCOL_TCP, 0, 0]);
-        out.extend_from_slice(&self.src.octets());
-        out.extend_from_slice(&self.dst.octets());
-        let sum = checksum::finish(checksum::add(0, &out[start..]));
-        out[start + 10..start + 12].copy_from_slice(&sum.to_be_bytes());
-        Ok(())
+/// The checksum a header should carry: etherparse's one's-complement sum of
+/// its bytes, the checksum field left out.
+///
+/// Summed over the raw bytes rather than with `Ipv4Header::
+/// calc_header_checksum`, which sums the decoded fields and so cannot see
+/// the reserved flag bit: a frame with that bit flipped would pass.
+pub(super) fn expected_checksum(header: &[u8]) -> u16 {
+    let (before, field_and_after) = header.split_at(CHECKSUM_AT.min(header.len()));
+    let after = field_and_after.get(2..).unwrap_or_default();
+    Sum16BitWords::new()
+        .add_slice(before)
+        .add_slice(after)
+        .ones_complement()
+        .to_be()
+}
+
+/// Names what etherparse found wrong, in the simulator's terms.
+fn slice_error(e: SliceError, available: usize) -> WireError {
+    match e {
+        SliceError::Len(e) if e.layer == Layer::Ipv4Header => WireError::Truncated {
+            what: "IPv4 header",
+            len: e.len,
+            need: e.required_len,
+        },
+        SliceError::Len(e) if e.layer == Layer::Ipv4Packet => match e.len_source {
+            // The total length is shorter than the header.
+            LenSource::Ipv4HeaderTotalLen => WireError::IpTotalLen {
+                total: e.len,
+                available,
+            },
+            // The total length runs past the bytes there are.
+            _ => WireError::IpTotalLen {
+                total: e.required_len,
+                available: e.len,
+            },
+        },
+        SliceError::Header(HeaderError::UnexpectedVersion { version_number }) => {
+            WireError::IpVersion(version_number)
+        }
+        SliceError::Header(HeaderError::HeaderLengthSmallerThanHeader { ihl }) => {
+            WireError::IpHeaderLen(usize::from(ihl) * 4)
+        }
+        // etherparse reads on past the IPv4 header only into an IPsec
+        // authentication header (protocol 51), which is not TCP.
+        SliceError::Len(_) | SliceError::Exts(_) => {
+            WireError::IpProtocol(IpNumber::AUTHENTICATION_HEADER.0)
+        }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Every segment the simulated TCP sends is also written out as a complete
 //! frame, so a run can be opened in Wireshark and in the kit's analyzer like a
-//! real capture. This module owns those bytes:
+//! real capture:
 //!
 //! ```text
 //! +----------------+--------------------+----------------------+---------+
@@ -14,9 +14,14 @@
 //! ```
 //!
 //! Each layer has a `Repr`, a plain struct of the fields the simulator cares
-//! about, with `parse` (bytes to `Repr`, checking lengths and checksums) and
-//! `emit` (`Repr` to bytes, computing them) — the shape smoltcp's `wire`
-//! module uses. [`emit_frame`] and [`parse_frame`] stack the three layers.
+//! about (the shape smoltcp's `wire` module uses). The bytes themselves are
+//! written and read by the [`etherparse`] crate: [`emit_frame`] fills in its
+//! three headers and has it compute the lengths and both checksums;
+//! [`parse_frame`] reads the layers with its slices and checks both
+//! checksums with its one's-complement sum. What is left here is the
+//! mapping between etherparse's types and the `Repr`s, the Linux layout of
+//! the TCP options (`tcp_options`), and the few things etherparse does not
+//! do (see `docs/architecture.md`, "The simulator").
 //!
 //! Parsing never panics: a short, garbled or foreign frame gives a
 //! [`WireError`] naming what is wrong.
@@ -31,7 +36,8 @@ pub use ipv4::Ipv4Repr;
 pub use tcp::{TcpFlags, TcpRepr};
 pub use tcp_options::{TcpOptions, MAX_OPTIONS_LEN};
 
-/// Why a frame could not be parsed (or, for [`WireError::TooLong`], built).
+/// Why a frame could not be parsed (or, for [`WireError::TooLong`] and
+/// [`WireError::TcpOptionsTooLong`], built).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
     #[error("truncated {what}: {len} bytes, need {need}")]
@@ -62,19 +68,37 @@ pub enum WireError {
     TcpChecksum { found: u16, expected: u16 },
     #[error("a TCP segment of {0} bytes does not fit in an IPv4 packet")]
     TooLong(usize),
+    /// etherparse refused to encode the TCP options (the simulator's never
+    /// exceed the 40 bytes there are).
+    #[error("cannot encode the TCP options: {0}")]
+    TcpOptionsTooLong(String),
 }
 
 /// Builds one complete frame: Ethernet II, IPv4 and TCP with the payload,
-/// both checksums computed.
+/// the lengths and both checksums computed by etherparse.
 ///
-/// The only error is [`WireError::TooLong`], when the TCP segment would not
-/// fit in an IPv4 packet (65,535 bytes with the IPv4 header).
+/// Fails with [`WireError::TooLong`] when the TCP segment would not fit in
+/// an IPv4 packet (65,535 bytes with the IPv4 header).
+///
+/// The headers are put together here rather than by etherparse's
+/// `PacketBuilder`, whose state (room for any IPv6 extension header, 9 KB)
+/// is copied at each step: that doubled the cost of a small frame.
 pub fn emit_frame(eth: &EthernetRepr, ip: &Ipv4Repr, tcp: &TcpRepr) -> Result<Vec<u8>, WireError> {
-    let tcp_len = tcp.buffer_len();
-    let mut frame = Vec::with_capacity(EthernetRepr::HEADER_LEN + Ipv4Repr::HEADER_LEN + tcp_len);
-    eth.emit(&mut frame);
-    ip.emit(tcp_len, &mut frame)?;
-    tcp.emit(ip.src, ip.dst, &mut frame);
+    let eth = eth.header();
+    let mut ip = ip.header();
+    let mut tcp_header = tcp.header()?;
+    let segment_len = tcp_header.header_len() + tcp.payload.len();
+    ip.set_payload_len(segment_len)
+        .map_err(|e| WireError::TooLong(e.actual))?;
+    ip.header_checksum = ip.calc_header_checksum();
+    tcp_header.checksum = tcp_header
+        .calc_checksum_ipv4(&ip, &tcp.payload)
+        .map_err(|_| WireError::TooLong(segment_len))?;
+    let mut frame = Vec::with_capacity(eth.header_len() + ip.header_len() + segment_len);
+    frame.extend_from_slice(&eth.to_bytes());
+    frame.extend_from_slice(&ip.to_bytes());
+    frame.extend_from_slice(&tcp_header.to_bytes());
+    frame.extend_from_slice(&tcp.payload);
     Ok(frame)
 }
 
@@ -86,41 +110,6 @@ pub fn parse_frame(frame: &[u8]) -> Result<(EthernetRepr, Ipv4Repr, TcpRepr), Wi
     let (ip, segment) = Ipv4Repr::parse(packet)?;
     let tcp = TcpRepr::parse(segment, ip.src, ip.dst)?;
     Ok((eth, ip, tcp))
-}
-
-/// The Internet checksum (RFC 1071): the one's complement of the one's
-/// complement sum of the data taken as big-endian 16-bit words.
-mod checksum {
-    use std::net::Ipv4Addr;
-
-    /// Adds `data` to a running sum; an odd last byte is padded with zero.
-    pub(super) fn add(mut sum: u64, data: &[u8]) -> u64 {
-        let mut words = data.chunks_exact(2);
-        for w in &mut words {
-            sum += u64::from(u16::from_be_bytes([w[0], w[1]]));
-        }
-        if let [last] = words.remainder() {
-            sum += u64::from(u16::from_be_bytes([*last, 0]));
-        }
-        sum
-    }
-
-    /// The sum of the IPv4 pseudo-header that TCP and UDP checksums cover:
-    /// source, destination, zero, protocol, segment length.
-    pub(super) fn pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, len: usize) -> u64 {
-        let sum = add(add(0, &src.octets()), &dst.octets());
-        // The length is a 16-bit field on the wire; IPv4 keeps it in range.
-        sum + u64::from(protocol) + len as u64
-    }
-
-    /// Folds the carries back in (end-around carry) and complements.
-    pub(super) fn finish(mut sum: u64) -> u16 {
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        // The loop leaves at most 16 bits, so the cast keeps every bit.
-        !(sum as u16)
-    }
 }
 
 #[cfg(test)]

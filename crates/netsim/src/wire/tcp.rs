@@ -23,14 +23,19 @@
 //! The checksum covers a *pseudo-header* (source and destination IPv4
 //! addresses, protocol 6, segment length) and the whole segment, so a segment
 //! delivered to the wrong host fails the check too.
+//!
+//! etherparse writes the header, checksum included (from
+//! [`TcpRepr::header`], in [`emit_frame`](super::emit_frame)), and reads
+//! and checks it ([`TcpRepr::parse`]).
 
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::ops::{BitOr, BitOrAssign};
 
-use super::ipv4::PROTOCOL_TCP;
-use super::tcp_options::{self, TcpOptions, OPT_MSS};
-use super::{checksum, WireError};
+use etherparse::{TcpHeader, TcpSlice};
+
+use super::tcp_options::{self, TcpOptions};
+use super::WireError;
 
 /// The control bits of a TCP header, as a set.
 ///
@@ -50,6 +55,11 @@ impl TcpFlags {
     pub const RST: TcpFlags = TcpFlags(0x04);
     pub const PSH: TcpFlags = TcpFlags(0x08);
     pub const ACK: TcpFlags = TcpFlags(0x10);
+    /// The flags the simulator never sets, kept so that a parse loses no
+    /// bit: URG, ECE, CWR.
+    const URG: TcpFlags = TcpFlags(0x20);
+    const ECE: TcpFlags = TcpFlags(0x40);
+    const CWR: TcpFlags = TcpFlags(0x80);
 
     /// No flag set.
     pub const fn empty() -> TcpFlags {
@@ -133,7 +143,7 @@ pub struct TcpRepr {
     pub ack: u32,
     pub flags: TcpFlags,
     pub window: u16,
-    /// The maximum segment size option, sent on SYNs. `emit` writes it
+    /// The maximum segment size option, sent on SYNs. [`emit_frame`](super::emit_frame) writes it
     /// whenever it is set.
     pub mss: Option<u16>,
     /// Window scale, SACK and timestamps; empty in the go-back-N model.
@@ -167,67 +177,89 @@ impl TcpRepr {
     /// Parses a segment sent from `src` to `dst` (needed for the checksum's
     /// pseudo-header). Options the simulator does not use are skipped.
     pub fn parse(segment: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> Result<TcpRepr, WireError> {
-        let Some(h) = segment.first_chunk::<{ Self::HEADER_LEN }>() else {
-            return Err(WireError::Truncated {
+        use etherparse::err::tcp::{HeaderError, HeaderSliceError};
+        let tcp = TcpSlice::from_slice(segment).map_err(|e| match e {
+            HeaderSliceError::Len(e) if e.len < Self::HEADER_LEN => WireError::Truncated {
                 what: "TCP header",
-                len: segment.len(),
-                need: Self::HEADER_LEN,
-            });
-        };
-        let header_len = usize::from(h[12] >> 4) * 4;
-        if header_len < Self::HEADER_LEN || header_len > segment.len() {
-            return Err(WireError::TcpHeaderLen {
-                header: header_len,
-                len: segment.len(),
-            });
-        }
-        let found = u16::from_be_bytes([h[16], h[17]]);
-        let sum = checksum::pseudo_header(src, dst, PROTOCOL_TCP, segment.len());
-        let sum = checksum::add(checksum::add(sum, &segment[..16]), &segment[18..]);
-        let expected = checksum::finish(sum);
+                len: e.len,
+                need: e.required_len,
+            },
+            HeaderSliceError::Len(e) => WireError::TcpHeaderLen {
+                header: e.required_len,
+                len: e.len,
+            },
+            HeaderSliceError::Content(HeaderError::DataOffsetTooSmall { data_offset }) => {
+                WireError::TcpHeaderLen {
+                    header: usize::from(data_offset) * 4,
+                    len: segment.len(),
+                }
+            }
+        })?;
+        let found = tcp.checksum();
+        let expected = tcp
+            .calc_checksum_ipv4(src.octets(), dst.octets())
+            .map_err(|_| WireError::TooLong(segment.len()))?;
         if found != expected {
             return Err(WireError::TcpChecksum { found, expected });
         }
-        let be32 = |at: usize| u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
-        let (mss, options) =
-            tcp_options::parse(&segment[Self::HEADER_LEN..header_len], Self::HEADER_LEN)?;
+        let (mss, options) = tcp_options::parse(tcp.options())?;
         Ok(TcpRepr {
-            src_port: u16::from_be_bytes([h[0], h[1]]),
-            dst_port: u16::from_be_bytes([h[2], h[3]]),
-            seq: be32(4),
-            ack: be32(8),
-            flags: TcpFlags(h[13]),
-            window: u16::from_be_bytes([h[14], h[15]]),
+            src_port: tcp.source_port(),
+            dst_port: tcp.destination_port(),
+            seq: tcp.sequence_number(),
+            ack: tcp.acknowledgment_number(),
+            flags: flags_of(&tcp),
+            window: tcp.window_size(),
             mss,
             options,
-            payload: segment[header_len..].to_vec(),
+            payload: tcp.payload().to_vec(),
         })
     }
 
-    /// Appends the segment, checksum included, for a packet from `src` to
-    /// `dst`.
-    pub fn emit(&self, src: Ipv4Addr, dst: Ipv4Addr, out: &mut Vec<u8>) {
-        let start = out.len();
-        // At most 60 bytes (options are capped at 40), so the offset fits
-        // its four bits.
-        let offset_words = (self.header_len() / 4) as u8;
-        out.extend_from_slice(&self.src_port.to_be_bytes());
-        out.extend_from_slice(&self.dst_port.to_be_bytes());
-        out.extend_from_slice(&self.seq.to_be_bytes());
-        out.extend_from_slice(&self.ack.to_be_bytes());
-        out.extend_from_slice(&[offset_words << 4, self.flags.0]);
-        out.extend_from_slice(&self.window.to_be_bytes());
-        out.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent pointer
-        if let Some(mss) = self.mss {
-            out.extend_from_slice(&[OPT_MSS, 4]);
-            out.extend_from_slice(&mss.to_be_bytes());
-        }
-        self.options.emit(self.mss.is_some(), out);
-        out.extend_from_slice(&self.payload);
-        let sum = checksum::pseudo_header(src, dst, PROTOCOL_TCP, out.len() - start);
-        let sum = checksum::finish(checksum::add(sum, &out[start..]));
-        out[start + 16..start + 18].copy_from_slice(&sum.to_be_bytes());
+    /// The header etherparse writes, options encoded; the checksum is left
+    /// for [`emit_frame`](super::emit_frame), which knows the IPv4 header.
+    pub(super) fn header(&self) -> Result<TcpHeader, WireError> {
+        let elements = self.options.elements(self.mss);
+        let options = etherparse::TcpOptions::try_from_elements(&elements)
+            .map_err(|e| WireError::TcpOptionsTooLong(e.to_string()))?;
+        let flags = self.flags;
+        Ok(TcpHeader {
+            source_port: self.src_port,
+            destination_port: self.dst_port,
+            sequence_number: self.seq,
+            acknowledgment_number: self.ack,
+            ns: false,
+            fin: flags.contains(TcpFlags::FIN),
+            syn: flags.contains(TcpFlags::SYN),
+            rst: flags.contains(TcpFlags::RST),
+            psh: flags.contains(TcpFlags::PSH),
+            ack: flags.contains(TcpFlags::ACK),
+            urg: flags.contains(TcpFlags::URG),
+            ece: flags.contains(TcpFlags::ECE),
+            cwr: flags.contains(TcpFlags::CWR),
+            window_size: self.window,
+            checksum: 0,
+            urgent_pointer: 0,
+            options,
+        })
     }
+}
+
+/// The flags byte of a parsed header, from etherparse's one-flag getters.
+fn flags_of(tcp: &TcpSlice<'_>) -> TcpFlags {
+    [
+        (tcp.fin(), TcpFlags::FIN),
+        (tcp.syn(), TcpFlags::SYN),
+        (tcp.rst(), TcpFlags::RST),
+        (tcp.psh(), TcpFlags::PSH),
+        (tcp.ack(), TcpFlags::ACK),
+        (tcp.urg(), TcpFlags::URG),
+        (tcp.ece(), TcpFlags::ECE),
+        (tcp.cwr(), TcpFlags::CWR),
+    ]
+    .into_iter()
+    .filter(|&(set, _)| set)
+    .fold(TcpFlags::empty(), |all, (_, flag)| all | flag)
 }
 
 impl fmt::Display for TcpRepr {

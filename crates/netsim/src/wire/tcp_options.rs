@@ -24,16 +24,19 @@
 //!
 //! The header has room for 40 bytes of options, so a segment with
 //! timestamps carries at most 3 SACK blocks, one without carries 4.
+//!
+//! etherparse encodes the options ([`TcpOptionElement`]s, written in the
+//! order given, no-ops included) and decodes them (its options iterator).
+//! This module chooses the layout, and steps over the kinds etherparse does
+//! not know, which its iterator stops at.
 
-use super::WireError;
+use etherparse::TcpOptionElement::{
+    MaximumSegmentSize, Noop, SelectiveAcknowledgement, SelectiveAcknowledgementPermitted,
+    Timestamp, WindowScale,
+};
+use etherparse::{TcpOptionElement, TcpOptionReadError, TcpOptionsIterator};
 
-pub(super) const OPT_END: u8 = 0;
-pub(super) const OPT_NOP: u8 = 1;
-pub(super) const OPT_MSS: u8 = 2;
-const OPT_WSCALE: u8 = 3;
-const OPT_SACK_PERM: u8 = 4;
-const OPT_SACK: u8 = 5;
-const OPT_TIMESTAMP: u8 = 8;
+use super::{TcpRepr, WireError};
 
 /// The room for options in a TCP header.
 pub const MAX_OPTIONS_LEN: usize = 40;
@@ -84,90 +87,84 @@ impl TcpOptions {
         self.fixed_len(false) + if blocks > 0 { 4 + 8 * blocks } else { 0 }
     }
 
-    /// Appends the options after an MSS option (already written by the
-    /// caller if `mss`). SACK blocks that do not fit are left out.
-    pub(super) fn emit(&self, mss: bool, out: &mut Vec<u8>) {
+    /// The options in the order Linux sends them, with the MSS first if
+    /// there is one. SACK blocks that do not fit are left out.
+    pub(super) fn elements(&self, mss: Option<u16>) -> Vec<TcpOptionElement> {
+        let mut out = Vec::with_capacity(10);
+        out.extend(mss.map(MaximumSegmentSize));
         match (self.sack_permitted, self.timestamp) {
-            (true, Some(_)) => out.extend_from_slice(&[OPT_SACK_PERM, 2]),
-            (false, Some(_)) => out.extend_from_slice(&[OPT_NOP, OPT_NOP]),
-            (true, None) => out.extend_from_slice(&[OPT_NOP, OPT_NOP, OPT_SACK_PERM, 2]),
+            (true, Some(_)) => out.push(SelectiveAcknowledgementPermitted),
+            (false, Some(_)) => out.extend([Noop, Noop]),
+            (true, None) => out.extend([Noop, Noop, SelectiveAcknowledgementPermitted]),
             (false, None) => {}
         }
         if let Some((val, ecr)) = self.timestamp {
-            out.extend_from_slice(&[OPT_TIMESTAMP, 10]);
-            out.extend_from_slice(&val.to_be_bytes());
-            out.extend_from_slice(&ecr.to_be_bytes());
+            out.push(Timestamp(val, ecr));
         }
         if let Some(shift) = self.window_scale {
-            out.extend_from_slice(&[OPT_NOP, OPT_WSCALE, 3, shift]);
+            out.extend([Noop, WindowScale(shift)]);
         }
-        let blocks = self.sack_blocks.len().min(self.sack_room(mss));
-        if blocks > 0 {
-            // At most 4 blocks: 2 + 32 bytes, so the length fits a byte.
-            out.extend_from_slice(&[OPT_NOP, OPT_NOP, OPT_SACK, (2 + 8 * blocks) as u8]);
-            for &(left, right) in &self.sack_blocks[..blocks] {
-                out.extend_from_slice(&left.to_be_bytes());
-                out.extend_from_slice(&right.to_be_bytes());
+        let blocks = self.sack_blocks.len().min(self.sack_room(mss.is_some()));
+        if let Some((&first, rest)) = self.sack_blocks[..blocks].split_first() {
+            // At most 4 blocks fit: the first and 3 more.
+            let mut more = [None; 3];
+            for (slot, &block) in more.iter_mut().zip(rest) {
+                *slot = Some(block);
             }
+            out.extend([Noop, Noop, SelectiveAcknowledgement(first, more)]);
         }
+        out
     }
 }
 
-/// Walks the option bytes: the MSS, if one is there, and the rest.
-/// Unknown kinds are skipped; a length that runs past the end, or a known
-/// kind with the wrong length, is an error naming the header byte.
+/// Reads the option bytes of a TCP header with etherparse's iterator: the
+/// MSS, if one is there, and the rest. A known kind with the wrong length,
+/// or a length that runs past the end, is an error naming the header byte.
 ///
-/// ```text
-/// kind 0: end of options    kind 1: no-op (one byte)
-/// other kinds: kind, length (counting both), length - 2 bytes of data
-/// ```
-pub(super) fn parse(
-    mut options: &[u8],
-    header_offset: usize,
-) -> Result<(Option<u16>, TcpOptions), WireError> {
+/// Kinds etherparse does not know (TCP Fast Open, MPTCP, …) end its
+/// iteration with an error; RFC 9293 says a receiver skips them by their
+/// length byte, so this does, and goes on.
+pub(super) fn parse(options: &[u8]) -> Result<(Option<u16>, TcpOptions), WireError> {
+    use TcpOptionReadError::{UnexpectedEndOfSlice, UnexpectedSize, UnknownId};
     let mut mss = None;
     let mut opts = TcpOptions::default();
-    let mut offset = header_offset;
-    while let Some(&kind) = options.first() {
-        let len = match kind {
-            OPT_END => break,
-            OPT_NOP => 1,
-            _ => usize::from(options.get(1).copied().unwrap_or(0)),
-        };
-        if len == 0 || (kind > OPT_NOP && len < 2) || len > options.len() {
-            return Err(WireError::TcpOption { kind, offset });
+    let mut iter = TcpOptionsIterator::from_slice(options);
+    loop {
+        let rest = iter.rest();
+        let offset = TcpRepr::HEADER_LEN + options.len() - rest.len();
+        let bad = |kind| WireError::TcpOption { kind, offset };
+        match iter.next() {
+            None => break,
+            Some(Ok(Noop)) => {}
+            Some(Ok(MaximumSegmentSize(value))) => mss = Some(value),
+            Some(Ok(WindowScale(shift))) => opts.window_scale = Some(shift),
+            Some(Ok(SelectiveAcknowledgementPermitted)) => opts.sack_permitted = true,
+            Some(Ok(SelectiveAcknowledgement(first, more))) => {
+                opts.sack_blocks.push(first);
+                opts.sack_blocks.extend(more.into_iter().flatten());
+            }
+            Some(Ok(Timestamp(val, ecr))) => opts.timestamp = Some((val, ecr)),
+            Some(Err(UnknownId(kind))) => {
+                let after = skip_unknown(rest).ok_or(bad(kind))?;
+                iter = TcpOptionsIterator::from_slice(after);
+            }
+            Some(Err(
+                UnexpectedEndOfSlice { option_id, .. } | UnexpectedSize { option_id, .. },
+            )) => {
+                return Err(bad(option_id));
+            }
         }
-        let data = &options[2.min(len)..len];
-        let bad = || WireError::TcpOption { kind, offset };
-        let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-        match kind {
-            OPT_MSS => {
-                let &[hi, lo] = data else { return Err(bad()) };
-                mss = Some(u16::from_be_bytes([hi, lo]));
-            }
-            OPT_WSCALE => {
-                let &[shift] = data else { return Err(bad()) };
-                opts.window_scale = Some(shift);
-            }
-            OPT_SACK_PERM if data.is_empty() => opts.sack_permitted = true,
-            OPT_SACK_PERM => return Err(bad()),
-            OPT_SACK => {
-                if data.is_empty() || data.len() % 8 != 0 {
-                    return Err(bad());
-                }
-                let blocks = data.chunks_exact(8).map(|b| (be32(&b[..4]), be32(&b[4..])));
-                opts.sack_blocks.extend(blocks);
-            }
-            OPT_TIMESTAMP => {
-                if data.len() != 8 {
-                    return Err(bad());
-                }
-                opts.timestamp = Some((be32(&data[..4]), be32(&data[4..])));
-            }
-            _ => {}
-        }
-        options = &options[len..];
-        offset += len;
     }
     Ok((mss, opts))
+}
+
+/// The bytes after an option of unknown kind at the start of `options`:
+/// kind, length (counting both), length - 2 bytes of data. `None` if the
+/// length is under 2 or runs past the end.
+fn skip_unknown(options: &[u8]) -> Option<&[u8]> {
+    let len = usize::from(*options.get(1)?);
+    if len < 2 {
+        return None;
+    }
+    options.get(len..)
 }

@@ -65,7 +65,7 @@ fn client_frame(tcp: &TcpRepr) -> Vec<u8> {
     emit_frame(&EthernetRepr::between(CLIENT, SERVER), &ip, tcp).expect("a small segment fits")
 }
 
-/// A one's complement sum written separately from `checksum`: byte pairs
+/// A one's complement sum written separately from etherparse's: byte pairs
 /// as big-endian words, summed wide, carries folded at the end.
 fn ones_complement_sum(parts: &[&[u8]]) -> u16 {
     let bytes: Vec<u8> = parts.concat();
@@ -96,11 +96,14 @@ fn assert_checksums_verify(frame: &[u8]) {
 fn checksum_matches_the_rfc_1071_textbook_example() {
     // The IPv4 header worked through on Wikipedia's "Internet checksum"
     // page, checksum field zeroed; the published answer is 0xb861.
-    let header = [
+    let mut header = [
         0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8, 0x00,
         0x01, 0xc0, 0xa8, 0x00, 0xc7,
     ];
-    assert_eq!(checksum::finish(checksum::add(0, &header)), 0xb861);
+    assert_eq!(ipv4::expected_checksum(&header), 0xb861);
+    // The field itself is left out of the sum.
+    header[10..12].copy_from_slice(&[0xb8, 0x61]);
+    assert_eq!(ipv4::expected_checksum(&header), 0xb861);
 }
 
 #[test]
@@ -145,7 +148,166 @@ fn a_foreign_syn_ack_with_many_options_parses() {
     assert_eq!(tcp.flags.to_string(), "SYN,ACK");
     assert_eq!((tcp.seq, tcp.ack, tcp.window), (1000, 0xffff_fff1, 65160));
     assert_eq!(tcp.mss, Some(1460));
+    let options = TcpOptions {
+        window_scale: Some(7),
+        sack_permitted: true,
+        sack_blocks: Vec::new(),
+        timestamp: Some((1, 0)),
+    };
+    assert_eq!(tcp.options, options);
     assert!(tcp.payload.is_empty());
+}
+
+#[test]
+fn a_linux_syn_ack_is_emitted_byte_for_byte_like_the_reference() {
+    let syn_ack = TcpRepr {
+        src_port: 2635,
+        dst_port: 45926,
+        seq: 1000,
+        ack: 0xffff_fff1,
+        flags: TcpFlags::SYN | TcpFlags::ACK,
+        window: 65160,
+        mss: Some(1460),
+        options: TcpOptions {
+            window_scale: Some(7),
+            sack_permitted: true,
+            sack_blocks: Vec::new(),
+            timestamp: Some((1, 0)),
+        },
+        payload: Vec::new(),
+    };
+    let frame = emit_frame(
+        &EthernetRepr::between(SERVER, CLIENT),
+        &ip(SERVER, CLIENT, 0),
+        &syn_ack,
+    )
+    .unwrap();
+    assert_eq!(frame, LINUX_SYN_ACK);
+}
+
+/// The option bytes of an emitted segment (after the 20-byte header).
+fn option_bytes(tcp: &TcpRepr) -> Vec<u8> {
+    let frame = client_frame(tcp);
+    frame[14 + 20 + 20..frame.len() - tcp.payload.len()].to_vec()
+}
+
+#[test]
+fn options_are_laid_out_as_linux_lays_them() {
+    const TS: [u8; 10] = [8, 10, 0, 0, 0, 5, 0, 0, 0, 6];
+    let opts = |ws, sack_permitted, timestamp, sack_blocks: &[(u32, u32)]| TcpOptions {
+        window_scale: ws,
+        sack_permitted,
+        sack_blocks: sack_blocks.to_vec(),
+        timestamp,
+    };
+    let sack = |n: u8| -> Vec<u8> {
+        let mut b = vec![1, 1, 5, 2 + 8 * n];
+        for i in 0..u32::from(n) {
+            b.extend((10 * i).to_be_bytes());
+            b.extend((10 * i + 5).to_be_bytes());
+        }
+        b
+    };
+    let blocks: Vec<(u32, u32)> = (0..5).map(|i| (10 * i, 10 * i + 5)).collect();
+    let ts = Some((5, 6));
+    let cases: Vec<(Option<u16>, TcpOptions, Vec<u8>)> = vec![
+        // SYN: MSS, SACK-permitted, timestamps, NOP, window scale.
+        (
+            Some(1460),
+            opts(Some(7), true, ts, &[]),
+            [&[2, 4, 5, 180, 4, 2][..], &TS, &[1, 3, 3, 7]].concat(),
+        ),
+        (
+            Some(1460),
+            opts(Some(7), false, ts, &[]),
+            [&[2, 4, 5, 180, 1, 1][..], &TS, &[1, 3, 3, 7]].concat(),
+        ),
+        (
+            Some(1460),
+            opts(Some(7), true, None, &[]),
+            vec![2, 4, 5, 180, 1, 1, 4, 2, 1, 3, 3, 7],
+        ),
+        (Some(536), opts(None, false, None, &[]), vec![2, 4, 2, 24]),
+        // Data and ACKs: NOP NOP timestamps, NOP NOP SACK blocks.
+        (
+            None,
+            opts(None, false, ts, &[]),
+            [&[1, 1][..], &TS].concat(),
+        ),
+        (
+            None,
+            opts(None, false, ts, &blocks[..2]),
+            [&[1, 1][..], &TS, &sack(2)].concat(),
+        ),
+        // The room runs out: 3 blocks beside timestamps, 4 without.
+        (
+            None,
+            opts(None, false, ts, &blocks),
+            [&[1, 1][..], &TS, &sack(3)].concat(),
+        ),
+        (None, opts(None, false, None, &blocks), sack(4)),
+    ];
+    for (mss, options, want) in cases {
+        let tcp = TcpRepr {
+            mss,
+            options,
+            ..segment(1, 1, TcpFlags::ACK, b"data")
+        };
+        assert_eq!(option_bytes(&tcp), want, "{tcp}");
+        assert_eq!(tcp.header_len(), 20 + want.len(), "{tcp}");
+        let parsed = parse_frame(&client_frame(&tcp)).unwrap().2;
+        let mut expected = tcp.clone();
+        expected
+            .options
+            .sack_blocks
+            .truncate(tcp.options.sack_room(mss.is_some()));
+        assert_eq!(parsed, expected, "{tcp}");
+    }
+}
+
+#[test]
+fn unknown_options_are_skipped_by_their_length() {
+    // Data offset 8 words: twelve payload bytes become options. Kind 30
+    // (MPTCP) and kind 34 (Fast Open) are unknown to etherparse.
+    for (options, want) in [
+        (
+            *b"\x1e\x04ab\x01\x01\x08\x0a\x00\x00\x00\x09",
+            Err(WireError::TcpOption {
+                kind: 8,
+                offset: 26,
+            }),
+        ),
+        (
+            *b"\x22\x02\x03\x03\x07\x1e\x03z\x02\x04\x05\xb4",
+            Ok((Some(1460), Some(7))),
+        ),
+        (
+            *b"\x01\x22\x01abcdefghi",
+            Err(WireError::TcpOption {
+                kind: 34,
+                offset: 21,
+            }),
+        ),
+        (
+            *b"\x01\x01\x22\x0babcdefgh",
+            Err(WireError::TcpOption {
+                kind: 34,
+                offset: 22,
+            }),
+        ),
+    ] {
+        let mut tcp = segment(1, 1, TcpFlags::ACK, &options);
+        tcp.payload.push(b'!');
+        let mut frame = client_frame(&tcp);
+        frame[46] = 0x80;
+        let sum = etherparse::TcpSlice::from_slice(&frame[34..])
+            .unwrap()
+            .calc_checksum_ipv4(CLIENT.octets(), SERVER.octets())
+            .unwrap();
+        frame[50..52].copy_from_slice(&sum.to_be_bytes());
+        let got = parse_frame(&frame).map(|(_, _, tcp)| (tcp.mss, tcp.options.window_scale));
+        assert_eq!(got, want);
+    }
 }
 
 #[test]
@@ -325,10 +487,10 @@ fn malformed_options_are_named() {
         let mut frame = client_frame(&tcp);
         frame[46] = 0x60;
         // Recompute the TCP checksum over the edited header.
-        frame[50..52].fill(0);
-        let len = (frame.len() - 34) as u16;
-        let sum = checksum::pseudo_header(CLIENT, SERVER, 6, len.into());
-        let sum = checksum::finish(checksum::add(sum, &frame[34..]));
+        let sum = etherparse::TcpSlice::from_slice(&frame[34..])
+            .unwrap()
+            .calc_checksum_ipv4(CLIENT.octets(), SERVER.octets())
+            .unwrap();
         frame[50..52].copy_from_slice(&sum.to_be_bytes());
         assert_eq!(parse_frame(&frame).unwrap_err(), want, "{want}");
     }
