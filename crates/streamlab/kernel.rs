@@ -8,7 +8,9 @@
 
 use anyhow::{Context, Result};
 use streamlab_netsim::scenario::{Run, Scenario};
-use streamlab_testbed::{KernelConfig, KernelOutcome, KernelRun};
+use streamlab_testbed::{KernelConfig, KernelOutcome, KernelRun, TestbedError};
+
+use crate::exit::Exit;
 
 use crate::sim::SimArgs;
 
@@ -88,9 +90,19 @@ pub fn run_on_kernel(args: &SimArgs, scenario: Scenario, run: &Run) -> Result<()
             config.timeout.as_secs()
         );
     }
-    let outcome = KernelRun::new(config)
-        .run()
-        .with_context(|| format!("running {scenario} on the kernel (seed {})", args.seed))?;
+    let outcome = match KernelRun::new(config).run() {
+        Ok(outcome) => outcome,
+        // Ctrl-C: the handler has removed everything; end as it does.
+        Err(TestbedError::Interrupted) => {
+            return Err(Exit::new(130, "interrupted; namespaces and processes removed").into())
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "running {scenario} on the kernel (seed {})",
+                args.seed
+            )))
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string(&outcome.figures)?);
     } else {

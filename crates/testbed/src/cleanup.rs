@@ -6,7 +6,17 @@
 //! when dropped, on every path out of a run. This registry is only for the
 //! path that skips destructors: a signal that ends the process.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
+
+/// Set by the interrupt handler before it removes anything: a run that
+/// fails from then on failed because of the interrupt.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Held by the interrupt handler while it removes what is live, so that
+/// a run returning meanwhile can wait for it (the process must not end
+/// half-way through the removal).
+static CLEANING: Mutex<()> = Mutex::new(());
 
 #[derive(Debug, Default)]
 struct Live {
@@ -66,9 +76,22 @@ pub(crate) fn install_interrupt_handler() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = ctrlc::set_handler(|| {
+            let _cleaning = CLEANING.lock().unwrap_or_else(|p| p.into_inner());
+            INTERRUPTED.store(true, Ordering::SeqCst);
             eprintln!("streamlab testbed: interrupted, removing namespaces");
             cleanup_now();
             std::process::exit(130);
         });
     });
+}
+
+/// True once Ctrl-C (or SIGTERM, SIGHUP) reached the handler. Waits until
+/// the handler has removed what was live, so the caller may end the
+/// process at once.
+pub(crate) fn interrupted() -> bool {
+    if !INTERRUPTED.load(Ordering::SeqCst) {
+        return false;
+    }
+    drop(CLEANING.lock().unwrap_or_else(|p| p.into_inner()));
+    true
 }

@@ -241,7 +241,15 @@ impl KernelRun {
     pub fn run(&self) -> Result<KernelOutcome, TestbedError> {
         #[cfg(target_os = "linux")]
         {
-            run::run(&self.config)
+            // A run cut short by Ctrl-C fails in whatever step it was in
+            // (its children were killed): say why, once the handler is done.
+            run::run(&self.config).map_err(|e| {
+                if cleanup::interrupted() {
+                    TestbedError::Interrupted
+                } else {
+                    e
+                }
+            })
         }
         #[cfg(not(target_os = "linux"))]
         {
