@@ -7,7 +7,7 @@
 //! only the TCP, and the fact that the emulator runs in real time.
 
 use anyhow::{Context, Result};
-use streamlab_netsim::scenario::{Run, Scenario};
+use streamlab_netsim::scenario::{link_text, Run, Scenario};
 use streamlab_testbed::{KernelConfig, KernelOutcome, KernelRun, TestbedError};
 
 use crate::exit::Exit;
@@ -120,26 +120,18 @@ pub fn run_on_kernel(args: &SimArgs, scenario: Scenario, run: &Run) -> Result<()
 /// The kernel run in words, shaped like the simulator's summary.
 fn summary(scenario: Scenario, run: &Run, outcome: &KernelOutcome) -> String {
     let f = &outcome.figures;
-    let n = &f.network;
-    let bandwidth = n
-        .bandwidth_bps
-        .map_or("no bandwidth limit".to_string(), |b| {
-            format!("{} Mbit/s", b as f64 / 1e6)
-        });
     let tcp = &outcome.server_tcp;
     let lateness = &outcome.lateness;
     format!(
         "{scenario} on the kernel, {} dialect, seed {}\n\
-         network: latency {} ms, jitter {} µs, {bandwidth}, loss {}%, queue {} s (emulated in \
-         user space: packets left p50 {:.0} µs, p99 {:.0} µs after their due time)\n\
+         network: {}, queue {} s (emulated in user space: packets left p50 {:.0} µs, \
+         p99 {:.0} µs after their due time)\n\
          tcp: Linux, {} (SACK {}, timestamps {}, window scaling {}), both ends\n\
          {f}",
         run.dialect,
         f.seed,
-        n.latency_s * 1e3,
-        n.jitter_s * 1e6,
-        n.loss * 100.0,
-        n.queue_s,
+        link_text(&run.sim.config().downlink),
+        f.network.queue_s,
         lateness.p50_us,
         lateness.p99_us,
         tcp.congestion_control,

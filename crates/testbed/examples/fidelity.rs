@@ -23,9 +23,8 @@ use clap::Parser;
 use streamlab_audio::Library;
 use streamlab_netsim::figures::RunFigures;
 use streamlab_netsim::link::LinkConfig;
-use streamlab_netsim::scenario::{lossy_with, Options};
 use streamlab_netsim::tcp::TcpFlavor;
-use streamlab_testbed::cells::{cell_label, parse_cell, parse_seeds, DEFAULT_QUEUE};
+use streamlab_testbed::cells::{cell_label, parse_cell, parse_seeds, simulate, DEFAULT_QUEUE};
 use streamlab_testbed::{KernelConfig, KernelRun};
 
 #[derive(Parser)]
@@ -62,8 +61,6 @@ fn main() -> ExitCode {
         }
     }
 }
-
-const MAX_EVENTS: usize = 5_000_000;
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -107,8 +104,12 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         let mut gbn = Vec::new();
         let mut kern = Vec::new();
         for &seed in &seeds {
-            linux.push(simulate(cell, seed, TcpFlavor::Linux, &song)?);
-            gbn.push(simulate(cell, seed, TcpFlavor::Gbn, &song)?);
+            let sim = |tcp| {
+                simulate(cell, seed, tcp, &song)
+                    .map_err(|e| format!("{} seed {seed} tcp {tcp}: {e}", cell_label(cell)))
+            };
+            linux.push(sim(TcpFlavor::Linux)?);
+            gbn.push(sim(TcpFlavor::Gbn)?);
             if kernel {
                 let mut config = KernelConfig::new(&binary, &music, &args.song);
                 config.uplink = cell.clone();
@@ -142,28 +143,6 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     print!("{table}");
     Ok(())
-}
-
-fn simulate(
-    cell: &LinkConfig,
-    seed: u64,
-    tcp: TcpFlavor,
-    song: &streamlab_proto::Track,
-) -> Result<RunFigures, Box<dyn std::error::Error>> {
-    let options = Options {
-        seed,
-        latency: Some(cell.latency),
-        bandwidth: cell.bandwidth,
-        loss: Some(cell.loss),
-        queue: Some(cell.queue_limit),
-        tcp: Some(tcp),
-        ..Options::default()
-    };
-    let mut run = lossy_with(&options, song.clone());
-    run.sim
-        .run_until_idle(MAX_EVENTS)
-        .map_err(|e| format!("{} seed {seed} tcp {tcp}: {e}", cell_label(cell)))?;
-    Ok(run.figures())
 }
 
 fn grid() -> Vec<LinkConfig> {

@@ -4,7 +4,40 @@
 
 use std::time::Duration;
 
+use streamlab_netsim::figures::RunFigures;
 use streamlab_netsim::link::LinkConfig;
+use streamlab_netsim::scenario::{lossy_with, Options};
+use streamlab_netsim::sim::SimError;
+use streamlab_netsim::tcp::TcpFlavor;
+use streamlab_proto::Track;
+
+/// The most events one simulated cell may take (a 1 Mbit/s, 5% loss
+/// go-back-N download needs about a million).
+const MAX_EVENTS: usize = 5_000_000;
+
+/// The simulator's side of a cell: the `lossy` scenario downloading `song`
+/// over `link` (both ways) with the TCP model `tcp`, as the kernel side
+/// downloads it (`KernelConfig` with the same link and seed).
+pub fn simulate(
+    link: &LinkConfig,
+    seed: u64,
+    tcp: TcpFlavor,
+    song: &Track,
+) -> Result<RunFigures, SimError> {
+    let options = Options {
+        seed,
+        latency: Some(link.latency),
+        jitter: Some(link.jitter),
+        bandwidth: link.bandwidth,
+        loss: Some(link.loss),
+        queue: Some(link.queue_limit),
+        tcp: Some(tcp),
+        ..Options::default()
+    };
+    let mut run = lossy_with(&options, song.clone());
+    run.sim.run_until_idle(MAX_EVENTS)?;
+    Ok(run.figures())
+}
 
 /// The router queue of a cell that names none.
 pub const DEFAULT_QUEUE: Duration = Duration::from_secs(1);

@@ -15,10 +15,10 @@ use std::time::Duration;
 use streamlab_audio::Library;
 use streamlab_netsim::figures::RunFigures;
 use streamlab_netsim::link::LinkConfig;
-use streamlab_netsim::scenario::{lossy_with, Options, Scenario, SLOW_READER_PAUSE};
+use streamlab_netsim::scenario::{Options, Scenario, SLOW_READER_PAUSE};
 use streamlab_netsim::tcp::TcpFlavor;
 use streamlab_proto::Track;
-use streamlab_testbed::{KernelConfig, KernelRun};
+use streamlab_testbed::{cells, KernelConfig, KernelRun};
 
 mod common;
 use common::{root, setup};
@@ -50,21 +50,8 @@ impl Cell {
 }
 
 fn simulate(cell: Cell, seed: u64, tcp: TcpFlavor, song: &Track) -> RunFigures {
-    let link = cell.link();
-    let options = Options {
-        seed,
-        latency: Some(link.latency),
-        bandwidth: link.bandwidth,
-        loss: Some(link.loss),
-        queue: Some(link.queue_limit),
-        tcp: Some(tcp),
-        ..Options::default()
-    };
-    let mut run = lossy_with(&options, song.clone());
-    run.sim
-        .run_until_idle(5_000_000)
-        .unwrap_or_else(|e| panic!("{cell:?} seed {seed} {tcp}: {e}"));
-    run.figures()
+    cells::simulate(&cell.link(), seed, tcp, song)
+        .unwrap_or_else(|e| panic!("{cell:?} seed {seed} {tcp}: {e}"))
 }
 
 fn on_kernel(bin: &PathBuf, cell: Cell, seed: u64) -> RunFigures {

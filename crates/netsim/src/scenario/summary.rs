@@ -243,7 +243,9 @@ impl Run {
     }
 }
 
-fn link_text(l: &LinkConfig) -> String {
+/// A link in words, as the summary's `network:` line says it:
+/// `latency 1 ms, jitter 0 µs, 10 Mbit/s, loss 5%`.
+pub fn link_text(l: &LinkConfig) -> String {
     let bw = match l.bandwidth {
         Some(b) if b >= 1_000_000 && b % 1_000_000 == 0 => format!("{} Mbit/s", b / 1_000_000),
         Some(b) if b >= 1_000 && b % 1_000 == 0 => format!("{} kbit/s", b / 1_000),
