@@ -17,11 +17,27 @@
 //! per round trip. It uses `f64` for the cube root and the cube; IEEE 754
 //! makes `+ − × ÷` exact to the last bit on every platform, and `cbrt` is
 //! computed here by Newton's method on those operations, so a run is the
-//! same everywhere. HyStart is not modelled (see `tcp/mod.rs`).
+//! same everywhere.
+//!
+//! **HyStart** (CUBIC's, on by default in Linux) ends slow start before a
+//! loss does, once the window is 16 segments or more. Each round trip it
+//! watches the ACKs:
+//!
+//! ```text
+//! delay   the smallest of the round's first 8 RTT samples exceeds the
+//!         smallest RTT ever seen by 1/8 of it (at least 4 ms, at most
+//!         16 ms): a queue is building, so the pipe is full
+//! train   ACKs 2 ms apart or closer keep coming for longer than half the
+//!         smallest RTT (plus 1 ms, as Linux's pacing allowance gives):
+//!         the window already fills half the pipe
+//! ```
+//!
+//! Either sets ssthresh to cwnd, and growth goes on in avoidance.
 
 use std::time::Duration;
 
 use super::config::Congestion;
+use super::seq::SeqNum;
 use crate::time::SimTime;
 
 /// CUBIC's constant C, in segments per second³.
@@ -30,6 +46,15 @@ const CUBIC_C: f64 = 0.4;
 const CUBIC_BETA: f64 = 0.7;
 /// No slow-start threshold yet: "infinite".
 const NO_SSTHRESH: u32 = u32::MAX / 2;
+/// HyStart watches slow start from this window on (`hystart_low_window`).
+const HYSTART_LOW_WINDOW: u32 = 16;
+/// RTT samples per round before the delay test (`HYSTART_MIN_SAMPLES`).
+const HYSTART_MIN_SAMPLES: u32 = 8;
+/// ACKs at most this far apart make a train (`hystart_ack_delta_us`).
+const HYSTART_ACK_DELTA: Duration = Duration::from_millis(2);
+/// Linux's pacing allowance added to the train's threshold (at most 1 ms,
+/// which it is at these rates: `hystart_ack_delay`).
+const HYSTART_ACK_DELAY: Duration = Duration::from_millis(1);
 
 #[derive(Debug, Clone)]
 pub(super) struct CongestionControl {
@@ -41,6 +66,23 @@ pub(super) struct CongestionControl {
     /// ACKed segments not yet turned into window growth.
     cnt_acked: u32,
     cubic: Cubic,
+    hystart: HyStart,
+}
+
+/// HyStart's state: the current round and the RTTs seen.
+#[derive(Debug, Clone, Default)]
+struct HyStart {
+    /// Slow start's end was found.
+    found: bool,
+    /// The round ends when this is acknowledged (Linux's `end_seq`).
+    round_end: Option<SeqNum>,
+    round_start: SimTime,
+    last_ack: SimTime,
+    /// The smallest RTT sample of this round so far, and how many.
+    round_rtt: Option<Duration>,
+    samples: u32,
+    /// The smallest RTT sample ever (Linux's `delay_min`).
+    delay_min: Option<Duration>,
 }
 
 /// CUBIC's state since the last loss.
@@ -85,6 +127,51 @@ impl CongestionControl {
             ssthresh: NO_SSTHRESH,
             cnt_acked: 0,
             cubic: Cubic::default(),
+            hystart: HyStart::default(),
+        }
+    }
+
+    /// HyStart's look at an ACK (CUBIC only; Linux's `bictcp_acked`), before
+    /// [`on_ack`](Self::on_ack) grows the window. `una` is the new
+    /// cumulative ACK, `nxt` the next number to send, `rtt` the sample from
+    /// the newest segment acknowledged (none if it was sent twice).
+    pub fn hystart_on_ack(&mut self, now: SimTime, una: SeqNum, nxt: SeqNum, rtt: Option<Duration>) {
+        let Some(rtt) = rtt.filter(|_| self.algo == Congestion::Cubic) else {
+            return;
+        };
+        // No samples in the first second after a reduction.
+        if self.cubic.epoch.is_some_and(|e| now.since(e) < Duration::from_secs(1)) {
+            return;
+        }
+        let h = &mut self.hystart;
+        let delay_min = *h.delay_min.insert(h.delay_min.map_or(rtt, |d| d.min(rtt)));
+        if h.found || !(self.cwnd < self.ssthresh) || self.cwnd < HYSTART_LOW_WINDOW {
+            return;
+        }
+        if h.round_end.is_none_or(|end| una > end) {
+            h.round_end = Some(nxt);
+            h.round_start = now;
+            h.last_ack = now;
+            h.round_rtt = None;
+            h.samples = 0;
+        }
+        if now.since(h.last_ack) <= HYSTART_ACK_DELTA {
+            h.last_ack = now;
+            if now.since(h.round_start) > (delay_min + HYSTART_ACK_DELAY) / 2 {
+                h.found = true;
+            }
+        }
+        if !h.found {
+            let round_rtt = *h.round_rtt.insert(h.round_rtt.map_or(rtt, |r| r.min(rtt)));
+            if h.samples < HYSTART_MIN_SAMPLES {
+                h.samples += 1;
+            } else {
+                let thresh = (delay_min / 8).clamp(Duration::from_millis(4), Duration::from_millis(16));
+                h.found = round_rtt > delay_min + thresh;
+            }
+        }
+        if h.found {
+            self.ssthresh = self.cwnd;
         }
     }
 
@@ -188,6 +275,8 @@ impl CongestionControl {
         self.cwnd = 1;
         self.cnt_acked = 0;
         self.cubic.epoch = None;
+        // Linux's `bictcp_reset`: slow start again, watched afresh.
+        self.hystart = HyStart::default();
     }
 
     /// Recovery ended: continue from ssthresh.

@@ -209,6 +209,13 @@ pub struct TcpConfig {
     pub timestamps: bool,
     /// The shape of a zero-window probe.
     pub window_probe: WindowProbe,
+    /// Sender-side silly window avoidance as Linux does it: a data segment
+    /// goes out only if the peer's window takes all of it (a full MSS, or
+    /// all that is left to send). When the window is open but smaller, the
+    /// sender waits for the persist timer, which then sends what fits (a
+    /// short data segment, not a probe). Off: every byte of window is used
+    /// at once, so the window closes exactly.
+    pub whole_segments: bool,
 }
 
 impl TcpConfig {
@@ -243,6 +250,7 @@ impl TcpConfig {
             window_scale: false,
             timestamps: false,
             window_probe: WindowProbe::OneByte,
+            whole_segments: false,
         }
     }
 
@@ -259,6 +267,7 @@ impl TcpConfig {
             initial_rto: Duration::from_secs(1),
             max_rto: Duration::from_secs(120),
             window_scale: true,
+            whole_segments: true,
             ..Self::linux_buffers(Self::gbn())
         }
     }

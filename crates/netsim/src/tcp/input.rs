@@ -237,6 +237,7 @@ impl TcpEndpoint {
                 // Out of order, filling a hole, or old: ACK at once.
                 let urgent = seq > self.rcv.nxt || self.rcv.has_holes();
                 let taken = self.rcv.accept(seq, &seg.payload);
+                self.grow_window(taken);
                 self.ack_data(now, taken, urgent || taken == 0);
             } else {
                 self.ack_owed = true;

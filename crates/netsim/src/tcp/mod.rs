@@ -247,10 +247,12 @@ impl TcpEndpoint {
         if config.out_of_order_queue {
             rcv.keep_out_of_order();
         }
+        let mut snd = SendState::new(SeqNum(isn), config.send_buffer);
+        snd.whole_segments = config.whole_segments;
         TcpEndpoint {
             local,
             remote,
-            snd: SendState::new(SeqNum(isn), config.send_buffer),
+            snd,
             rcv,
             timers: Timers::new(config.initial_rto, config.max_rto),
             loss: LossState::new(&config),

@@ -32,13 +32,14 @@ impl TcpEndpoint {
             .next_rst()
             .or_else(|| self.next_syn(now))
             .or_else(|| self.next_data(now))
-            .or_else(|| self.next_probe())
+            .or_else(|| self.next_probe(now))
             .or_else(|| self.next_ack());
         if let Some(seg) = &seg {
             // Every segment but an RST or our first SYN carries the ACK.
             self.ack_owed = false;
             self.acks.unacked = 0;
             self.timers.stop_delayed_ack();
+            self.rcv.note_advertised();
             self.stats.segments_sent += 1;
             self.stats.bytes_sent += seg.payload.len() as u64;
         }
@@ -122,14 +123,22 @@ impl TcpEndpoint {
         self.segment(chunk.seq, flags, payload)
     }
 
-    /// A probe of a zero window. The one-byte kind sends a byte beyond the
-    /// window: the peer drops it (no room) and answers with its window — or
-    /// takes it, if room opened meanwhile. Linux's kind sends no byte at
+    /// The persist timer fired. Into a window that is open but too small
+    /// for a whole segment, send what fits (Linux's `tcp_write_wakeup`).
+    /// Into a zero window, a probe. The one-byte kind sends a byte beyond
+    /// the window: the peer drops it (no room) and answers with its window —
+    /// or takes it, if room opened meanwhile. Linux's kind sends no byte at
     /// SND.UNA − 1, a number the peer already has, which it must answer.
-    /// Neither is timed by the RTO: the persist timer sends the next.
-    fn next_probe(&mut self) -> Option<TcpRepr> {
+    /// Neither probe is timed by the RTO: the persist timer sends the next.
+    fn next_probe(&mut self, now: SimTime) -> Option<TcpRepr> {
         if !std::mem::take(&mut self.probe_owed) || !self.can_send_data() {
             return None;
+        }
+        if let Some(chunk) = self.snd.wakeup_chunk(self.send_mss) {
+            if self.config.recovery == Recovery::Selective {
+                self.loss.sb.push(chunk.seq, chunk.len, chunk.fin, now);
+            }
+            return Some(self.data_segment(now, chunk));
         }
         let seg = match self.config.window_probe {
             WindowProbe::OneByte => {

@@ -89,6 +89,10 @@ impl TcpEndpoint {
         if self.snd.is_new_ack(ack) {
             self.snd.ack(ack);
             let acked = self.loss.sb.ack(ack);
+            let newest_rtt = acked.newest_sent.map(|t| now.since(t));
+            self.loss
+                .cc
+                .hystart_on_ack(now, ack, self.snd.nxt, newest_rtt);
             if let Some(sent) = acked.rtt_from {
                 self.loss.rtt.sample(now.since(sent));
             } else if let Some(r) = self.timestamp_rtt(now, seg) {
@@ -103,8 +107,10 @@ impl TcpEndpoint {
             if self.loss.tlp_high.is_some_and(|h| ack >= h) {
                 self.loss.tlp_high = None;
             }
-            self.take_sacks(seg);
-            self.after_new_ack(now, ack, acked.segs, prior_out);
+            // Linux grows cwnd by what this ACK delivered: segments newly
+            // SACKed, and those acknowledged that no SACK had covered.
+            let delivered = acked.delivered + self.take_sacks(seg);
+            self.after_new_ack(now, ack, delivered, prior_out);
             if self.snd.in_flight() == 0 {
                 self.timers.stop_retransmit();
             } else {
@@ -117,10 +123,10 @@ impl TcpEndpoint {
                 let sb = &mut self.loss.sb;
                 sb.reno_sacked = (sb.reno_sacked + 1).min(sb.packets_out().saturating_sub(1));
             }
-            self.take_sacks(seg);
+            let _ = self.take_sacks(seg);
             self.maybe_enter_recovery();
         } else {
-            self.take_sacks(seg);
+            let _ = self.take_sacks(seg);
         }
     }
 
@@ -134,9 +140,10 @@ impl TcpEndpoint {
             && !self.loss.sb.is_empty()
     }
 
-    fn take_sacks(&mut self, seg: &TcpRepr) {
+    /// Takes the SACK blocks; returns how many segments they newly cover.
+    fn take_sacks(&mut self, seg: &TcpRepr) -> u32 {
         if !self.sack_ok() || seg.options.sack_blocks.is_empty() {
-            return;
+            return 0;
         }
         let blocks: Vec<(SeqNum, SeqNum)> = seg
             .options
@@ -145,10 +152,12 @@ impl TcpEndpoint {
             .map(|&(l, r)| (SeqNum(l), SeqNum(r)))
             .filter(|&(l, r)| l >= self.snd.una && r > l && r <= self.snd.max)
             .collect();
-        if self.loss.sb.sack(&blocks) > 0 {
+        let newly = self.loss.sb.sack(&blocks);
+        if newly > 0 {
             self.loss.sb.mark_lost_by_sack();
             self.maybe_enter_recovery();
         }
+        newly
     }
 
     fn maybe_enter_recovery(&mut self) {

@@ -50,6 +50,8 @@ pub(super) struct RecvState {
     ooo: Option<OooQueue>,
     /// Bytes taken in order so far: `nxt` as a stream offset.
     nxt_off: u64,
+    /// The window the last segment we sent advertised (Linux's `rcv_wnd`).
+    advertised: usize,
 }
 
 impl RecvState {
@@ -66,6 +68,7 @@ impl RecvState {
             fin: false,
             ooo: None,
             nxt_off: 0,
+            advertised: 0,
         }
     }
 
@@ -153,6 +156,22 @@ impl RecvState {
         } else {
             self.capacity
         }
+    }
+
+    /// A segment went out: remember the window it advertised.
+    pub fn note_advertised(&mut self) {
+        self.advertised = self.window();
+    }
+
+    /// The window the last segment sent advertised.
+    pub fn advertised(&self) -> usize {
+        self.advertised
+    }
+
+    /// The window the free space would allow now, whatever the right edge
+    /// says (Linux's `__tcp_select_window` before its no-shrink rule).
+    pub fn free_window(&self) -> usize {
+        self.capacity.saturating_sub(self.data.len())
     }
 
     /// Bytes waiting for the application.

@@ -51,9 +51,15 @@ impl SentSeg {
 #[derive(Debug, Default)]
 pub(super) struct Acked {
     pub segs: u32,
+    /// Of those, the ones not SACKed before: delivered just now (the rest
+    /// were counted as delivered when their SACK came).
+    pub delivered: u32,
     /// When the oldest segment acknowledged was sent, if no segment
     /// acknowledged had been sent twice (Karn's rule).
     pub rtt_from: Option<SimTime>,
+    /// When the newest segment acknowledged was sent, under the same rule
+    /// (Linux's `ca_rtt_us` is measured from it; HyStart uses that).
+    pub newest_sent: Option<SimTime>,
 }
 
 #[derive(Debug, Default)]
@@ -129,10 +135,13 @@ impl Scoreboard {
             self.forget(&s);
             karn_ok &= !s.ever_retrans;
             acked.rtt_from.get_or_insert(s.sent_at);
+            acked.newest_sent = Some(s.sent_at);
             acked.segs += 1;
+            acked.delivered += u32::from(!s.sacked);
         }
         if !karn_ok {
             acked.rtt_from = None;
+            acked.newest_sent = None;
         }
         if self.high_sacked.is_some_and(|h| h <= una) {
             self.high_sacked = None;

@@ -67,6 +67,9 @@ pub(super) struct SendState {
     /// The end of the last window probe. A probe sends one byte without
     /// moving `nxt`, and the peer may acknowledge that byte.
     probe_end: Option<SeqNum>,
+    /// Send only segments the window takes whole
+    /// ([`TcpConfig::whole_segments`](super::TcpConfig::whole_segments)).
+    pub whole_segments: bool,
 }
 
 impl SendState {
@@ -84,6 +87,7 @@ impl SendState {
             capacity,
             fin_queued: false,
             probe_end: None,
+            whole_segments: false,
         }
     }
 
@@ -131,16 +135,46 @@ impl SendState {
 
     /// The next piece of the stream to send: at most `mss` bytes, within the
     /// window, with the FIN riding on the last piece. The FIN needs no window
-    /// room: it carries no byte the peer must store.
+    /// room: it carries no byte the peer must store. With `whole_segments`,
+    /// a piece the window would cut short waits (see
+    /// [`window_blocked`](Self::window_blocked)).
     pub fn next_chunk(&self, mss: usize) -> Option<Chunk> {
-        let unsent = self.unsent();
-        let len = unsent.min(mss).min(self.usable_window());
-        let fin = self.fin_queued && self.nxt + len == self.data_end();
-        (len > 0 || fin).then_some(Chunk {
+        let want = self.unsent().min(mss);
+        let room = self.usable_window();
+        if self.whole_segments && want > room {
+            return None;
+        }
+        Some(self.chunk_of(want.min(room))).filter(|c| c.len > 0 || c.fin)
+    }
+
+    /// What the persist timer sends into a window too small for a whole
+    /// segment: as much as fits, at most `mss` (Linux's `tcp_write_wakeup`).
+    pub fn wakeup_chunk(&self, mss: usize) -> Option<Chunk> {
+        if self.nxt != self.una {
+            return None;
+        }
+        let len = self.unsent().min(mss).min(self.usable_window());
+        Some(self.chunk_of(len)).filter(|c| c.len > 0)
+    }
+
+    fn chunk_of(&self, len: usize) -> Chunk {
+        Chunk {
             seq: self.nxt,
             len,
-            fin,
-        })
+            fin: self.fin_queued && self.nxt + len == self.data_end(),
+        }
+    }
+
+    /// True if data waits, nothing is in flight, and the window is too
+    /// small for the next segment: zero, or with `whole_segments` smaller
+    /// than the segment. Only the persist timer gets things going again.
+    pub fn window_blocked(&self, mss: usize) -> bool {
+        let need = if self.whole_segments {
+            self.unsent().min(mss)
+        } else {
+            1
+        };
+        self.nxt == self.una && self.unsent() > 0 && self.usable_window() < need
     }
 
     /// A copy of `len` bytes starting at `seq`, or of the part of them

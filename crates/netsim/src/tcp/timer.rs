@@ -154,6 +154,11 @@ impl Timers {
         self.delayed_ack.get_or_insert(at);
     }
 
+    /// True if the delayed-ACK timer runs and fires before `at`.
+    pub fn delayed_ack_before(&self, at: SimTime) -> bool {
+        self.delayed_ack.is_some_and(|t| t <= at)
+    }
+
     pub fn stop_delayed_ack(&mut self) {
         self.delayed_ack = None;
     }
@@ -275,7 +280,9 @@ impl TcpEndpoint {
             self.timers.arm_retransmit(now);
         }
         let probing =
-            self.can_send_data() && self.snd.probe_due() && !self.timers.retransmit_armed();
+            self.can_send_data()
+            && self.snd.window_blocked(self.send_mss)
+            && !self.timers.retransmit_armed();
         if probing {
             self.timers.arm_persist(now);
         } else {
