@@ -135,17 +135,27 @@ impl CongestionControl {
     /// [`on_ack`](Self::on_ack) grows the window. `una` is the new
     /// cumulative ACK, `nxt` the next number to send, `rtt` the sample from
     /// the newest segment acknowledged (none if it was sent twice).
-    pub fn hystart_on_ack(&mut self, now: SimTime, una: SeqNum, nxt: SeqNum, rtt: Option<Duration>) {
+    pub fn hystart_on_ack(
+        &mut self,
+        now: SimTime,
+        una: SeqNum,
+        nxt: SeqNum,
+        rtt: Option<Duration>,
+    ) {
         let Some(rtt) = rtt.filter(|_| self.algo == Congestion::Cubic) else {
             return;
         };
         // No samples in the first second after a reduction.
-        if self.cubic.epoch.is_some_and(|e| now.since(e) < Duration::from_secs(1)) {
+        if self
+            .cubic
+            .epoch
+            .is_some_and(|e| now.since(e) < Duration::from_secs(1))
+        {
             return;
         }
         let h = &mut self.hystart;
         let delay_min = *h.delay_min.insert(h.delay_min.map_or(rtt, |d| d.min(rtt)));
-        if h.found || !(self.cwnd < self.ssthresh) || self.cwnd < HYSTART_LOW_WINDOW {
+        if h.found || self.cwnd >= self.ssthresh || self.cwnd < HYSTART_LOW_WINDOW {
             return;
         }
         if h.round_end.is_none_or(|end| una > end) {
@@ -166,7 +176,8 @@ impl CongestionControl {
             if h.samples < HYSTART_MIN_SAMPLES {
                 h.samples += 1;
             } else {
-                let thresh = (delay_min / 8).clamp(Duration::from_millis(4), Duration::from_millis(16));
+                let thresh =
+                    (delay_min / 8).clamp(Duration::from_millis(4), Duration::from_millis(16));
                 h.found = round_rtt > delay_min + thresh;
             }
         }
@@ -293,6 +304,64 @@ mod tests {
     use super::*;
 
     const T0: SimTime = SimTime::ZERO;
+
+    #[test]
+    fn hystart_ends_slow_start_when_round_trips_grow() {
+        let ms = SimTime::from_millis;
+        let mut cc = CongestionControl::new(Congestion::Cubic, 16);
+        let rtt = Duration::from_millis(20);
+        // Round 1: eight samples of 20 ms, ACKs 10 ms apart (no train).
+        for i in 0..9u32 {
+            cc.hystart_on_ack(
+                ms(100 + 10 * u64::from(i)),
+                SeqNum(1 + i),
+                SeqNum(100),
+                Some(rtt),
+            );
+        }
+        assert!(cc.in_slow_start(), "steady round trips: go on");
+        // Round 2 (una passed 100): the queue adds 5 ms, over 20/8 and 4 ms.
+        for i in 0..9u32 {
+            let late = Duration::from_millis(25);
+            cc.hystart_on_ack(
+                ms(300 + 10 * u64::from(i)),
+                SeqNum(101 + i),
+                SeqNum(200),
+                Some(late),
+            );
+        }
+        assert!(!cc.in_slow_start(), "growing round trips end slow start");
+        assert_eq!(cc.ssthresh, 16);
+    }
+
+    #[test]
+    fn hystart_ends_slow_start_on_a_long_ack_train() {
+        let mut cc = CongestionControl::new(Congestion::Cubic, 20);
+        let rtt = Some(Duration::from_millis(20));
+        // ACKs 1 ms apart for longer than (20 + 1) / 2 ms.
+        for i in 0..12u32 {
+            cc.hystart_on_ack(
+                SimTime::from_millis(u64::from(i)),
+                SeqNum(1 + i),
+                SeqNum(500),
+                rtt,
+            );
+        }
+        assert!(!cc.in_slow_start());
+        let mut small = CongestionControl::new(Congestion::Cubic, 10);
+        for i in 0..12u32 {
+            small.hystart_on_ack(
+                SimTime::from_millis(u64::from(i)),
+                SeqNum(1 + i),
+                SeqNum(500),
+                rtt,
+            );
+        }
+        assert!(
+            small.in_slow_start(),
+            "below 16 segments HyStart does not look"
+        );
+    }
 
     #[test]
     fn slow_start_adds_one_segment_per_segment_acked() {

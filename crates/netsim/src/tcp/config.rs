@@ -198,8 +198,13 @@ pub struct TcpConfig {
     /// Offer and use SACK (RFC 2018, recovery per RFC 6675).
     pub sack: bool,
     /// Send a tail-loss probe 2 × SRTT after the last segment when no ACK
-    /// comes (RFC 8985's TLP), instead of waiting for the RTO.
+    /// comes (RFC 8985's TLP), instead of waiting for the RTO; when the RTO
+    /// would come sooner, the probe goes at the RTO's time in its place.
     pub tail_loss_probe: bool,
+    /// RACK loss detection (RFC 8985, with SACK): a segment is lost once
+    /// one sent after it has arrived and a round trip has passed since it
+    /// was sent; a lost retransmission is found the same way.
+    pub rack: bool,
     /// Delay ACKs as Linux does: every second full segment, else after
     /// 40 ms; quick ACKs for the first segments and for out-of-order data.
     pub delayed_ack: bool,
@@ -246,6 +251,7 @@ impl TcpConfig {
             out_of_order_queue: false,
             sack: false,
             tail_loss_probe: false,
+            rack: false,
             delayed_ack: false,
             window_scale: false,
             timestamps: false,
@@ -281,6 +287,7 @@ impl TcpConfig {
             congestion: Congestion::Cubic,
             sack: true,
             tail_loss_probe: true,
+            rack: true,
             delayed_ack: true,
             timestamps: true,
             window_probe: WindowProbe::ZeroByte,

@@ -90,6 +90,9 @@ pub enum RetransmitReason {
     TailLossProbe,
     /// RFC 6675's rescue retransmission: the highest hole, once per recovery.
     Rescue,
+    /// RACK (RFC 8985): a segment sent later has arrived, and this one is
+    /// more than a round trip old.
+    Rack,
 }
 
 impl fmt::Display for RetransmitReason {
@@ -101,6 +104,7 @@ impl fmt::Display for RetransmitReason {
             RetransmitReason::PartialAck => "partial ack",
             RetransmitReason::TailLossProbe => "tail loss probe",
             RetransmitReason::Rescue => "rescue",
+            RetransmitReason::Rack => "rack",
         })
     }
 }

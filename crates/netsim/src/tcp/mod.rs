@@ -76,22 +76,31 @@
 //!
 //! In the `linux` model, what Linux does that is still simplified here:
 //!
-//! * **No HyStart**: slow start runs until a loss or ssthresh. **No PRR**:
-//!   in recovery cwnd drops to ssthresh at once and RFC 6675's pipe rule
-//!   paces the retransmissions. No cwnd undo (F-RTO, DSACK, Eifel).
-//! * **No RACK**: losses are detected by three duplicate ACKs or three
-//!   SACKed segments above a hole (RFC 6675), not by time. A tail-loss
-//!   probe (2 × SRTT, RFC 8985) is sent, but a retransmission that is lost
-//!   again waits for the RTO. No D-SACK, no reordering estimate.
+//! * **No PRR**: in recovery cwnd drops to ssthresh at once and RFC 6675's
+//!   pipe rule paces the retransmissions. No cwnd undo (F-RTO, DSACK,
+//!   Eifel). HyStart is modelled (delay and ACK-train tests, `cc.rs`).
+//! * **RACK without a reordering estimate**: losses are found by three
+//!   SACKed segments above a hole (RFC 6675) and by RACK's time rule,
+//!   lost retransmissions included, with a tail-loss probe (RFC 8985) at
+//!   2 × SRTT or in the RTO's place. No D-SACK, so RACK's reordering
+//!   window never widens; a link that reorders (`--reorder`) gets more
+//!   spurious retransmissions than Linux would send.
 //! * **No pacing, no TSO/GRO**: segments go out back to back, each at
 //!   most one MSS; Linux sends bursts of up to 64 KB to its NIC and paces
 //!   them. No ECN.
-//! * **Delayed ACKs** use a fixed 40 ms timer (Linux's `ato` adapts up
-//!   to 200 ms) and 16 quick ACKs at the start; no ping-pong mode.
-//! * **Buffer autotuning** is a model: the window is half the receive
-//!   buffer, grown once per RTT from what the application read (about
-//!   `tcp_rcv_space_adjust`); the send buffer grows to 2 × cwnd × MSS.
-//!   Linux counts per-packet memory (`truesize`), not bytes.
+//! * **Buffer autotuning** is a model: the window grows by two segments
+//!   per segment received up to 158/256 of the receive buffer (Linux's
+//!   `scaling_ratio`, measured on the testbed), then once per RTT from
+//!   what the application read (about `tcp_rcv_space_adjust`, timed by
+//!   the sender's SRTT, where Linux times it with the receiver's own
+//!   estimate from timestamps); the send buffer grows to 2 × cwnd × MSS.
+//!   Linux counts per-packet memory (`truesize`), not bytes, and rounds
+//!   the advertised window up to its scale unit where the model rounds
+//!   down (so the model's right edge can step back by < 128 bytes).
+//! * **Delayed ACKs** as `__tcp_ack_snd_check`: two full segments earn an
+//!   ACK only if the window would not shrink; otherwise the timer (40 ms,
+//!   or sooner if due within 10 ms). 16 quick ACKs at the start and after
+//!   a silence longer than the RTO. Linux's `ato` adapts up to 200 ms.
 //! * RTT samples come from segments sent once (Karn), from the handshake,
 //!   and from timestamp echoes; the windowed `mdev_max` of Linux's
 //!   estimator is the plain RFC 6298 RTTVAR here. No PAWS check.

@@ -128,6 +128,43 @@ impl TcpEndpoint {
         } else {
             let _ = self.take_sacks(seg);
         }
+        self.rack_step(now);
+    }
+
+    /// RACK after an ACK or when its timer fires: advance the mark, find
+    /// the segments it makes lost, start recovery if that found some, and
+    /// keep the timer for those not yet due.
+    fn rack_step(&mut self, now: SimTime) {
+        if !self.config.rack || !self.sack_ok() {
+            return;
+        }
+        let min_rtt = self.loss.rtt.min_rtt();
+        self.loss.sb.rack_advance(now, min_rtt);
+        let (newly, wait) = self.loss.sb.rack_detect(now, self.rack_reo_wnd());
+        if newly > 0 {
+            self.maybe_enter_recovery();
+        }
+        match wait {
+            Some(w) => self.timers.arm_reorder(now + w),
+            None => self.timers.stop_reorder(),
+        }
+    }
+
+    /// How long RACK lets a segment be late before calling it lost: none
+    /// in recovery or once three segments are SACKed (no reordering has
+    /// been seen), else a quarter of the minimum RTT, at most SRTT.
+    fn rack_reo_wnd(&self) -> Duration {
+        let recovering = self.loss.ca != CaState::Open;
+        if recovering || self.loss.sb.sacked_out >= DUP_THRESH {
+            return Duration::ZERO;
+        }
+        let quarter = self.loss.rtt.min_rtt().unwrap_or_default() / 4;
+        quarter.min(self.loss.rtt.srtt().unwrap_or(quarter))
+    }
+
+    /// RACK's reordering timer fired.
+    pub(super) fn on_reorder_timer(&mut self, now: SimTime) {
+        self.rack_step(now);
     }
 
     /// RFC 5681's duplicate ACK: nothing new acknowledged, no data, the
@@ -314,6 +351,8 @@ impl TcpEndpoint {
     /// The probe timer fired: send new data if there is some the window
     /// allows, else the last segment again.
     pub(super) fn on_loss_probe_timer(&mut self) {
+        // The probe took the RTO's place; the RTO starts again after it.
+        self.timers.stop_retransmit();
         self.loss.tlp_owed = true;
         self.loss.tlp_high = Some(self.snd.max);
         self.stats.tail_loss_probes += 1;
@@ -359,9 +398,6 @@ impl TcpEndpoint {
         };
         let mut at = now + (2 * srtt + slack);
         if let Some(rto_at) = self.timers.retransmit_deadline() {
-            if rto_at <= at {
-                return; // the RTO comes first anyway
-            }
             at = at.min(rto_at);
         }
         self.timers.arm_loss_probe(at);

@@ -14,12 +14,17 @@
 //! (RFC 6675's `IsLost` with DupThresh 3), when recovery starts (the
 //! oldest one), or when the retransmission timer fires (all of them). Lost
 //! segments go out again before any new data, oldest first (`NextSeg`).
+//! With RACK (RFC 8985, Linux's default) a segment is also lost once one
+//! sent after it has been delivered and a round trip has passed since it
+//! went out, which finds holes near the tail and lost retransmissions.
 //! Without SACK, each duplicate ACK stands for one segment that left the
 //! network (`reno_sacked`), as Linux counts them.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use super::event::RetransmitReason;
+
 use super::seq::SeqNum;
 use crate::time::SimTime;
 
@@ -44,6 +49,24 @@ pub(super) struct SentSeg {
 impl SentSeg {
     pub fn end(&self) -> SeqNum {
         self.seq + (self.len + usize::from(self.fin))
+    }
+}
+
+/// A segment known delivered, as RACK remembers it: when it was last
+/// sent, where it ended, whether it was ever sent twice, and (once
+/// accepted) the round trip it took.
+#[derive(Debug, Clone, Copy)]
+struct RackMark {
+    sent_at: SimTime,
+    end: SeqNum,
+    resent: bool,
+    rtt: Duration,
+}
+
+impl RackMark {
+    /// True if `self` went out after a segment sent at `t` ending at `end`.
+    fn sent_after(&self, t: SimTime, end: SeqNum) -> bool {
+        self.sent_at > t || (self.sent_at == t && self.end > end)
     }
 }
 
@@ -72,6 +95,10 @@ pub(super) struct Scoreboard {
     pub reno_sacked: u32,
     /// One past the highest SACKed number.
     pub high_sacked: Option<SeqNum>,
+    /// RACK's mark: the most recently sent segment known delivered.
+    rack: Option<RackMark>,
+    /// The most recently sent segment this ACK delivered, for RACK.
+    newest_delivered: Option<RackMark>,
 }
 
 fn count(n: usize) -> u32 {
@@ -133,6 +160,7 @@ impl Scoreboard {
             }
             let s = self.segs.pop_front().expect("front exists");
             self.forget(&s);
+            Self::note_delivered(&mut self.newest_delivered, &s);
             karn_ok &= !s.ever_retrans;
             acked.rtt_from.get_or_insert(s.sent_at);
             acked.newest_sent = Some(s.sent_at);
@@ -165,6 +193,7 @@ impl Scoreboard {
                     continue;
                 }
                 s.sacked = true;
+                Self::note_delivered(&mut self.newest_delivered, s);
                 let was_lost = s.lost.take().is_some();
                 let was_retrans = std::mem::take(&mut s.retrans);
                 self.sacked_out += 1;
@@ -175,6 +204,65 @@ impl Scoreboard {
             }
         }
         newly
+    }
+
+    fn note_delivered(newest: &mut Option<RackMark>, s: &SentSeg) {
+        if newest.is_none_or(|n| !n.sent_after(s.sent_at, s.end())) {
+            *newest = Some(RackMark {
+                sent_at: s.sent_at,
+                end: s.end(),
+                resent: s.ever_retrans,
+                rtt: Duration::ZERO,
+            });
+        }
+    }
+
+    /// RACK's step after an ACK: the newest segment it delivered becomes
+    /// the mark, unless it was sent twice and came back faster than the
+    /// minimum RTT (the ACK may be for the first copy).
+    pub fn rack_advance(&mut self, now: SimTime, min_rtt: Option<Duration>) {
+        let Some(mut n) = self.newest_delivered.take() else {
+            return;
+        };
+        n.rtt = now.since(n.sent_at);
+        if n.resent && min_rtt.is_some_and(|m| n.rtt < m) {
+            return;
+        }
+        if self.rack.is_none_or(|r| n.sent_after(r.sent_at, r.end)) {
+            self.rack = Some(n);
+        }
+    }
+
+    /// RACK's loss detection: every segment not SACKed, sent before the
+    /// mark, and older than the mark's RTT plus `reo_wnd`, is lost (a
+    /// retransmission as well: it goes out again). Returns how many were
+    /// newly marked, and how long until the next one would be due.
+    pub fn rack_detect(&mut self, now: SimTime, reo_wnd: Duration) -> (u32, Option<Duration>) {
+        let Some(r) = self.rack else {
+            return (0, None);
+        };
+        let (mut newly, mut wait) = (0, None::<Duration>);
+        for s in self.segs.iter_mut() {
+            let waiting = s.lost.is_some() && !s.retrans;
+            if s.sacked || waiting || !r.sent_after(s.sent_at, s.end()) {
+                continue;
+            }
+            let due = s.sent_at + r.rtt + reo_wnd;
+            if due > now {
+                let left = due.since(now);
+                wait = Some(wait.map_or(left, |w| w.max(left)));
+                continue;
+            }
+            if std::mem::take(&mut s.retrans) {
+                self.retrans_out -= 1;
+            }
+            if s.lost.is_none() {
+                self.lost_out += 1;
+            }
+            s.lost = Some(RetransmitReason::Rack);
+            newly += 1;
+        }
+        (newly, wait)
     }
 
     /// RFC 6675 `IsLost`: marks every segment with `DUP_THRESH` SACKed
@@ -270,6 +358,46 @@ mod tests {
             b.push(SeqNum(1 + 100 * i as u32), 100, false, T0);
         }
         b
+    }
+
+    #[test]
+    fn rack_finds_a_hole_near_the_tail_once_a_round_trip_has_passed() {
+        let us = |n: u64| SimTime::ZERO + Duration::from_micros(n);
+        let mut b = Scoreboard::default();
+        for i in 0..3u32 {
+            b.push(SeqNum(1 + 100 * i), 100, false, us(1000 * u64::from(i)));
+        }
+        // Segment 2 (sent at 2 ms) is SACKed at 12 ms; 0 and 1 never came.
+        b.sack(&[(SeqNum(201), SeqNum(301))]);
+        assert_eq!(b.mark_lost_by_sack(), 0, "one SACKed: RFC 6675 cannot tell");
+        b.rack_advance(us(12_000), None);
+        let reo_wnd = Duration::from_micros(1500);
+        let (lost, wait) = b.rack_detect(us(12_000), reo_wnd);
+        assert_eq!(lost, 1, "segment 0: sent at 0, due at 0 + 10 + 1.5 ms");
+        assert_eq!(
+            wait,
+            Some(Duration::from_micros(500)),
+            "segment 1 is due at 12.5 ms"
+        );
+        assert_eq!(b.rack_detect(us(12_500), reo_wnd), (1, None));
+        assert_eq!((b.lost_out, b.next_lost()), (2, Some(0)));
+    }
+
+    #[test]
+    fn rack_finds_a_lost_retransmission() {
+        let ms = SimTime::from_millis;
+        let mut b = board(2);
+        b.sack(&[(SeqNum(101), SeqNum(201))]);
+        b.rack_advance(ms(10), None);
+        assert_eq!(b.rack_detect(ms(10), Duration::ZERO).0, 1);
+        b.retransmitted(0, ms(10));
+        b.push(SeqNum(201), 100, false, ms(11));
+        assert_eq!(b.next_lost(), None, "resent: nothing waits");
+        // The new segment is SACKed at 21 ms; the resend of 0 is not.
+        b.sack(&[(SeqNum(201), SeqNum(301))]);
+        b.rack_advance(ms(21), None);
+        assert_eq!(b.rack_detect(ms(21), Duration::ZERO), (1, None));
+        assert_eq!(b.next_lost(), Some(0), "lost again: it goes out again");
     }
 
     #[test]

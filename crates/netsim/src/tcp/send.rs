@@ -325,6 +325,43 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_segment_sender_waits_for_the_persist_timer_then_sends_what_fits() {
+        let mut s = synced(0, 100, 8);
+        s.whole_segments = true;
+        s.write(&[1; 20]);
+        s.sent(s.next_chunk(5).unwrap(), false);
+        assert_eq!(
+            s.next_chunk(5),
+            None,
+            "3 bytes of window: a 5-byte segment waits"
+        );
+        assert!(
+            !s.window_blocked(5),
+            "something is in flight: the RTO runs, not persist"
+        );
+        s.ack(s.una + 5);
+        s.wnd = 3; // the reader took nothing: the right edge stays put
+        assert!(
+            s.window_blocked(5),
+            "nothing in flight and a window too small"
+        );
+        let c = s.wakeup_chunk(5).unwrap();
+        assert_eq!(c.len, 3, "the persist timer sends what fits");
+        s.sent(c, false);
+        assert_eq!(s.wakeup_chunk(5), None, "in flight: no second wake-up");
+    }
+
+    #[test]
+    fn a_whole_segment_sender_still_sends_a_short_last_piece_that_fits() {
+        let mut s = synced(0, 100, 8);
+        s.whole_segments = true;
+        s.write(&[1; 4]);
+        s.fin_queued = true;
+        let c = s.next_chunk(5).unwrap();
+        assert_eq!((c.len, c.fin), (4, true));
+    }
+
+    #[test]
     fn acks_across_the_wrap_free_the_buffer() {
         let mut s = synced(u32::MAX - 2, 100, 1000);
         s.write(b"abcdefgh");

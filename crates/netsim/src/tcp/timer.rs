@@ -41,6 +41,7 @@ pub(super) enum Timer {
     TimeWait,
     DelayedAck,
     LossProbe,
+    Reorder,
 }
 
 #[derive(Debug)]
@@ -59,6 +60,9 @@ pub(super) struct Timers {
     time_wait: Option<SimTime>,
     delayed_ack: Option<SimTime>,
     loss_probe: Option<SimTime>,
+    /// RACK's reordering timer: when a segment sent before a delivered one
+    /// will have waited long enough to be called lost.
+    reorder: Option<SimTime>,
 }
 
 impl Timers {
@@ -75,6 +79,7 @@ impl Timers {
             time_wait: None,
             delayed_ack: None,
             loss_probe: None,
+            reorder: None,
         }
     }
 
@@ -86,6 +91,7 @@ impl Timers {
             self.time_wait,
             self.delayed_ack,
             self.loss_probe,
+            self.reorder,
         ]
         .into_iter()
         .flatten()
@@ -95,7 +101,11 @@ impl Timers {
     /// Stops and returns the earliest timer due at `now`.
     pub fn pop_expired(&mut self, now: SimTime) -> Option<Timer> {
         let due = self.next_deadline().filter(|&t| t <= now)?;
-        let (slot, timer) = if self.retransmit == Some(due) {
+        // A loss probe due with the RTO goes first: Linux arms it in the
+        // RTO's place, and the RTO starts again after it.
+        let (slot, timer) = if self.loss_probe == Some(due) {
+            (&mut self.loss_probe, Timer::LossProbe)
+        } else if self.retransmit == Some(due) {
             (&mut self.retransmit, Timer::Retransmit)
         } else if self.persist == Some(due) {
             (&mut self.persist, Timer::Persist)
@@ -104,7 +114,7 @@ impl Timers {
         } else if self.delayed_ack == Some(due) {
             (&mut self.delayed_ack, Timer::DelayedAck)
         } else {
-            (&mut self.loss_probe, Timer::LossProbe)
+            (&mut self.reorder, Timer::Reorder)
         };
         *slot = None;
         Some(timer)
@@ -175,6 +185,14 @@ impl Timers {
         self.loss_probe = None;
     }
 
+    pub fn arm_reorder(&mut self, at: SimTime) {
+        self.reorder = Some(at);
+    }
+
+    pub fn stop_reorder(&mut self) {
+        self.reorder = None;
+    }
+
     /// The retransmission timer fired: counts a retry, doubles the timeout
     /// and returns the one that just expired.
     pub fn back_off(&mut self) -> Duration {
@@ -212,6 +230,7 @@ impl Timers {
         self.time_wait = None;
         self.delayed_ack = None;
         self.loss_probe = None;
+        self.reorder = None;
     }
 }
 
@@ -236,6 +255,7 @@ impl TcpEndpoint {
                 Timer::TimeWait => self.enter_closed(),
                 Timer::DelayedAck => self.ack_owed = true,
                 Timer::LossProbe => self.on_loss_probe_timer(),
+                Timer::Reorder => self.on_reorder_timer(now),
             }
         }
         self.refresh_timers(now);
@@ -279,8 +299,7 @@ impl TcpEndpoint {
             // Something is in flight: it must be timed.
             self.timers.arm_retransmit(now);
         }
-        let probing =
-            self.can_send_data()
+        let probing = self.can_send_data()
             && self.snd.window_blocked(self.send_mss)
             && !self.timers.retransmit_armed();
         if probing {
