@@ -79,10 +79,12 @@ fn the_linux_model_downloads_within_a_quarter_of_the_kernels_time_and_resends_as
     let Some(bin) = setup("fidelity") else { return };
     let song = song();
     // A lossless link (the window and slow start), and three lossy ones
-    // (recovery, on short and long round trips).
+    // (recovery, on short and long round trips). Not the 1 ms cells at 5%:
+    // there the kernel's own mean moves by a quarter from run to run, as
+    // its timeouts come and go (docs/fidelity.md).
     for cell in [
         Cell(10, 10_000_000, 0.0),
-        Cell(1, 10_000_000, 0.05),
+        Cell(10, 10_000_000, 0.05),
         Cell(10, 100_000_000, 0.01),
         Cell(50, 10_000_000, 0.01),
     ] {
