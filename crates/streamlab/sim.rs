@@ -129,7 +129,8 @@ pub struct SimArgs {
     /// Link speed in bits per second, e.g. 1M, 512k, 100M.
     #[arg(long, value_parser = bandwidth, allow_hyphen_values = true)]
     pub bandwidth: Option<u64>,
-    /// The probability that a link loses a frame, each way (0 to 0.9).
+    /// The probability that a link loses a frame, each way: 0.05 or 5% (at
+    /// most 0.9).
     #[arg(long, value_parser = probability, allow_hyphen_values = true)]
     pub loss: Option<f64>,
     /// The probability that a frame arrives twice (0 to 0.9).
@@ -467,10 +468,18 @@ fn replay(args: &SimArgs) -> String {
     cmd
 }
 
+/// `0.05` or `5%`: at most 0.9 (90%).
 fn probability(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
+    let t = text.trim();
+    let parsed = match t.strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
+        None => t.parse::<f64>(),
+    };
+    match parsed {
         Ok(p) if (0.0..=0.9).contains(&p) => Ok(p),
-        _ => Err(format!("'{text}' is not a probability between 0 and 0.9")),
+        _ => Err(format!(
+            "'{text}' is not a probability between 0 and 0.9 (like 0.05 or 5%)"
+        )),
     }
 }
 
@@ -527,6 +536,17 @@ mod tests {
         assert_eq!(duration("3"), Ok(Duration::from_millis(3)));
         for bad in ["", "ten", "-1ms", "61s", "NaNs", "inf"] {
             assert!(duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn probabilities_take_a_fraction_or_a_percentage() {
+        assert_eq!(probability("0.05"), Ok(0.05));
+        assert_eq!(probability("5%"), Ok(0.05));
+        assert_eq!(probability("0%"), Ok(0.0));
+        assert_eq!(probability("90%"), Ok(0.9));
+        for bad in ["", "5", "91%", "-1%", "%", "five%", "NaN"] {
+            assert!(probability(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -243,8 +243,17 @@ impl Scoreboard {
         };
         let (mut newly, mut wait) = (0, None::<Duration>);
         for s in self.segs.iter_mut() {
+            if !r.sent_after(s.sent_at, s.end()) {
+                // First sends go out in sequence order, and a resend comes
+                // later still: past a segment sent once, after the mark,
+                // every segment went out after the mark too.
+                if !s.ever_retrans {
+                    break;
+                }
+                continue;
+            }
             let waiting = s.lost.is_some() && !s.retrans;
-            if s.sacked || waiting || !r.sent_after(s.sent_at, s.end()) {
+            if s.sacked || waiting {
                 continue;
             }
             let due = s.sent_at + r.rtt + reo_wnd;
