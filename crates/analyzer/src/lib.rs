@@ -21,6 +21,9 @@
 //!   ([`ConnInfo`]);
 //! * [`reassembly`]: one direction put back in order (wraparound,
 //!   retransmissions, overlaps, out-of-order segments, gaps);
+//! * [`tcp_analysis`]: each segment labelled with Wireshark's
+//!   `tcp.analysis.*` flags (retransmission, out of order, duplicate ACK,
+//!   zero window, keep-alive, …), counted per direction;
 //! * [`flows`]: the connection table, numbered as Wireshark's `tcp.stream`,
 //!   finishing each connection when it closes or goes silent;
 //! * [`scan`]: the protocol in each connection — commands, replies, and
@@ -69,6 +72,7 @@ pub mod report;
 pub mod scan;
 pub mod stream;
 pub mod tcp;
+pub mod tcp_analysis;
 
 #[cfg(test)]
 mod recorder;

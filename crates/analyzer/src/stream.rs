@@ -103,6 +103,9 @@ pub struct DirStats {
     /// taken into the stream (the receiver had no room for it), so the data
     /// that follows is not counted as a retransmission.
     pub zero_window_probes: u64,
+    /// The segments Wireshark's `tcp.analysis.*` flags would mark, counted
+    /// by flag ([`crate::tcp_analysis`]).
+    pub tcp_analysis: crate::tcp_analysis::EventCounts,
     pub fin_frame: Option<u64>,
     pub rst_frame: Option<u64>,
 }

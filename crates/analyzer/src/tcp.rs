@@ -17,8 +17,9 @@
 //! +---------------------------------------------------------------+
 //! ```
 //!
-//! The options are stepped over and the checksum is not checked (loopback
-//! captures have wrong ones by design). When a snapshot length cut the
+//! The options are stepped over, except the window-scale option of a SYN
+//! (read with etherparse's option iterator), and the checksum is not
+//! checked (loopback captures have wrong ones by design). When a snapshot length cut the
 //! packet inside the options, the fixed header is still read and the
 //! segment has no payload bytes, marked `truncated`.
 
@@ -140,6 +141,31 @@ impl<'a> TcpPacket<'a> {
         self.u16_at(14)
     }
 
+    /// The option bytes, if the buffer holds them all.
+    pub fn options(&self) -> Option<&'a [u8]> {
+        self.buffer.get(Self::HEADER_LEN..self.header_len())
+    }
+
+    /// The window-scale option's shift, if the options carry one. Options
+    /// of a kind etherparse does not know are skipped by their length, as
+    /// RFC 9293 says; a malformed one ends the search.
+    pub fn window_scale(&self) -> Option<u8> {
+        use etherparse::{TcpOptionElement, TcpOptionReadError, TcpOptionsIterator};
+        let mut iter = TcpOptionsIterator::from_slice(self.options()?);
+        loop {
+            let rest = iter.rest();
+            match iter.next()? {
+                Ok(TcpOptionElement::WindowScale(shift)) => return Some(shift),
+                Ok(_) => {}
+                Err(TcpOptionReadError::UnknownId(_)) => {
+                    let len = usize::from(*rest.get(1)?);
+                    iter = TcpOptionsIterator::from_slice(rest.get(len.max(2)..)?);
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// The data after the options; `None` if the buffer ends inside them.
     pub fn payload(&self) -> Option<&'a [u8]> {
         self.buffer.get(self.header_len()..)
@@ -156,6 +182,8 @@ pub struct TcpSegment<'a> {
     pub flags: TcpFlags,
     /// The raw window field (not scaled).
     pub window: u16,
+    /// On a SYN, the window-scale option's shift, if it has one.
+    pub window_scale: Option<u8>,
     /// The data bytes that were captured.
     pub payload: &'a [u8],
     /// The capture kept less than the segment had: `payload` is only its
@@ -188,6 +216,11 @@ impl<'a> TcpSegment<'a> {
             ack: tcp.ack_number(),
             flags: tcp.flags(),
             window: tcp.window(),
+            window_scale: if tcp.flags().contains(TcpFlags::SYN) {
+                tcp.window_scale()
+            } else {
+                None
+            },
             payload,
             truncated,
             wire_len,

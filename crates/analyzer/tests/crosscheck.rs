@@ -25,30 +25,15 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use streamlab_analyzer::report::{self, Analysis, Connection, Filter};
 use streamlab_analyzer::scan::{Kind, MarkerSpot};
 use streamlab_analyzer::{ConnInfo, Dir};
-use support::{follow, tshark, tshark_available};
+use support::{captures, follow, tshark, tshark_available};
 
 const START: &[u8] = b"track_data_start";
 const END: &[u8] = b"track_data_end";
-
-fn captures() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../captures");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("the captures directory")
-        .map(|entry| entry.expect("a directory entry").path())
-        .filter(|p| {
-            let name = p.to_string_lossy();
-            name.ends_with(".pcapng") || name.ends_with(".pcap")
-        })
-        .collect();
-    files.sort();
-    assert!(files.len() >= 10, "the captures are missing: {files:?}");
-    files
-}
 
 fn analyze(path: &Path) -> Analysis {
     let file = std::fs::File::open(path).expect("open the capture");

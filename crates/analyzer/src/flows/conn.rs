@@ -11,6 +11,7 @@ use crate::capture::Packet;
 use crate::reassembly::{Output, Reassembler};
 use crate::stream::{ClientBy, ConnInfo, Dir, DirStats, Handshake, StreamSink};
 use crate::tcp::{TcpFlags, TcpSegment};
+use crate::tcp_analysis::TcpAnalysis;
 
 use super::{SinkFactory, SERVER_PORT};
 
@@ -37,6 +38,8 @@ pub(super) struct Tracked<S> {
     pub ways: [Reassembler; 2],
     /// The window each direction advertised last, to recognise probes.
     last_window: [Option<u16>; 2],
+    /// Wireshark's view of the segments, for the `tcp.analysis` counts.
+    analysis: TcpAnalysis,
     /// Made by the factory when the first byte is handed on.
     pub sink: Option<Box<S>>,
 }
@@ -55,6 +58,7 @@ impl<S: StreamSink> Conn<S> {
                     info,
                     ways: [(); 2].map(|_| Reassembler::with_hold_limit(hold_limit)),
                     last_window: [None; 2],
+                    analysis: TcpAnalysis::new(),
                     sink: None,
                 })
             }),
@@ -120,7 +124,9 @@ impl<S: StreamSink> Tracked<S> {
         self.info.last_time_ns = time_ns;
         self.handshake(dir, seg, frame);
 
+        let labels = self.analysis.segment(dir, seg, time_ns);
         let stats = &mut self.info.dirs[dir.index()];
+        stats.tcp_analysis.add(labels);
         stats.segments += 1;
         let control = TcpFlags::SYN.bits() | TcpFlags::FIN.bits() | TcpFlags::RST.bits();
         if seg.window == 0 && flags.bits() & control == 0 {

@@ -84,6 +84,7 @@ impl<S: StreamSink> Capture<S> {
             ack: 1,
             flags: TcpFlags::from_bits(flags),
             window,
+            window_scale: None,
             payload,
             truncated: false,
             wire_len: payload.len() as u32,

@@ -17,6 +17,7 @@ fn segment(seq: u32, flags: TcpFlags, payload: &[u8], wire_len: u32) -> TcpSegme
         ack: 1,
         flags,
         window: 1000,
+        window_scale: None,
         payload,
         truncated: wire_len as usize > payload.len(),
         wire_len,

@@ -300,6 +300,16 @@ fn tcp(s: &mut String, i: &ConnInfo) {
             let _ = write!(line, ", RST in frame {f}");
         }
         let _ = writeln!(s, "{line}");
+        let labels: Vec<String> = d
+            .tcp_analysis
+            .named()
+            .into_iter()
+            .filter(|&(_, n)| n > 0)
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+        if !labels.is_empty() {
+            let _ = writeln!(s, "       tcp.analysis: {}", labels.join(", "));
+        }
     }
 }
 

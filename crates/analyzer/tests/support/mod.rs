@@ -3,8 +3,10 @@
 //! reading its hex output.
 #![allow(dead_code)] // each test binary uses a part of it
 
+pub mod flags;
+
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// True when tshark runs. Without it the caller skips its tshark part
@@ -80,4 +82,20 @@ pub fn follow(path: &Path, stream: u64) -> ([SocketAddr; 2], [Vec<u8>; 2]) {
         panic!("stream {stream}: no Node lines in tshark's follow output");
     };
     ([a, b], bytes)
+}
+
+/// Every capture the kit ships (captures/), sorted.
+pub fn captures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../captures");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("the captures directory")
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|p| {
+            let name = p.to_string_lossy();
+            name.ends_with(".pcapng") || name.ends_with(".pcap")
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "the captures are missing: {files:?}");
+    files
 }
