@@ -118,8 +118,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
     simulate(&song, &capture)?;
     analyze(&song, &capture)?;
     println!("\nNext: the labs, from labs/01-first-stream/README.md. Or try it in two terminals:");
-    println!("  cargo run -- server");
-    println!("  cargo run -- client            (type 7 to list, 1 to play, 10 to quit)");
+    // The release build the demo just used: no second, slower build.
+    println!("  cargo run --release -- server");
+    println!("  cargo run --release -- client  (type 7 to list, 1 to play, 10 to quit)");
+    println!("(or `cargo install --locked --path .` once, then `streamlab server` and `streamlab client`)");
     Ok(())
 }
 
