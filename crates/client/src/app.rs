@@ -85,6 +85,11 @@ impl<W: Write> App<W> {
         self.chosen.as_deref()
     }
 
+    /// The devices the last `devices` listed.
+    pub fn devices(&self) -> &[Device] {
+        &self.devices
+    }
+
     /// The output, for tests that render into a buffer.
     pub fn output(&mut self) -> &mut W {
         &mut self.out

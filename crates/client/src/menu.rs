@@ -109,20 +109,32 @@ pub fn run_interactive<W: Write>(
     }
 }
 
-/// After a device list: a number plays that device's song.
+/// After a device list: a number plays that device's song. The prompt says
+/// it is a question of its own, and Enter (or `b`) goes back; a number that
+/// is no device is not taken as a menu command, and the answer says so.
+/// Nothing is asked when no device is playing a song.
 fn pick_device<W: Write>(app: &mut App<W>, input: &mut impl BufRead) -> Result<(), ClientError> {
-    let prompt = "device number to play its song (Enter to go back): ";
-    let Some(answer) = ask(app, input, prompt)? else {
+    let count = app.devices().len();
+    if !app.devices().iter().any(|d| d.song.is_some()) {
+        return Ok(());
+    }
+    let prompt = format!("  which device's song to play? 1-{count}, or Enter for the menu: ");
+    let Some(answer) = ask(app, input, &prompt)? else {
         return Ok(());
     };
+    let back = |app: &mut App<W>, why: String| {
+        let _ = writeln!(app.output(), "{why}; back at the menu");
+        Ok(())
+    };
     match answer.trim() {
-        "" | "n" | "N" => Ok(()),
+        "" | "b" | "back" | "n" | "N" => Ok(()),
         n => match n.parse::<usize>() {
-            Ok(i) => app.execute(UserCommand::Listen(i)).map(|_| ()),
-            Err(_) => {
-                let _ = writeln!(app.output(), "'{n}' is not a device number");
-                Ok(())
-            }
+            Ok(i) if (1..=count).contains(&i) => app.execute(UserCommand::Listen(i)).map(|_| ()),
+            Ok(i) => back(
+                app,
+                format!("no device {i} (there are {count}), so nothing was done with it"),
+            ),
+            Err(_) => back(app, format!("'{n}' is not a device number")),
         },
     }
 }

@@ -204,11 +204,34 @@ fn the_interactive_menu_asks_for_what_a_number_needs() {
     assert!(out.contains("song name: playing 'frere_jacques'"), "{out}");
     assert!(out.contains("unknown command 'bogus' (type help)"), "{out}");
     assert!(
-        out.contains("device number to play its song (Enter to go back): "),
+        out.contains("  which device's song to play? 1-1, or Enter for the menu: "),
         "{out}"
     );
     assert!(out.contains("from the cache"), "{out}");
     assert!(out.contains("new song name: playing 'twinkle'"), "{out}");
+    assert!(out.ends_with("goodbye\n"), "{out}");
+}
+
+#[test]
+fn a_menu_number_typed_at_the_device_question_is_not_swallowed_silently() {
+    let (server, _) = start_server();
+    let mut app = app(&server, Dialect::Framed, Box::new(NullSink::new()));
+    // 9 before anything plays: no device has a song, so nothing is asked
+    // and 7 is a menu command. Then 9 again while a song plays: 8 is no
+    // device, and the answer says so; b goes back quietly.
+    let keys = "9\n7\n1\nfrere_jacques\n9\n8\n9\nb\n10\n";
+    menu::run_interactive(&mut app, keys.as_bytes()).expect("the menu runs");
+    let out = String::from_utf8_lossy(app.output()).into_owned();
+    assert!(out.contains("5 songs:"), "7 ran as a menu command: {out}");
+    assert!(
+        out.contains("no device 8 (there are 1), so nothing was done with it; back at the menu"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("which device's song to play?").count(),
+        2,
+        "{out}"
+    );
     assert!(out.ends_with("goodbye\n"), "{out}");
 }
 
