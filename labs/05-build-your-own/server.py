@@ -36,7 +36,15 @@ def load_songs(folder):
             with wave.open(os.path.join(folder, entry), "rb") as w:
                 songs[name] = w.readframes(w.getnframes())
         except (wave.Error, EOFError) as e:
-            print(f"skipping {entry}: {e}", file=sys.stderr)
+            # Python's wave module reads only plain PCM (format 1); a WAV
+            # whose header says 65534 (WAVE_FORMAT_EXTENSIBLE: 24-bit,
+            # float, more than two channels) or 3 (float) is skipped.
+            print(
+                f"skipping {entry}: Python's wave module cannot read it ({e}); "
+                "it reads only plain 8- and 16-bit PCM WAV files "
+                "(65534 is WAVE_FORMAT_EXTENSIBLE, used for 24-bit and float)",
+                file=sys.stderr,
+            )
     return songs
 
 
@@ -67,6 +75,12 @@ def serve_client(conn, addr, songs):
                 conn.sendall(b"track_data_start")
                 time.sleep(PAUSE)
                 conn.sendall(songs[key])
+                # TODO: a pause alone does not promise that the end marker
+                # arrives in a recv() of its own, after every audio byte
+                # (docs/protocol.md 2.3): wait until the client has
+                # acknowledged all the audio first. On Linux,
+                # fcntl.ioctl(conn, termios.TIOCOUTQ, buf) gives the bytes
+                # not yet acknowledged; wait for 0, then pause.
                 time.sleep(PAUSE)
                 conn.sendall(b"track_data_end")
             elif word in ("quit", "9"):
@@ -89,7 +103,14 @@ def main():
     songs = load_songs(args.music)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((args.bind, args.port))
+    try:
+        listener.bind((args.bind, args.port))
+    except OSError as e:
+        sys.exit(
+            f"server.py: cannot listen on {args.bind}:{args.port}: {e.strerror} "
+            "(is another server, lab 1's perhaps, still running there? "
+            "Stop it with Ctrl-C, or pick another --port)"
+        )
     listener.listen()
     host, port = listener.getsockname()
     print(f"listening on {host}:{port} ({len(songs)} songs)", file=sys.stderr, flush=True)
