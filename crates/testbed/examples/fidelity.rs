@@ -3,7 +3,7 @@
 //! the means (docs/fidelity.md holds one).
 //!
 //! ```text
-//! cargo build --release --workspace --examples
+//! cargo build --release --workspace --bins --examples
 //! sudo target/release/examples/fidelity --seeds 1-3 --json grid.jsonl > table.md
 //! ```
 //!

@@ -44,6 +44,9 @@ use crate::time::SimTime;
 const CUBIC_C: f64 = 0.4;
 /// CUBIC's multiplicative decrease.
 const CUBIC_BETA: f64 = 0.7;
+/// Linux's `beta_scale`, 8 × (1024 + 717) / 3 / (1024 − 717) in integers:
+/// the Reno-friendly estimate grows one segment per `cwnd × 15 / 8` ACKed.
+const CUBIC_BETA_SCALE: u32 = 15;
 /// No slow-start threshold yet: "infinite".
 const NO_SSTHRESH: u32 = u32::MAX / 2;
 /// HyStart watches slow start from this window on (`hystart_low_window`).
@@ -67,6 +70,8 @@ pub(super) struct CongestionControl {
     cnt_acked: u32,
     cubic: Cubic,
     hystart: HyStart,
+    /// The kernel's clock tick (zero: exact time); see `TcpConfig::timer_tick`.
+    tick: Duration,
 }
 
 /// HyStart's state: the current round and the RTTs seen.
@@ -95,8 +100,31 @@ struct Cubic {
     /// Seconds from the epoch to the plateau at `origin`.
     k: f64,
     origin: f64,
-    /// The window Reno would have now (the Reno-friendly estimate).
-    w_est: f64,
+    /// The Reno-friendly estimate (Linux's `tcp_cwnd`), grown by one for
+    /// every `ack_cnt` past `cwnd × 15 / 8` segments ACKed.
+    tcp_cwnd: u32,
+    ack_cnt: u32,
+}
+
+/// How long since `earlier`, as a kernel with this clock tick sees it: a
+/// whole number of ticks (exact when `tick` is zero).
+fn clock_since(earlier: SimTime, now: SimTime, tick: Duration) -> Duration {
+    let tick_ns = u64::try_from(tick.as_nanos()).unwrap_or(u64::MAX);
+    if tick_ns == 0 {
+        return now.since(earlier);
+    }
+    let ticks = (now.as_nanos() / tick_ns).saturating_sub(earlier.as_nanos() / tick_ns);
+    Duration::from_nanos(ticks.saturating_mul(tick_ns))
+}
+
+/// `d` in whole ticks, rounded up (`usecs_to_jiffies`).
+fn round_up(d: Duration, tick: Duration) -> Duration {
+    let tick_ns = tick.as_nanos();
+    if tick_ns == 0 {
+        return d;
+    }
+    let ns = d.as_nanos().div_ceil(tick_ns) * tick_ns;
+    Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
 }
 
 /// The cube root of `x ≥ 0` by Newton's method: the same bits everywhere.
@@ -116,7 +144,7 @@ fn cbrt(x: f64) -> f64 {
 }
 
 impl CongestionControl {
-    pub fn new(algo: Congestion, initial_window: u32) -> Self {
+    pub fn new(algo: Congestion, initial_window: u32, tick: Duration) -> Self {
         let cwnd = match algo {
             Congestion::None => u32::MAX,
             _ => initial_window.max(1),
@@ -128,6 +156,7 @@ impl CongestionControl {
             cnt_acked: 0,
             cubic: Cubic::default(),
             hystart: HyStart::default(),
+            tick,
         }
     }
 
@@ -211,6 +240,12 @@ impl CongestionControl {
             Congestion::Cubic => self.cubic_cnt(now, acked, min_rtt.unwrap_or_default()),
             _ => self.cwnd,
         };
+        // Linux's `tcp_cong_avoid_ai`: credit earned at a larger `per`
+        // gives one segment first, then the rest.
+        if self.cnt_acked >= per {
+            self.cnt_acked = 0;
+            self.cwnd += 1;
+        }
         self.cnt_acked += acked;
         if self.cnt_acked >= per {
             self.cwnd += self.cnt_acked / per;
@@ -218,36 +253,51 @@ impl CongestionControl {
         }
     }
 
-    /// How many ACKed segments make one more segment of window, now.
+    /// How many ACKed segments make one more segment of window, now
+    /// (Linux's `bictcp_update`, in whole ticks of time). Linux keeps the
+    /// answer for HZ/32 while cwnd stays the same; the model works it out
+    /// on every ACK (see "left out" in `tcp/mod.rs`).
     fn cubic_cnt(&mut self, now: SimTime, acked: u32, min_rtt: Duration) -> u32 {
-        let cwnd = f64::from(self.cwnd);
+        let cwnd = self.cwnd;
+        let tick = self.tick;
         let c = &mut self.cubic;
+        c.ack_cnt = c.ack_cnt.saturating_add(acked);
+        let w = f64::from(cwnd);
         let epoch = *c.epoch.get_or_insert_with(|| {
-            c.w_est = cwnd;
-            if cwnd < c.w_max {
-                c.k = cbrt((c.w_max - cwnd) / CUBIC_C);
+            c.ack_cnt = acked;
+            c.tcp_cwnd = cwnd;
+            if w < c.w_max {
+                c.k = cbrt((c.w_max - w) / CUBIC_C);
                 c.origin = c.w_max;
             } else {
                 c.k = 0.0;
-                c.origin = cwnd;
+                c.origin = w;
             }
             now
         });
-        // Where the curve will be one round trip from now.
-        let t = (now.since(epoch) + min_rtt).as_secs_f64();
-        let target = c.origin + CUBIC_C * (t - c.k).powi(3);
-        let mut cnt = if target > cwnd {
-            cwnd / (target - cwnd)
+        // Where the curve will be one round trip from now, in whole ticks.
+        let t = (clock_since(epoch, now, tick) + round_up(min_rtt, tick)).as_secs_f64();
+        let target = (c.origin + CUBIC_C * (t - c.k).powi(3)).max(0.0).floor();
+        let mut cnt = if target > w {
+            (w / (target - w)) as u32
         } else {
-            100.0 * cwnd
+            cwnd.saturating_mul(100)
         };
-        let alpha = 3.0 * (1.0 - CUBIC_BETA) / (1.0 + CUBIC_BETA);
-        c.w_est += alpha * f64::from(acked) / cwnd;
-        if c.w_est > cwnd {
-            cnt = cnt.min(cwnd / (c.w_est - cwnd));
+        if c.w_max == 0.0 {
+            // Before the first loss: at least 5% growth per round trip.
+            cnt = cnt.min(20);
         }
-        // At most 1.5× per round trip; the cast saturates.
-        (cnt.max(2.0)) as u32
+        let delta = ((cwnd.saturating_mul(CUBIC_BETA_SCALE)) >> 3).max(1);
+        if c.ack_cnt > delta {
+            let steps = (c.ack_cnt - 1) / delta;
+            c.ack_cnt -= steps * delta;
+            c.tcp_cwnd = c.tcp_cwnd.saturating_add(steps);
+        }
+        if c.tcp_cwnd > cwnd {
+            cnt = cnt.min(cwnd / (c.tcp_cwnd - cwnd));
+        }
+        // At most 1.5× per round trip.
+        cnt.max(2)
     }
 
     /// A loss was detected (fast retransmit): the new ssthresh, which is
@@ -285,8 +335,9 @@ impl CongestionControl {
         }
         self.cwnd = 1;
         self.cnt_acked = 0;
-        self.cubic.epoch = None;
-        // Linux's `bictcp_reset`: slow start again, watched afresh.
+        // Linux's `bictcp_reset`: the curve forgets W_max, and slow start
+        // is watched afresh.
+        self.cubic = Cubic::default();
         self.hystart = HyStart::default();
     }
 
@@ -308,7 +359,7 @@ mod tests {
     #[test]
     fn hystart_ends_slow_start_when_round_trips_grow() {
         let ms = SimTime::from_millis;
-        let mut cc = CongestionControl::new(Congestion::Cubic, 16);
+        let mut cc = CongestionControl::new(Congestion::Cubic, 16, Duration::ZERO);
         let rtt = Duration::from_millis(20);
         // Round 1: eight samples of 20 ms, ACKs 10 ms apart (no train).
         for i in 0..9u32 {
@@ -336,7 +387,7 @@ mod tests {
 
     #[test]
     fn hystart_ends_slow_start_on_a_long_ack_train() {
-        let mut cc = CongestionControl::new(Congestion::Cubic, 20);
+        let mut cc = CongestionControl::new(Congestion::Cubic, 20, Duration::ZERO);
         let rtt = Some(Duration::from_millis(20));
         // ACKs 1 ms apart for longer than (20 + 1) / 2 ms.
         for i in 0..12u32 {
@@ -348,7 +399,7 @@ mod tests {
             );
         }
         assert!(!cc.in_slow_start());
-        let mut small = CongestionControl::new(Congestion::Cubic, 10);
+        let mut small = CongestionControl::new(Congestion::Cubic, 10, Duration::ZERO);
         for i in 0..12u32 {
             small.hystart_on_ack(
                 SimTime::from_millis(u64::from(i)),
@@ -365,7 +416,7 @@ mod tests {
 
     #[test]
     fn slow_start_adds_one_segment_per_segment_acked() {
-        let mut cc = CongestionControl::new(Congestion::Reno, 10);
+        let mut cc = CongestionControl::new(Congestion::Reno, 10, Duration::ZERO);
         for _ in 0..10 {
             cc.on_ack(T0, 1, None, true);
         }
@@ -378,7 +429,7 @@ mod tests {
 
     #[test]
     fn reno_halves_on_loss_and_then_grows_one_per_window() {
-        let mut cc = CongestionControl::new(Congestion::Reno, 10);
+        let mut cc = CongestionControl::new(Congestion::Reno, 10, Duration::ZERO);
         cc.cwnd = 40;
         assert_eq!(cc.on_loss(), 20);
         assert!(!cc.in_slow_start());
@@ -390,7 +441,7 @@ mod tests {
 
     #[test]
     fn cubic_keeps_seventy_percent_and_a_timeout_leaves_one() {
-        let mut cc = CongestionControl::new(Congestion::Cubic, 10);
+        let mut cc = CongestionControl::new(Congestion::Cubic, 10, Duration::ZERO);
         cc.cwnd = 100;
         assert_eq!(cc.on_loss(), 70);
         cc.cwnd = 100;
@@ -401,7 +452,7 @@ mod tests {
 
     #[test]
     fn cubic_climbs_back_to_w_max_in_k_seconds() {
-        let mut cc = CongestionControl::new(Congestion::Cubic, 10);
+        let mut cc = CongestionControl::new(Congestion::Cubic, 10, Duration::ZERO);
         cc.cwnd = 100;
         cc.on_loss();
         // K = cbrt(30 / 0.4) = 4.2 s. Feed a window of ACKs every 100 ms.
@@ -424,7 +475,7 @@ mod tests {
 
     #[test]
     fn no_congestion_control_means_no_limit() {
-        let mut cc = CongestionControl::new(Congestion::None, 10);
+        let mut cc = CongestionControl::new(Congestion::None, 10, Duration::ZERO);
         assert_eq!(cc.cwnd, u32::MAX);
         cc.on_loss();
         cc.on_rto(false);

@@ -205,6 +205,12 @@ pub struct TcpConfig {
     /// one sent after it has arrived and a round trip has passed since it
     /// was sent; a lost retransmission is found the same way.
     pub rack: bool,
+    /// Proportional rate reduction in fast recovery (RFC 6937, as Linux's
+    /// `tcp_cwnd_reduction`): cwnd comes down to ssthresh step by step
+    /// with the ACKs, instead of at once on entering recovery. Linux does
+    /// this, but the linux model leaves it off: with it on, the model's
+    /// 1 ms × 5% downloads fall further from the kernel's (docs/fidelity.md).
+    pub prr: bool,
     /// Delay ACKs as Linux does: every second full segment, else after
     /// 40 ms; quick ACKs for the first segments and for out-of-order data.
     pub delayed_ack: bool,
@@ -221,6 +227,12 @@ pub struct TcpConfig {
     /// short data segment, not a probe). Off: every byte of window is used
     /// at once, so the window closes exactly.
     pub whole_segments: bool,
+    /// The kernel's clock tick, which its TCP timers count in (a jiffy:
+    /// 4 ms with `HZ=250`, Debian's and this kit's testbed kernel; 1 ms
+    /// with `HZ=1000`). Deadlines then fall on ticks as Linux's timer
+    /// wheel places them, and the loss probe and RACK wait two ticks more
+    /// (TCP_TIMEOUT_MIN). Zero: every deadline exact.
+    pub timer_tick: Duration,
 }
 
 impl TcpConfig {
@@ -252,11 +264,13 @@ impl TcpConfig {
             sack: false,
             tail_loss_probe: false,
             rack: false,
+            prr: false,
             delayed_ack: false,
             window_scale: false,
             timestamps: false,
             window_probe: WindowProbe::OneByte,
             whole_segments: false,
+            timer_tick: Duration::ZERO,
         }
     }
 
@@ -280,7 +294,8 @@ impl TcpConfig {
 
     /// Linux 6.x's defaults: CUBIC, SACK, RFC 6298 timers with a 200 ms
     /// floor, IW10, delayed ACKs, window scaling, timestamps, tail-loss
-    /// probes, 0-byte window probes, autotuned buffers.
+    /// probes, 0-byte window probes, autotuned buffers, timers on a 4 ms
+    /// tick (`HZ=250`).
     pub fn linux() -> Self {
         TcpConfig {
             flavor: TcpFlavor::Linux,
@@ -288,9 +303,11 @@ impl TcpConfig {
             sack: true,
             tail_loss_probe: true,
             rack: true,
+            prr: false,
             delayed_ack: true,
             timestamps: true,
             window_probe: WindowProbe::ZeroByte,
+            timer_tick: Duration::from_millis(4),
             ..Self::newreno()
         }
     }

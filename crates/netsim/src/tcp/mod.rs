@@ -76,9 +76,20 @@
 //!
 //! In the `linux` model, what Linux does that is still simplified here:
 //!
-//! * **No PRR**: in recovery cwnd drops to ssthresh at once and RFC 6675's
-//!   pipe rule paces the retransmissions. No cwnd undo (F-RTO, DSACK,
+//! * **PRR is built but off** (`prr`): by default cwnd drops to ssthresh
+//!   at once in recovery and RFC 6675's pipe rule paces the
+//!   retransmissions. Linux uses PRR; with it on, the model's 1 ms × 5%
+//!   downloads came further from the kernel's (1 ms/100M/5%: 0.72 of the
+//!   kernel's time, against 0.75 without; docs/fidelity.md), so some
+//!   other difference still compensates. No cwnd undo (F-RTO, DSACK,
 //!   Eifel). HyStart is modelled (delay and ACK-train tests, `cc.rs`).
+//! * **Timers tick as Linux's do** (`timer_tick`, 4 ms for `HZ=250`):
+//!   deadlines fall on the timer wheel's ticks and slots, and the loss
+//!   probe and RACK wait two ticks more. CUBIC's `cnt` is worked out on
+//!   every ACK, where Linux keeps it for HZ/32 while cwnd is unchanged:
+//!   with that hold the model's 1 ms × 5% downloads took 1.4× the
+//!   kernel's, its window sitting at one or two segments behind 40 ms
+//!   delayed ACKs that the kernel's captures rarely show.
 //! * **RACK without a reordering estimate**: losses are found by three
 //!   SACKed segments above a hole (RFC 6675) and by RACK's time rule,
 //!   lost retransmissions included, with a tail-loss probe (RFC 8985) at
@@ -263,7 +274,7 @@ impl TcpEndpoint {
             remote,
             snd,
             rcv,
-            timers: Timers::new(config.initial_rto, config.max_rto),
+            timers: Timers::new(config.initial_rto, config.max_rto, config.timer_tick),
             loss: LossState::new(&config),
             neg: Negotiated {
                 ts_offset: isn,

@@ -209,7 +209,7 @@ impl TcpEndpoint {
             // The timer would fire within a quarter of its delay: ACK now.
             self.ack_owed = true;
         } else {
-            self.timers.arm_delayed_ack(now + DELAYED_ACK);
+            self.timers.arm_delayed_ack(now, DELAYED_ACK);
         }
     }
 

@@ -33,8 +33,8 @@ use crate::wire::{TcpFlags, TcpRepr};
 /// Linux's TCP_RTO_MIN, added to the probe timeout when one segment is out
 /// (the peer may be delaying its ACK).
 const PTO_ONE_SEGMENT: Duration = Duration::from_millis(200);
-/// Linux's TCP_TIMEOUT_MIN, added otherwise.
-const PTO_SLACK: Duration = Duration::from_millis(2);
+/// Linux's TCP_TIMEOUT_MIN (two ticks) when deadlines are exact.
+const TIMEOUT_MIN_EXACT: Duration = Duration::from_millis(2);
 
 /// Where the sender is in loss recovery (Linux's `icsk_ca_state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,19 +64,31 @@ pub(super) struct LossState {
     tlp_owed: bool,
     /// The first retransmission of a recovery goes out whatever the pipe.
     force_one: bool,
+    /// Proportional rate reduction (RFC 6937) in fast recovery: cwnd
+    /// before the cut, segments delivered and sent since it began.
+    prr: Prr,
+}
+
+/// RFC 6937's counters, as Linux's `prior_cwnd`, `prr_delivered`, `prr_out`.
+#[derive(Debug, Default, Clone, Copy)]
+struct Prr {
+    prior_cwnd: u32,
+    delivered: u32,
+    out: u32,
 }
 
 impl LossState {
     pub fn new(config: &super::TcpConfig) -> Self {
         LossState {
             rtt: RttEstimator::new(config.initial_rto, config.rto_min),
-            cc: CongestionControl::new(config.congestion, config.initial_window),
+            cc: CongestionControl::new(config.congestion, config.initial_window, config.timer_tick),
             sb: Scoreboard::default(),
             ca: CaState::Open,
             dupacks: 0,
             tlp_high: None,
             tlp_owed: false,
             force_one: false,
+            prr: Prr::default(),
         }
     }
 }
@@ -86,7 +98,10 @@ impl TcpEndpoint {
     /// (its SACK blocks, its window, whether it carries data).
     pub(super) fn on_ack_selective(&mut self, now: SimTime, seg: &TcpRepr, ack: SeqNum) {
         let prior_out = self.loss.sb.packets_out();
-        if self.snd.is_new_ack(ack) {
+        let prior_lost = self.loss.sb.lost_out;
+        let advanced = self.snd.is_new_ack(ack);
+        let delivered;
+        if advanced {
             self.snd.ack(ack);
             let acked = self.loss.sb.ack(ack);
             let newest_rtt = acked.newest_sent.map(|t| now.since(t));
@@ -109,7 +124,7 @@ impl TcpEndpoint {
             }
             // Linux grows cwnd by what this ACK delivered: segments newly
             // SACKed, and those acknowledged that no SACK had covered.
-            let delivered = acked.delivered + self.take_sacks(seg);
+            delivered = acked.delivered + self.take_sacks(seg);
             self.after_new_ack(now, ack, delivered, prior_out);
             if self.snd.in_flight() == 0 {
                 self.timers.stop_retransmit();
@@ -123,12 +138,50 @@ impl TcpEndpoint {
                 let sb = &mut self.loss.sb;
                 sb.reno_sacked = (sb.reno_sacked + 1).min(sb.packets_out().saturating_sub(1));
             }
-            let _ = self.take_sacks(seg);
+            delivered = self.take_sacks(seg);
             self.maybe_enter_recovery();
         } else {
-            let _ = self.take_sacks(seg);
+            delivered = self.take_sacks(seg);
         }
         self.rack_step(now);
+        let newly_lost = self.loss.sb.lost_out > prior_lost;
+        self.prr_step(delivered, advanced, newly_lost);
+    }
+
+    /// Proportional rate reduction (RFC 6937, as Linux's
+    /// `tcp_cwnd_reduction`): in fast recovery each ACK lets out segments
+    /// in proportion to those it delivered, `ssthresh / prior_cwnd` of
+    /// them while the pipe is above ssthresh, and below it no more than
+    /// were delivered (plus one when the ACK moved SND.UNA) up to
+    /// ssthresh. cwnd becomes the pipe plus that allowance.
+    fn prr_step(&mut self, delivered: u32, advanced: bool, newly_lost: bool) {
+        if !self.config.prr || delivered == 0 {
+            return;
+        }
+        if !matches!(self.loss.ca, CaState::Recovery { .. }) {
+            return;
+        }
+        let l = &mut self.loss;
+        l.prr.delivered += delivered;
+        let pipe = l.sb.pipe();
+        let ssthresh = l.cc.ssthresh;
+        let prr = l.prr;
+        let sndcnt = if pipe > ssthresh {
+            let allowed = (u64::from(ssthresh) * u64::from(prr.delivered))
+                .div_ceil(u64::from(prr.prior_cwnd.max(1)));
+            u32::try_from(allowed)
+                .unwrap_or(u32::MAX)
+                .saturating_sub(prr.out)
+        } else {
+            let mut n = prr.delivered.saturating_sub(prr.out).max(delivered);
+            if advanced && !newly_lost {
+                n += 1;
+            }
+            n.min(ssthresh - pipe)
+        };
+        // The first retransmission of a recovery always goes.
+        let sndcnt = sndcnt.max(u32::from(prr.out == 0));
+        l.cc.cwnd = pipe + sndcnt;
     }
 
     /// RACK after an ACK or when its timer fires: advance the mark, find
@@ -145,7 +198,8 @@ impl TcpEndpoint {
             self.maybe_enter_recovery();
         }
         match wait {
-            Some(w) => self.timers.arm_reorder(now + w),
+            // Linux waits two ticks more (TCP_TIMEOUT_MIN).
+            Some(w) => self.timers.arm_reorder(now, w + self.timeout_min()),
             None => self.timers.stop_reorder(),
         }
     }
@@ -153,6 +207,15 @@ impl TcpEndpoint {
     /// How long RACK lets a segment be late before calling it lost: none
     /// in recovery or once three segments are SACKed (no reordering has
     /// been seen), else a quarter of the minimum RTT, at most SRTT.
+    /// Linux's TCP_TIMEOUT_MIN: two clock ticks, added to the probe's and
+    /// the reordering timer's waits.
+    fn timeout_min(&self) -> Duration {
+        match self.timers.tick() {
+            Duration::ZERO => TIMEOUT_MIN_EXACT,
+            tick => 2 * tick,
+        }
+    }
+
     fn rack_reo_wnd(&self) -> Duration {
         let recovering = self.loss.ca != CaState::Open;
         if recovering || self.loss.sb.sacked_out >= DUP_THRESH {
@@ -215,6 +278,10 @@ impl TcpEndpoint {
             why
         };
         self.loss.sb.mark_head_lost(why);
+        self.loss.prr = Prr {
+            prior_cwnd: self.loss.cc.cwnd,
+            ..Prr::default()
+        };
         self.loss.cc.on_loss();
         self.loss.ca = CaState::Recovery {
             recover: self.snd.max,
@@ -320,6 +387,9 @@ impl TcpEndpoint {
     fn send_new(&mut self, now: SimTime) -> Option<TcpRepr> {
         let chunk = self.snd.next_chunk(self.send_mss)?;
         self.loss.sb.push(chunk.seq, chunk.len, chunk.fin, now);
+        if matches!(self.loss.ca, CaState::Recovery { .. }) {
+            self.loss.prr.out += 1;
+        }
         self.timers.stop_loss_probe();
         Some(self.data_segment(now, chunk))
     }
@@ -342,6 +412,7 @@ impl TcpEndpoint {
         self.stats.retransmitted += 1;
         if matches!(self.loss.ca, CaState::Recovery { .. }) {
             self.stats.fast_retransmits += 1;
+            self.loss.prr.out += 1;
         }
         self.timers.arm_retransmit(now);
         let payload = self.snd.payload(s.seq, s.len);
@@ -394,13 +465,10 @@ impl TcpEndpoint {
         let slack = if l.sb.packets_out() == 1 {
             PTO_ONE_SEGMENT
         } else {
-            PTO_SLACK
+            self.timeout_min()
         };
-        let mut at = now + (2 * srtt + slack);
-        if let Some(rto_at) = self.timers.retransmit_deadline() {
-            at = at.min(rto_at);
-        }
-        self.timers.arm_loss_probe(at);
+        let rto_at = self.timers.retransmit_deadline();
+        self.timers.arm_loss_probe(now, 2 * srtt + slack, rto_at);
     }
 
     /// An RTT from the timestamp echo, for ACKs Karn's rule leaves out.

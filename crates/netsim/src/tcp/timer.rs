@@ -22,6 +22,14 @@
 //! Deadlines are absolute [`SimTime`]s. The endpoint reports the earliest
 //! one through `poll_timeout`, and the driver calls `handle_timeout` when
 //! that time comes.
+//!
+//! With a `timer_tick` (the linux model: 4 ms, a kernel built with
+//! `HZ=250` as Debian's are), a deadline falls where Linux's timer wheel
+//! puts it ([`wheel_expiry`]): the timeout is counted in whole ticks
+//! (`usecs_to_jiffies` rounds up) from the current tick, and the timer
+//! fires at the first tick after that, later still for long timeouts,
+//! whose wheel slots are coarser. At 1 ms of latency this is most of a
+//! loss probe's wait.
 
 use std::time::Duration;
 
@@ -32,6 +40,35 @@ use crate::time::SimTime;
 /// The smallest timeout the timers accept, so that a zero in the
 /// configuration cannot make them fire at the same instant forever.
 const MIN_RTO: Duration = Duration::from_millis(1);
+
+/// When a timer armed at `now` for `timeout` fires on a kernel whose
+/// clock ticks every `tick` (a jiffy). Zero `tick`: exactly `now + timeout`.
+///
+/// Linux counts `timeout` in whole ticks, rounded up, from the tick `now`
+/// falls in (`expires = jiffies + n`). Its timer wheel never fires early:
+/// the bucket for `expires` is the next multiple of the level's
+/// granularity above it, so a timer fires one tick after `expires` at
+/// level 0 (up to 62 ticks ahead), and up to 8 ticks after at level 1
+/// (up to 503 ticks), 64 at level 2, and so on (kernel/time/timer.c,
+/// `calc_wheel_index`).
+pub(super) fn wheel_expiry(now: SimTime, timeout: Duration, tick: Duration) -> SimTime {
+    let tick_ns = u64::try_from(tick.as_nanos()).unwrap_or(u64::MAX);
+    if tick_ns == 0 {
+        return now + timeout;
+    }
+    let timeout_ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+    let n = timeout_ns.div_ceil(tick_ns);
+    let expires = (now.as_nanos() / tick_ns).saturating_add(n);
+    // Levels of 64 slots, each 8 times coarser than the one below.
+    let mut shift = 0;
+    let mut level_end: u64 = 63;
+    while n >= level_end && shift < 21 {
+        shift += 3;
+        level_end = level_end.saturating_mul(8);
+    }
+    let bucket = ((expires >> shift) + 1) << shift;
+    SimTime::from_nanos(bucket.saturating_mul(tick_ns))
+}
 
 /// Which timer expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,10 +100,12 @@ pub(super) struct Timers {
     /// RACK's reordering timer: when a segment sent before a delivered one
     /// will have waited long enough to be called lost.
     reorder: Option<SimTime>,
+    /// The kernel's clock tick (zero: exact deadlines); see [`wheel_expiry`].
+    tick: Duration,
 }
 
 impl Timers {
-    pub fn new(initial_rto: Duration, max_rto: Duration) -> Self {
+    pub fn new(initial_rto: Duration, max_rto: Duration, tick: Duration) -> Self {
         let initial_rto = initial_rto.max(MIN_RTO);
         Timers {
             base_rto: initial_rto,
@@ -80,7 +119,18 @@ impl Timers {
             delayed_ack: None,
             loss_probe: None,
             reorder: None,
+            tick,
         }
+    }
+
+    /// When a timer armed now for `timeout` fires.
+    pub fn expiry(&self, now: SimTime, timeout: Duration) -> SimTime {
+        wheel_expiry(now, timeout, self.tick)
+    }
+
+    /// One clock tick (zero when deadlines are exact).
+    pub fn tick(&self) -> Duration {
+        self.tick
     }
 
     /// The earliest deadline, if any timer runs.
@@ -122,12 +172,13 @@ impl Timers {
 
     /// Starts the retransmission timer unless it runs already.
     pub fn arm_retransmit(&mut self, now: SimTime) {
-        self.retransmit.get_or_insert(now + self.rto);
+        let at = self.expiry(now, self.rto);
+        self.retransmit.get_or_insert(at);
     }
 
     /// Starts the retransmission timer again from `now`.
     pub fn restart_retransmit(&mut self, now: SimTime) {
-        self.retransmit = Some(now + self.rto);
+        self.retransmit = Some(self.expiry(now, self.rto));
     }
 
     pub fn stop_retransmit(&mut self) {
@@ -160,7 +211,8 @@ impl Timers {
     }
 
     /// Arms the delayed-ACK timer unless it runs already.
-    pub fn arm_delayed_ack(&mut self, at: SimTime) {
+    pub fn arm_delayed_ack(&mut self, now: SimTime, delay: Duration) {
+        let at = self.expiry(now, delay);
         self.delayed_ack.get_or_insert(at);
     }
 
@@ -177,16 +229,19 @@ impl Timers {
         self.loss_probe.is_some()
     }
 
-    pub fn arm_loss_probe(&mut self, at: SimTime) {
-        self.loss_probe = Some(at);
+    /// Arms the probe timer for `timeout` from now, or for `cap` if that
+    /// comes first (the RTO's deadline, which it replaces).
+    pub fn arm_loss_probe(&mut self, now: SimTime, timeout: Duration, cap: Option<SimTime>) {
+        let at = self.expiry(now, timeout);
+        self.loss_probe = Some(cap.map_or(at, |c| c.min(at)));
     }
 
     pub fn stop_loss_probe(&mut self) {
         self.loss_probe = None;
     }
 
-    pub fn arm_reorder(&mut self, at: SimTime) {
-        self.reorder = Some(at);
+    pub fn arm_reorder(&mut self, now: SimTime, wait: Duration) {
+        self.reorder = Some(self.expiry(now, wait));
     }
 
     pub fn stop_reorder(&mut self) {
@@ -204,7 +259,8 @@ impl Timers {
 
     /// Starts the persist timer unless it runs already.
     pub fn arm_persist(&mut self, now: SimTime) {
-        self.persist.get_or_insert(now + self.persist_interval);
+        let at = self.expiry(now, self.persist_interval);
+        self.persist.get_or_insert(at);
     }
 
     /// A probe is going out: the next one waits twice as long.
@@ -319,7 +375,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let mut t = Timers::new(200 * MS, 1000 * MS);
+        let mut t = Timers::new(200 * MS, 1000 * MS, Duration::ZERO);
         let fired: Vec<_> = (0..5).map(|_| t.back_off()).collect();
         assert_eq!(fired, [200 * MS, 400 * MS, 800 * MS, 1000 * MS, 1000 * MS]);
         assert_eq!(t.retries, 5);
@@ -329,7 +385,7 @@ mod tests {
 
     #[test]
     fn the_earliest_timer_fires_first() {
-        let mut t = Timers::new(200 * MS, 1000 * MS);
+        let mut t = Timers::new(200 * MS, 1000 * MS, Duration::ZERO);
         t.arm_retransmit(SimTime::from_millis(10));
         t.arm_retransmit(SimTime::from_millis(50)); // already armed: kept
         t.start_time_wait(SimTime::ZERO, 100 * MS);
@@ -343,7 +399,7 @@ mod tests {
 
     #[test]
     fn persist_interval_backs_off_and_resets() {
-        let mut t = Timers::new(200 * MS, 500 * MS);
+        let mut t = Timers::new(200 * MS, 500 * MS, Duration::ZERO);
         t.arm_persist(SimTime::ZERO);
         assert_eq!(t.next_deadline(), Some(SimTime::from_millis(200)));
         t.pop_expired(SimTime::from_millis(200));
@@ -358,7 +414,7 @@ mod tests {
 
     #[test]
     fn a_huge_ceiling_does_not_overflow() {
-        let mut t = Timers::new(Duration::MAX, Duration::MAX);
+        let mut t = Timers::new(Duration::MAX, Duration::MAX, Duration::ZERO);
         assert_eq!(t.back_off(), Duration::MAX);
         assert_eq!(t.rto, Duration::MAX);
         t.arm_retransmit(SimTime::from_millis(5));
@@ -366,8 +422,27 @@ mod tests {
     }
 
     #[test]
+    fn with_a_tick_timers_fire_one_tick_after_expiry_coarser_when_long() {
+        let tick = 4 * MS;
+        let at = |now_ms: u64, after: Duration| {
+            wheel_expiry(SimTime::from_millis(now_ms), after, tick).as_nanos() / 1_000_000
+        };
+        // At 5 ms (tick 1), 10 ms is 3 ticks: expires at tick 4, fires at 5.
+        assert_eq!(at(5, 10 * MS), 20);
+        // 40 ms from tick 0: 10 ticks, fires at tick 11.
+        assert_eq!(at(0, 40 * MS), 44);
+        // 300 ms is 75 ticks, past level 0 (63): slots of 8 ticks.
+        assert_eq!(at(5, 300 * MS), 320);
+        // No tick: exact.
+        assert_eq!(
+            wheel_expiry(SimTime::from_millis(5), 10 * MS, Duration::ZERO),
+            SimTime::from_millis(15)
+        );
+    }
+
+    #[test]
     fn a_zero_timeout_is_raised_to_a_millisecond() {
-        let t = Timers::new(Duration::ZERO, Duration::ZERO);
+        let t = Timers::new(Duration::ZERO, Duration::ZERO, Duration::ZERO);
         assert_eq!(t.rto, MS);
     }
 }
