@@ -2,7 +2,7 @@
 //! about them still adds up.
 //!
 //! Four small captures the kit ships (a classic pcap among them) are
-//! mutated 2,000 times each by a fixed-seed xorshift: bytes flipped or
+//! mutated 2,000 times each by a fixed-seed generator (netsim's `SimRng`): bytes flipped or
 //! overwritten with 0x00 / 0xff, the file cut short, a range copied over
 //! another place, or the head of one file spliced to the tail of another.
 //! `report::analyze` must return, `Ok` or `Err`, and an `Ok` must keep the
@@ -20,6 +20,7 @@ use std::path::Path;
 use streamlab_analyzer::report::{self, Analysis, Filter};
 use streamlab_analyzer::scan::{Message, MAX_MESSAGES, MAX_TEXT};
 use streamlab_analyzer::Dir;
+use streamlab_netsim::rng::SimRng;
 
 const CAPTURES: [&str; 4] = [
     "sim-report.pcapng",
@@ -29,25 +30,6 @@ const CAPTURES: [&str; 4] = [
 ];
 const SEED: u64 = 0x5eed_2635_0bad_cafe;
 const MUTATIONS: u64 = 2_000;
-
-/// xorshift64: small, fixed, and the same on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A number in `0..n` (`n` > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 fn read(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -59,48 +41,48 @@ fn read(name: &str) -> Vec<u8> {
 /// One damaged copy of `bytes` (`other` is another capture, for splices).
 /// Most mutations touch the first kilobytes, where the headers are that
 /// steer everything after them.
-fn mutate(rng: &mut Rng, bytes: &[u8], other: &[u8]) -> (String, Vec<u8>) {
+fn mutate(rng: &mut SimRng, bytes: &[u8], other: &[u8]) -> (String, Vec<u8>) {
     let mut out = bytes.to_vec();
     let len = out.len();
-    let near = |rng: &mut Rng| {
-        if rng.below(2) == 0 {
-            rng.below(len.min(2_048))
+    let near = |rng: &mut SimRng| {
+        if rng.index(2) == 0 {
+            rng.index(len.min(2_048))
         } else {
-            rng.below(len)
+            rng.index(len)
         }
     };
-    match rng.below(6) {
+    match rng.index(6) {
         0 => {
-            let n = 1 + rng.below(8);
+            let n = 1 + rng.index(8);
             for _ in 0..n {
                 let at = near(rng);
-                out[at] ^= 1 << rng.below(8);
+                out[at] ^= 1 << rng.index(8);
             }
             (format!("flip {n} bits"), out)
         }
         1 | 2 => {
             let at = near(rng);
-            let n = (1 + rng.below(4)).min(len - at);
-            let value = if rng.below(2) == 0 { 0x00 } else { 0xff };
+            let n = (1 + rng.index(4)).min(len - at);
+            let value = if rng.index(2) == 0 { 0x00 } else { 0xff };
             out[at..at + n].fill(value);
             (format!("{n} bytes at {at} set to {value:#04x}"), out)
         }
         3 => {
-            let at = rng.below(len);
+            let at = rng.index(len);
             out.truncate(at);
             (format!("cut at {at}"), out)
         }
         4 => {
             let from = near(rng);
-            let n = 1 + rng.below(256.min(len - from));
+            let n = 1 + rng.index(256.min(len - from));
             let to = near(rng);
             let range = out[from..from + n].to_vec();
             out.splice(to..to, range);
             (format!("{n} bytes from {from} copied in at {to}"), out)
         }
         _ => {
-            let head = rng.below(len);
-            let tail = rng.below(other.len());
+            let head = rng.index(len);
+            let tail = rng.index(other.len());
             out.truncate(head);
             out.extend_from_slice(&other[tail..]);
             (
@@ -219,7 +201,7 @@ fn survive(index: usize) -> Result<u64, String> {
     let bytes = read(name);
     let other = read(CAPTURES[(index + 1) % CAPTURES.len()]);
     let seed = SEED ^ (index as u64 + 1);
-    let mut rng = Rng(seed);
+    let mut rng = SimRng::new(seed);
     let mut analysed = 0;
     for round in 0..MUTATIONS {
         let (what, damaged) = mutate(&mut rng, &bytes, &other);

@@ -62,6 +62,13 @@ impl SimRng {
         }
     }
 
+    /// An index in `0..n` (zero when `n` is zero): [`below`](Self::below)
+    /// for lengths, so tests can pick positions without casts.
+    pub fn index(&mut self, n: usize) -> usize {
+        // usize is at most 64 bits on every target Rust supports here.
+        self.below(n as u64) as usize
+    }
+
     /// A float in `[0, 1)` with 53 random bits.
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)

@@ -4,6 +4,7 @@
 use super::*;
 use crate::decode::decode;
 use crate::testutil::*;
+use streamlab_netsim::rng::SimRng;
 
 /// A small pcap of `n` Ethernet/IPv4/TCP frames, and the file offset where
 /// each record ends.
@@ -112,26 +113,10 @@ fn a_pcapng_cut_at_every_byte_reports_the_whole_records() {
     check_every_cut(&bytes, &ends);
 }
 
-/// xorshift64: a fixed, dependency-free source of test noise.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 #[test]
 fn random_mutations_never_panic_or_loop() {
     const SEED: u64 = 0x5eed_2635;
-    let mut rng = XorShift(SEED);
+    let mut rng = SimRng::new(SEED);
     let originals = [
         small_pcap(false, 4).0,
         small_pcap(true, 2).0,
@@ -139,16 +124,22 @@ fn random_mutations_never_panic_or_loop() {
     ];
     for round in 0..3_000 {
         let mut bytes = originals[round % originals.len()].clone();
-        for _ in 0..1 + rng.below(8) {
-            let at = rng.below(bytes.len());
-            match rng.below(4) {
-                0 => bytes[at] = rng.next() as u8,
-                1 => bytes[at] ^= 1 << rng.below(8),
-                2 => bytes[at] = [0, 0xff, 0x7f, 0x80][rng.below(4)],
+        for _ in 0..1 + rng.index(8) {
+            let at = rng.index(bytes.len());
+            match rng.index(4) {
+                0 => bytes[at] = rng.next_u64() as u8,
+                1 => bytes[at] ^= 1 << rng.index(8),
+                2 => bytes[at] = [0, 0xff, 0x7f, 0x80][rng.index(4)],
                 _ => bytes.truncate(at.max(1)),
             }
         }
-        // Any outcome is fine as long as it is an outcome.
-        let _ = drain(&bytes);
+        // Any outcome is fine as long as it is an outcome; a panic says
+        // which round of which seed, and how to replay it.
+        let outcome = std::panic::catch_unwind(|| drain(&bytes));
+        assert!(
+            outcome.is_ok(),
+            "round {round} of seed {SEED:#x} panicked (replay: cargo test -p \
+             streamlab-analyzer random_mutations_never_panic_or_loop)"
+        );
     }
 }

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::recorder::{Event, Recorder};
+use streamlab_netsim::rng::SimRng;
 
 const SYN: TcpFlags = TcpFlags::SYN;
 const ACK: TcpFlags = TcpFlags::ACK;
@@ -317,25 +318,9 @@ fn a_full_hold_buffer_gives_up_the_hole_and_goes_on() {
     assert_eq!(way.stats.stream_bytes + way.stats.gap_bytes, 315);
 }
 
-/// A fixed-seed xorshift generator: the same numbers on every run.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// A random stream cut into random segments, some duplicated, some
 /// overlapping, all shuffled: `(offset, len)` in the order to send.
-fn scramble(rng: &mut XorShift, len: u64) -> Vec<(u64, u64)> {
+fn scramble(rng: &mut SimRng, len: u64) -> Vec<(u64, u64)> {
     let mut pieces = Vec::new();
     let mut at = 0;
     while at < len {
@@ -359,9 +344,11 @@ fn scramble(rng: &mut XorShift, len: u64) -> Vec<(u64, u64)> {
 fn random_cuts_duplicates_overlaps_and_shuffles_give_back_the_stream() {
     let mut gave_up_holes = 0;
     for seed in 1..=200u64 {
-        let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let stream: Vec<u8> = (0..1 + rng.below(6000)).map(|_| rng.next() as u8).collect();
-        let isn = rng.next() as u32;
+        let mut rng = SimRng::new(seed);
+        let stream: Vec<u8> = (0..1 + rng.below(6000))
+            .map(|_| rng.next_u64() as u8)
+            .collect();
+        let isn = rng.next_u64() as u32;
         let tight = seed % 4 == 0; // a hold limit small enough to give up holes
         let mut way = OneWay::with_hold_limit(if tight { 1000 } else { 1 << 20 });
         way.syn(isn);

@@ -516,23 +516,17 @@ fn truncated_and_garbled_frames_give_errors_not_panics() {
             assert!(parse_frame(&bad).is_err(), "bit {bit} flipped");
         }
     }
-    // Random garbage and random edits, from a fixed xorshift seed.
-    let mut x: u64 = 0x2635_4592_6000_0007;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    // Random garbage and random edits, from a fixed seed.
+    let mut rng = crate::rng::SimRng::new(0x2635_4592_6000_0007);
     for _ in 0..20_000 {
-        let mut frame = frames[(next() % 3) as usize].clone();
-        for _ in 0..next() % 4 {
-            let at = (next() as usize) % frame.len();
-            frame[at] = next() as u8;
+        let mut frame = frames[rng.index(3)].clone();
+        for _ in 0..rng.below(4) {
+            let at = rng.index(frame.len());
+            frame[at] = rng.next_u64() as u8;
         }
-        frame.truncate((next() as usize) % (frame.len() + 8));
+        frame.truncate(rng.index(frame.len() + 8));
         let _ = parse_frame(&frame);
-        let garbage: Vec<u8> = (0..next() % 80).map(|_| next() as u8).collect();
+        let garbage: Vec<u8> = (0..rng.below(80)).map(|_| rng.next_u64() as u8).collect();
         let _ = parse_frame(&garbage);
     }
 }
