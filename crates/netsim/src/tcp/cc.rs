@@ -467,6 +467,31 @@ mod tests {
     }
 
     #[test]
+    fn before_any_loss_cubic_grows_a_segment_per_twenty_acks_at_least() {
+        let mut cc = CongestionControl::new(Congestion::Cubic, 10, Duration::from_millis(4));
+        cc.ssthresh = 40;
+        cc.cwnd = 40;
+        // Far below the curve's plateau at W_max = 0 the cubic term asks
+        // for nothing; Linux's cap (cnt ≤ 20 while W_max is 0) still grows.
+        let rtt = Some(Duration::from_millis(2));
+        for i in 0..40u64 {
+            cc.on_ack(SimTime::from_millis(i), 1, rtt, true);
+        }
+        assert!(cc.cwnd >= 42, "cwnd {}", cc.cwnd);
+    }
+
+    #[test]
+    fn a_timeout_makes_cubic_forget_its_plateau() {
+        let mut cc = CongestionControl::new(Congestion::Cubic, 10, Duration::ZERO);
+        cc.cwnd = 100;
+        cc.on_loss();
+        assert_eq!(cc.cubic.w_max, 100.0);
+        cc.on_rto(true);
+        assert_eq!(cc.cubic.w_max, 0.0, "bictcp_reset clears last_max_cwnd");
+        assert_eq!(cc.cwnd, 1);
+    }
+
+    #[test]
     fn the_cube_root_is_exact_enough() {
         assert_eq!(cbrt(27.0), 3.0);
         assert!((cbrt(75.0) - 4.217_163_326_508_746).abs() < 1e-9);

@@ -204,9 +204,6 @@ impl TcpEndpoint {
         }
     }
 
-    /// How long RACK lets a segment be late before calling it lost: none
-    /// in recovery or once three segments are SACKed (no reordering has
-    /// been seen), else a quarter of the minimum RTT, at most SRTT.
     /// Linux's TCP_TIMEOUT_MIN: two clock ticks, added to the probe's and
     /// the reordering timer's waits.
     fn timeout_min(&self) -> Duration {
@@ -216,6 +213,9 @@ impl TcpEndpoint {
         }
     }
 
+    /// How long RACK lets a segment be late before calling it lost: none
+    /// in recovery or once three segments are SACKed (no reordering has
+    /// been seen), else a quarter of the minimum RTT, at most SRTT.
     fn rack_reo_wnd(&self) -> Duration {
         let recovering = self.loss.ca != CaState::Open;
         if recovering || self.loss.sb.sacked_out >= DUP_THRESH {
