@@ -82,6 +82,7 @@ pub mod client;
 pub mod escape;
 pub mod format;
 pub mod framed;
+pub mod observe;
 pub mod original;
 pub mod outbox;
 pub mod request;
@@ -107,6 +108,30 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// Tells the dialect from a client's first bytes, as the server does
+    /// when it is left to choose: [`framed::HELLO_PREFIX`] (`hello `, in
+    /// any case) means framed; anything that can no longer become it means
+    /// original; `None` while it still can (`he`, `HELL`).
+    ///
+    /// ```
+    /// use streamlab_proto::Dialect;
+    /// assert_eq!(Dialect::detect(b"HELLO streamlab/1 x\n"), Some(Dialect::Framed));
+    /// assert_eq!(Dialect::detect(b"hel"), None);
+    /// assert_eq!(Dialect::detect(b"help"), Some(Dialect::Original));
+    /// assert_eq!(Dialect::detect(b"lista"), Some(Dialect::Original));
+    /// ```
+    pub fn detect(first_bytes: &[u8]) -> Option<Dialect> {
+        let prefix = framed::HELLO_PREFIX;
+        let n = first_bytes.len().min(prefix.len());
+        if !first_bytes[..n].eq_ignore_ascii_case(&prefix[..n]) {
+            Some(Dialect::Original)
+        } else if n == prefix.len() {
+            Some(Dialect::Framed)
+        } else {
+            None
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Dialect::Original => "original",

@@ -382,16 +382,12 @@ impl ServerSession {
         }
     }
 
-    /// Auto-detection: `hello ` (any case) starts the framed dialect;
-    /// anything that cannot become it is the original dialect.
+    /// Auto-detection by [`Dialect::detect`]: the first bytes are kept
+    /// until they tell.
     fn detect(&mut self, data: &[u8]) -> Option<Dialect> {
         self.first_bytes.extend_from_slice(data);
-        let n = self.first_bytes.len().min(framed::HELLO_PREFIX.len());
-        let head = self.first_bytes[..n].to_ascii_lowercase();
-        if head != framed::HELLO_PREFIX[..n] {
-            self.set_dialect(Dialect::Original);
-        } else if n == framed::HELLO_PREFIX.len() {
-            self.set_dialect(Dialect::Framed);
+        if let Some(d) = Dialect::detect(&self.first_bytes) {
+            self.set_dialect(d);
         }
         self.dialect
     }

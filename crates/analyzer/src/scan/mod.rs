@@ -11,31 +11,26 @@
 //!                    track_data_end   ┘
 //! ```
 //!
-//! The dialect comes from the client's first bytes: `hello ` means framed.
-//! A server message is what it sent before the client spoke again, as
-//! Wireshark's "Follow TCP Stream" shows it, cut at the markers. A client
-//! message is one line in the framed dialect, and one segment in the
-//! original one (the original server reads each `recv` as one command). Markers are searched
-//! across segment boundaries ([`markers`]); a framed track's length comes
-//! from its header, an original one ends at its end marker.
+//! The protocol's rules live in one place, proto's
+//! [`Observer`](streamlab_proto::observe::Observer): the dialect (the
+//! server's own rule), what a message is, markers across any split, counted
+//! bodies, gaps. This module is its adapter to a capture: it hands the
+//! observer each piece's stream offset, and turns the offsets of what comes
+//! back into frame numbers and times ([`FrameMap`]).
 
-mod markers;
-mod server;
-
-use std::collections::VecDeque;
+mod frames;
 
 use serde::Serialize;
-use streamlab_proto::{framed, PcmFormat};
+use streamlab_proto::observe::{self, Event, Observer, Side};
+use streamlab_proto::PcmFormat;
 
 use crate::stream::{Chunk, Dir, StreamSink};
-
-pub use markers::{Marker, MarkerSearch};
-use server::{Ctx, ServerSide};
+use frames::FrameMap;
 
 /// The most messages kept per connection; the rest are only counted.
 pub const MAX_MESSAGES: usize = 2_000;
 /// The most bytes of one message's text kept for the report.
-pub const MAX_TEXT: usize = 1_024;
+pub const MAX_TEXT: usize = observe::MAX_TEXT;
 
 /// The two dialects, as the analyzer tells them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,6 +38,15 @@ pub const MAX_TEXT: usize = 1_024;
 pub enum Dialect {
     Original,
     Framed,
+}
+
+impl From<streamlab_proto::Dialect> for Dialect {
+    fn from(d: streamlab_proto::Dialect) -> Dialect {
+        match d {
+            streamlab_proto::Dialect::Original => Dialect::Original,
+            streamlab_proto::Dialect::Framed => Dialect::Framed,
+        }
+    }
 }
 
 /// What a message is.
@@ -56,6 +60,17 @@ pub enum Kind {
     /// A track's audio: only its length is kept.
     Audio,
     TrackEnd,
+}
+
+impl From<observe::Kind> for Kind {
+    fn from(k: observe::Kind) -> Kind {
+        match k {
+            observe::Kind::Text => Kind::Text,
+            observe::Kind::TrackStart => Kind::TrackStart,
+            observe::Kind::Audio => Kind::Audio,
+            observe::Kind::TrackEnd => Kind::TrackEnd,
+        }
+    }
 }
 
 /// One message, in the order the capture has them.
@@ -75,15 +90,6 @@ pub struct Message {
     pub bytes: Vec<u8>,
     /// Bytes missing inside it (gaps in the capture).
     pub missing: u64,
-}
-
-impl Message {
-    /// Adds `data` to the message, keeping at most [`MAX_TEXT`] bytes of it.
-    pub fn append(&mut self, data: &[u8]) {
-        self.len += data.len() as u64;
-        let room = MAX_TEXT.saturating_sub(self.bytes.len());
-        self.bytes.extend_from_slice(&data[..data.len().min(room)]);
-    }
 }
 
 fn dir_name<S: serde::Serializer>(d: &Dir, s: S) -> Result<S::Ok, S::Error> {
@@ -172,93 +178,169 @@ pub struct Scan {
 /// The scanner of one connection: a [`StreamSink`].
 pub struct Scanner {
     scan: Scan,
-    /// The message being built in each direction.
-    open: [Option<Message>; 2],
-    server: ServerSide,
-    /// Names asked for by `download`, oldest first (original dialect).
-    asked: VecDeque<String>,
+    observer: Observer,
+    /// Frames and times of each direction's recent bytes.
+    frames: [FrameMap; 2],
+    /// The frame and time of each direction's open message's first byte.
+    open_at: [(u64, u64); 2],
     out: Option<Box<dyn AudioOut>>,
 }
 
 impl Scanner {
     /// A scanner; `out`, if given, receives each track's audio.
     pub fn new(out: Option<Box<dyn AudioOut>>) -> Self {
+        let keep_bytes = out.is_some();
         Scanner {
             scan: Scan::default(),
-            open: [None, None],
-            server: ServerSide::default(),
-            asked: VecDeque::new(),
+            observer: Observer::new(),
+            frames: [FrameMap::new(false), FrameMap::new(keep_bytes)],
+            open_at: [(0, 0); 2],
             out,
         }
     }
 
     /// Ends the open messages and tracks, and sorts the messages.
     pub fn finish(mut self) -> Scan {
-        self.close(Dir::ToServer);
-        let mut cx = Ctx {
-            scan: &mut self.scan,
-            open: &mut self.open[1],
-            asked: &mut self.asked,
-            out: self.out.as_deref_mut(),
-        };
-        self.server.finish(&mut cx);
+        self.observer.finish();
+        self.drain(None);
         self.scan
             .messages
             .sort_by_key(|m| (m.frame, m.dir, m.offset));
         self.scan
     }
 
-    fn close(&mut self, dir: Dir) {
-        if let Some(m) = self.open[dir.index()].take() {
-            push(&mut self.scan, m);
+    /// Handles what the observer found (while `piece` was fed, if any).
+    fn drain(&mut self, piece: Option<(Side, &Chunk<'_>)>) {
+        while let Some(e) = self.observer.poll_event() {
+            self.event(e, piece);
         }
     }
 
-    fn text(&mut self, dir: Dir, chunk: Chunk<'_>) {
-        server::text_into(&mut self.open[dir.index()], dir, chunk);
+    fn event(&mut self, e: Event, piece: Option<(Side, &Chunk<'_>)>) {
+        let server = &self.frames[Side::Server.index()];
+        match e {
+            Event::Dialect(d) => self.scan.dialect = Some(d.into()),
+            Event::Begin { side, at } => {
+                self.open_at[side.index()] = self.frames[side.index()].frame_of(at);
+            }
+            Event::Message(m) => {
+                let (frame, time_ns) = self.open_at[m.side.index()];
+                push(
+                    &mut self.scan,
+                    Message {
+                        dir: dir_of(m.side),
+                        kind: m.kind.into(),
+                        frame,
+                        time_ns,
+                        offset: m.offset,
+                        len: m.len,
+                        bytes: m.text,
+                        missing: m.missing,
+                    },
+                );
+            }
+            Event::TrackStart { at, name } => {
+                let start = Some(server.spot(at, observe::Marker::Start));
+                self.scan.tracks.push(Track::new(name, start));
+            }
+            Event::TrackHeader(h) => {
+                if let Some(track) = self.scan.tracks.last_mut() {
+                    track.name = Some(h.name);
+                    track.format = Some(h.format);
+                    track.announced_bytes = Some(h.bytes);
+                }
+            }
+            Event::AudioStart => {
+                let index = self.scan.tracks.len().saturating_sub(1);
+                if let (Some(out), Some(track)) = (self.out.as_deref_mut(), self.scan.tracks.last())
+                {
+                    out.start(index, track);
+                }
+            }
+            Event::Audio { at, len } => {
+                let Some(index) = self.scan.tracks.len().checked_sub(1) else {
+                    return;
+                };
+                let first = server.frame_of(at);
+                let last = server.frame_of(at + len - 1);
+                let track = &mut self.scan.tracks[index];
+                track.audio_bytes += len;
+                track.first_audio_frame.get_or_insert(first.0);
+                track.first_audio_ns.get_or_insert(first.1);
+                track.last_audio_frame = Some(last.0);
+                track.last_audio_ns = Some(last.1);
+                if let Some(out) = self.out.as_deref_mut() {
+                    let piece = piece.filter(|(s, _)| *s == Side::Server).map(|(_, c)| c);
+                    server.bytes(at, len, piece, |b| out.audio(index, b));
+                }
+            }
+            Event::AudioMissing { len } => {
+                if let Some(track) = self.scan.tracks.last_mut() {
+                    track.missing_bytes += len;
+                }
+            }
+            Event::AudioEnd => {
+                let index = self.scan.tracks.len().saturating_sub(1);
+                if let (Some(out), Some(track)) = (self.out.as_deref_mut(), self.scan.tracks.last())
+                {
+                    out.end(index, track);
+                }
+            }
+            Event::TrackBegunBefore {
+                name,
+                audio,
+                missing,
+                from,
+            } => {
+                let first = from.map(|_| self.open_at[Side::Server.index()]);
+                let mut track = Track::new(name, None);
+                track.audio_bytes = audio;
+                track.missing_bytes = missing;
+                track.first_audio_frame = first.map(|f| f.0);
+                track.first_audio_ns = first.map(|f| f.1);
+                self.scan.tracks.push(track);
+            }
+            Event::TrackEnd { at } => {
+                let spot = server.spot(at, observe::Marker::End);
+                if let Some(track) = self.scan.tracks.last_mut().filter(|t| t.end.is_none()) {
+                    track.end = Some(spot);
+                }
+            }
+            // The report does not show these yet.
+            Event::Malformed { .. } => {}
+        }
     }
+}
 
-    /// The client's bytes: framed commands are cut at line ends, original
-    /// ones are whole runs.
-    fn client(&mut self, chunk: Chunk<'_>) {
-        if self.scan.dialect.is_none() {
-            let framed = chunk.offset == 0 && chunk.data.starts_with(framed::HELLO_PREFIX);
-            self.scan.dialect = Some(if framed {
-                Dialect::Framed
-            } else {
-                Dialect::Original
-            });
-            self.server.dialect = self.scan.dialect;
-        }
-        if self.scan.dialect != Some(Dialect::Framed) {
-            // The original server reads each segment as one command (one
-            // recv), so each is its own message.
-            self.note_download(chunk.data);
-            self.text(Dir::ToServer, chunk);
-            return self.close(Dir::ToServer);
-        }
-        let mut rest = chunk;
-        while let Some(nl) = rest.data.iter().position(|&b| b == b'\n') {
-            let (line, after) = rest.data.split_at(nl + 1);
-            self.text(Dir::ToServer, Chunk { data: line, ..rest });
-            self.close(Dir::ToServer);
-            rest = Chunk {
-                offset: rest.offset + line.len() as u64,
-                data: after,
-                ..rest
-            };
-        }
-        if !rest.data.is_empty() {
-            self.text(Dir::ToServer, rest);
+impl Track {
+    fn new(name: Option<String>, start: Option<MarkerSpot>) -> Track {
+        Track {
+            name,
+            start,
+            end: None,
+            announced_bytes: None,
+            format: None,
+            audio_bytes: 0,
+            missing_bytes: 0,
+            first_audio_frame: None,
+            last_audio_frame: None,
+            first_audio_ns: None,
+            last_audio_ns: None,
         }
     }
+}
 
-    /// Remembers the song an original `download` asks for.
-    fn note_download(&mut self, data: &[u8]) {
-        let text = String::from_utf8_lossy(data);
-        if let Some(name) = text.trim().strip_prefix("download ") {
-            self.asked.push_back(name.trim().to_string());
-        }
+fn side_of(dir: Dir) -> Side {
+    match dir {
+        Dir::ToServer => Side::Client,
+        Dir::ToClient => Side::Server,
+    }
+}
+
+fn dir_of(side: Side) -> Dir {
+    match side {
+        Side::Client => Dir::ToServer,
+        Side::Server => Dir::ToClient,
     }
 }
 
@@ -276,44 +358,19 @@ impl StreamSink for Scanner {
         if chunk.data.is_empty() {
             return;
         }
-        // The other side spoke: its message is complete.
-        let other = match dir {
-            Dir::ToServer => Dir::ToClient,
-            Dir::ToClient => Dir::ToServer,
-        };
-        self.close(other);
-        match dir {
-            Dir::ToServer => self.client(chunk),
-            Dir::ToClient => {
-                let mut cx = Ctx {
-                    scan: &mut self.scan,
-                    open: &mut self.open[1],
-                    asked: &mut self.asked,
-                    out: self.out.as_deref_mut(),
-                };
-                self.server.data(chunk, &mut cx);
-            }
-        }
+        let side = side_of(dir);
+        self.frames[side.index()].piece(&chunk);
+        self.observer.data(side, chunk.offset, chunk.data);
+        self.drain(Some((side, &chunk)));
+        self.frames[side.index()].done(&chunk);
     }
 
     fn gap(&mut self, dir: Dir, _offset: u64, len: u64, _frame: u64, _time_ns: u64) {
-        match dir {
-            Dir::ToServer => {
-                if let Some(m) = &mut self.open[0] {
-                    m.missing += len;
-                    m.len += len;
-                }
-            }
-            Dir::ToClient => {
-                let mut cx = Ctx {
-                    scan: &mut self.scan,
-                    open: &mut self.open[1],
-                    asked: &mut self.asked,
-                    out: self.out.as_deref_mut(),
-                };
-                self.server.gap(len, &mut cx);
-            }
-        }
+        let side = side_of(dir);
+        self.observer.gap(side, len);
+        self.drain(None);
+        // The stream jumps: nothing before the gap is named again.
+        self.frames[side.index()].forget();
     }
 }
 

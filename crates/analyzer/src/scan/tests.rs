@@ -326,3 +326,19 @@ fn audio_frames_are_those_of_its_first_and_last_byte_at_every_segment_size() {
         }
     }
 }
+
+/// The server reads these as framed greetings; the scanner once called
+/// them original (it wanted a lower-case `hello ` in the first segment).
+#[test]
+fn a_greeting_in_capitals_or_split_across_segments_is_framed() {
+    for pieces in [
+        &[(C, &b"HELLO streamlab/1 x\n"[..])][..],
+        &[(C, &b"hel"[..]), (C, &b"lo streamlab/1 x\nlist\n"[..])][..],
+    ] {
+        let s = scan(pieces);
+        assert_eq!(s.dialect, Some(Dialect::Framed), "{pieces:?}");
+        let first = &s.messages[0];
+        assert_eq!((first.frame, first.offset), (1, 0), "{pieces:?}");
+        assert!(first.bytes.ends_with(b"x\n"), "{pieces:?}");
+    }
+}

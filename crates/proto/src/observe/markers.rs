@@ -1,9 +1,17 @@
 //! Finding `track_data_start` and `track_data_end` in a stream that
-//! arrives in pieces: a marker may be split across two segments, so the
-//! last few bytes of each piece are kept and searched with the next.
+//! arrives in pieces: a marker may be split across two pieces, so the last
+//! few bytes of each piece are kept and searched with the next.
 //!
 //! Both spellings count: `track_data_start` (the original code) and
 //! `track data start` (how the report writes it).
+//!
+//! ```
+//! use streamlab_proto::observe::{Marker, MarkerSearch};
+//! let mut s = MarkerSearch::default();
+//! assert_eq!(s.find(0, b"audio track_data_e", &[Marker::End]), None);
+//! s.keep(0, b"audio track_data_e");
+//! assert_eq!(s.find(18, b"nd", &[Marker::End]), Some((6, Marker::End)));
+//! ```
 
 use memchr::memmem;
 
@@ -22,10 +30,23 @@ impl Marker {
             Marker::End => 14,
         }
     }
+
+    /// The original code's spelling.
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            Marker::Start => crate::original::TRACK_START,
+            Marker::End => crate::original::TRACK_END,
+        }
+    }
 }
 
 /// The longest marker, less one: what a piece must lend to the next.
-const KEEP: usize = 15;
+pub const KEEP: usize = 15;
+
+/// The end marker, less one: how many audio bytes of the original dialect
+/// must wait for the next piece, which may show that they begin
+/// `track_data_end`.
+pub const HOLD: usize = 13;
 
 /// A marker begins at `at` in `hay`: which one, if any.
 fn marker_at(hay: &[u8], at: usize) -> Option<Marker> {
@@ -44,11 +65,10 @@ fn marker_at(hay: &[u8], at: usize) -> Option<Marker> {
     }
 }
 
-/// Every marker that starts in `hay` at or after `from` (and fits in it),
-/// in order, restricted to `wanted`.
-fn find_in(hay: &[u8], from: usize, wanted: &[Marker]) -> Option<(usize, Marker)> {
+/// The first marker in `wanted` that starts in `hay` (and fits in it).
+fn find_in(hay: &[u8], wanted: &[Marker]) -> Option<(usize, Marker)> {
     let finder = memmem::Finder::new(b"track");
-    let mut start = from;
+    let mut start = 0;
     while start < hay.len() {
         let pos = start + finder.find(&hay[start..])?;
         if let Some(m) = marker_at(hay, pos).filter(|m| wanted.contains(m)) {
@@ -62,12 +82,10 @@ fn find_in(hay: &[u8], from: usize, wanted: &[Marker]) -> Option<(usize, Marker)
 /// A streaming search over one direction's bytes.
 #[derive(Debug, Default)]
 pub struct MarkerSearch {
-    /// The last bytes of the previous piece, and the stream offset of the
+    /// The last bytes of the previous pieces, and the stream offset of the
     /// first of them.
     tail: Vec<u8>,
     tail_offset: u64,
-    /// The frame and time each kept byte came in.
-    tail_frames: Vec<(u64, u64)>,
 }
 
 impl MarkerSearch {
@@ -75,13 +93,6 @@ impl MarkerSearch {
     /// after a marker).
     pub fn reset(&mut self) {
         self.tail.clear();
-        self.tail_frames.clear();
-    }
-
-    /// The frame and time of the kept byte at stream offset `at`, if kept.
-    pub fn frame_of(&self, at: u64) -> Option<(u64, u64)> {
-        let i = usize::try_from(at.checked_sub(self.tail_offset)?).ok()?;
-        self.tail_frames.get(i).copied()
     }
 
     /// The first marker in `wanted` that ends inside `data` (which starts
@@ -92,28 +103,24 @@ impl MarkerSearch {
             // A marker straddling the boundary starts in the tail.
             let mut join = self.tail.clone();
             join.extend_from_slice(&data[..data.len().min(KEEP)]);
-            let found = find_in(&join, 0, wanted).filter(|(pos, _)| *pos < self.tail.len());
+            let found = find_in(&join, wanted).filter(|(pos, _)| *pos < self.tail.len());
             if let Some((pos, m)) = found {
                 return Some((self.tail_offset + pos as u64, m));
             }
         }
-        find_in(data, 0, wanted).map(|(pos, m)| (offset + pos as u64, m))
+        find_in(data, wanted).map(|(pos, m)| (offset + pos as u64, m))
     }
 
-    /// Keeps the last bytes of `data` (at `offset`, from `frame` at
-    /// `time_ns`) for the next piece.
-    pub fn keep(&mut self, offset: u64, data: &[u8], frame: u64, time_ns: u64) {
+    /// Keeps the last bytes of `data` (at `offset`) for the next piece.
+    pub fn keep(&mut self, offset: u64, data: &[u8]) {
         let end = offset + data.len() as u64;
         if self.tail_offset + self.tail.len() as u64 != offset {
             self.reset();
         }
         let take = data.len().min(KEEP);
         self.tail.extend_from_slice(&data[data.len() - take..]);
-        self.tail_frames
-            .extend(std::iter::repeat_n((frame, time_ns), take));
         let extra = self.tail.len().saturating_sub(KEEP);
         self.tail.drain(..extra);
-        self.tail_frames.drain(..extra);
         self.tail_offset = end - self.tail.len() as u64;
     }
 }
@@ -144,7 +151,7 @@ mod tests {
             let mut s = MarkerSearch::default();
             let (a, b) = stream.split_at(cut);
             let found = s.find(0, a, &BOTH).or_else(|| {
-                s.keep(0, a, 1, 0);
+                s.keep(0, a);
                 s.find(cut as u64, b, &BOTH)
             });
             assert_eq!(found, Some((at, Marker::End)), "cut at {cut}");
@@ -157,10 +164,18 @@ mod tests {
         let stream = b"track_data_start";
         for (i, b) in stream[..15].iter().enumerate() {
             assert_eq!(s.find(i as u64, &[*b], &BOTH), None);
-            s.keep(i as u64, &[*b], 1, 0);
+            s.keep(i as u64, &[*b]);
         }
         assert_eq!(s.find(15, b"t", &BOTH), Some((0, Marker::Start)));
         // A gap in between: the tail no longer joins.
         assert_eq!(s.find(40, b"t", &BOTH), None);
+    }
+
+    #[test]
+    fn the_constants_match_the_markers() {
+        assert_eq!(Marker::Start.bytes().len(), Marker::Start.byte_len());
+        assert_eq!(Marker::End.bytes().len(), Marker::End.byte_len());
+        assert_eq!(KEEP, Marker::Start.byte_len() - 1);
+        assert_eq!(HOLD, Marker::End.byte_len() - 1);
     }
 }

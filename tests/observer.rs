@@ -1,0 +1,376 @@
+//! The protocol observer against the sessions: the same conversations, cut
+//! into segments at random, read by the server and client sessions that
+//! take part and by proto's observer that only watches. They must agree on
+//! the dialect, on every command, and on every track's name and bytes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use streamlab_netsim::rng::SimRng;
+use streamlab_proto::observe::{Event, Kind, Message, Observer, Side};
+use streamlab_proto::{
+    same_song_name, ClientConfig, ClientEvent, ClientSession, Device, Dialect, PcmFormat,
+    PlayState, Request, ServerConfig, ServerContext, ServerEvent, ServerSession, Track,
+    TrackUnavailable,
+};
+
+/// Two short songs; one device.
+struct Catalogue {
+    songs: Vec<Track>,
+}
+
+impl Catalogue {
+    /// With `marker_inside`, each song's audio spells `track_data_end`
+    /// halfway: the framed dialect counts it as audio. The original
+    /// dialect cannot carry such audio at all (its readers disagree on
+    /// where the track ends: the observer at the first marker, the client
+    /// at one that ends a read), so its songs leave it out.
+    fn new(marker_inside: bool) -> Catalogue {
+        let pcm = |n: usize, k: u8| -> Arc<[u8]> {
+            let mut v: Vec<u8> = (0..n).map(|i| (i as u8).wrapping_mul(k)).collect();
+            if marker_inside {
+                v[n / 2..n / 2 + 14].copy_from_slice(b"track_data_end");
+            }
+            v.into()
+        };
+        Catalogue {
+            songs: vec![
+                Track {
+                    name: "RV".into(),
+                    format: PcmFormat::CD,
+                    pcm: pcm(6_000, 7),
+                },
+                Track {
+                    name: "VL".into(),
+                    format: PcmFormat::CD,
+                    pcm: pcm(900, 13),
+                },
+            ],
+        }
+    }
+}
+
+impl ServerContext for Catalogue {
+    fn song_names(&self) -> Vec<String> {
+        self.songs.iter().map(|t| t.name.clone()).collect()
+    }
+    fn track(&self, name: &str) -> Result<Track, TrackUnavailable> {
+        streamlab_proto::find_track(&self.songs, name)
+            .cloned()
+            .ok_or(TrackUnavailable::NotFound)
+    }
+    fn devices(&self) -> Vec<Device> {
+        vec![Device {
+            ip: "10.0.0.10".into(),
+            port: 45926,
+            state: PlayState::Playing,
+            song: Some("RV".into()),
+        }]
+    }
+    fn report(&self, _conn: u64, _state: PlayState, _song: Option<String>) {}
+}
+
+/// One conversation as it went over the wire, and what each session made
+/// of it.
+#[derive(Default)]
+struct Wire {
+    /// Each segment, in the order it moved.
+    pieces: Vec<(Side, Vec<u8>)>,
+    server: Vec<ServerEvent>,
+    client: Vec<ClientEvent>,
+}
+
+impl Wire {
+    fn stream(&self, side: Side) -> Vec<u8> {
+        let pieces = self.pieces.iter().filter(|(s, _)| *s == side);
+        pieces.flat_map(|(_, p)| p.iter().copied()).collect()
+    }
+}
+
+/// A random list of requests, ending with `quit`.
+fn requests(rng: &mut SimRng) -> Vec<Request> {
+    let pool = [
+        Request::List,
+        Request::Download { name: "rv".into() },
+        Request::Download { name: "VL".into() },
+        Request::Download {
+            name: "nope".into(),
+        },
+        Request::Devices,
+        Request::Status {
+            state: PlayState::Playing,
+            song: Some("RV".into()),
+        },
+    ];
+    let n = 1 + rng.index(5);
+    let mut out: Vec<Request> = (0..n)
+        .map(|_| pool[rng.index(pool.len())].clone())
+        .collect();
+    out.push(Request::Quit);
+    out
+}
+
+/// Runs the sessions against each other. The server's output goes in
+/// segments of random size; so does the client's in the framed dialect (in
+/// the original one each command is one write and one read, which is the
+/// dialect's own rule).
+fn converse(dialect: Dialect, rng: &mut SimRng) -> Wire {
+    let ctx = Catalogue::new(dialect == Dialect::Framed);
+    let mut server = ServerSession::new(1, ServerConfig::default());
+    let mut client = ClientSession::new(ClientConfig::new(dialect));
+    for r in requests(rng) {
+        client.send(Duration::ZERO, r);
+    }
+    let mut wire = Wire::default();
+    let mut now = Duration::ZERO;
+    for _ in 0..1_000_000 {
+        let mut moved = false;
+        let out = client.pending(now);
+        if !out.is_empty() && server.wants_read() {
+            let n = match dialect {
+                Dialect::Original => out.len(),
+                Dialect::Framed => 1 + rng.index(out.len()),
+            };
+            let piece = out[..n].to_vec();
+            client.consume(now, n);
+            server.handle_read(now, &piece, &ctx);
+            wire.pieces.push((Side::Client, piece));
+            moved = true;
+        }
+        if server.wants_drain() {
+            server.handle_drained(now);
+            moved = true;
+        }
+        let out = server.pending(now);
+        if !out.is_empty() {
+            let n = 1 + rng.index(out.len().min(3_000));
+            let piece = out[..n].to_vec();
+            server.consume(now, n);
+            client.handle_input(now, &piece);
+            wire.pieces.push((Side::Server, piece));
+            moved = true;
+        }
+        wire.server
+            .extend(std::iter::from_fn(|| server.poll_event()));
+        wire.client
+            .extend(std::iter::from_fn(|| client.poll_event()));
+        if server.is_finished(now) && !client.is_closed() {
+            client.handle_eof(now);
+            continue;
+        }
+        if client.is_closed() || client.is_idle() && server.pending(now).is_empty() {
+            wire.client
+                .extend(std::iter::from_fn(|| client.poll_event()));
+            return wire;
+        }
+        if !moved {
+            let next = [client.poll_timeout(), server.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+                .expect("stuck: nothing to move and no timer");
+            client.handle_timeout(next.max(now));
+            now = next.max(now + Duration::from_micros(1));
+        }
+    }
+    panic!("the conversation did not end");
+}
+
+/// Feeds the wire's segments to an observer.
+fn observe(pieces: &[(Side, Vec<u8>)]) -> (Observer, Vec<Event>) {
+    let mut o = Observer::new();
+    let mut offsets = [0u64; 2];
+    for (side, piece) in pieces {
+        o.data(*side, offsets[side.index()], piece);
+        offsets[side.index()] += piece.len() as u64;
+    }
+    o.finish();
+    let events = std::iter::from_fn(|| o.poll_event()).collect();
+    (o, events)
+}
+
+/// A track as one side saw it: its name, its audio, whether it ended.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    name: String,
+    audio: Vec<u8>,
+    ended: bool,
+}
+
+fn observed_tracks(events: &[Event], server_stream: &[u8]) -> Vec<Seen> {
+    let mut tracks: Vec<Seen> = Vec::new();
+    for e in events {
+        match e {
+            Event::TrackStart { name, .. } => tracks.push(Seen {
+                name: name.clone().unwrap_or_default(),
+                audio: Vec::new(),
+                ended: false,
+            }),
+            Event::TrackHeader(h) => {
+                if let Some(t) = tracks.last_mut() {
+                    t.name = h.name.clone();
+                }
+            }
+            Event::Audio { at, len } => {
+                let t = tracks.last_mut().expect("audio belongs to a track");
+                t.audio
+                    .extend_from_slice(&server_stream[*at as usize..(*at + *len) as usize]);
+            }
+            Event::TrackEnd { .. } => tracks.last_mut().expect("an open track").ended = true,
+            _ => {}
+        }
+    }
+    tracks
+}
+
+fn client_tracks(events: &[ClientEvent]) -> Vec<Seen> {
+    let mut tracks: Vec<Seen> = Vec::new();
+    for e in events {
+        match e {
+            ClientEvent::TrackStart { name, .. } => tracks.push(Seen {
+                name: name.clone(),
+                audio: Vec::new(),
+                ended: false,
+            }),
+            ClientEvent::TrackData { data, .. } => tracks
+                .last_mut()
+                .expect("data in a track")
+                .audio
+                .extend(data),
+            ClientEvent::TrackEnd { .. } => tracks.last_mut().expect("a track").ended = true,
+            _ => {}
+        }
+    }
+    tracks
+}
+
+fn messages(events: &[Event], side: Side) -> Vec<&Message> {
+    let all = events.iter().filter_map(|e| match e {
+        Event::Message(m) if m.side == side => Some(m),
+        _ => None,
+    });
+    all.collect()
+}
+
+/// Checks one conversation; `what` names it in a failure.
+fn agree(dialect: Dialect, wire: &Wire, what: &str) {
+    let (observer, events) = observe(&wire.pieces);
+    let client_stream = wire.stream(Side::Client);
+    let server_stream = wire.stream(Side::Server);
+
+    // The dialect, by the server's rule.
+    assert!(
+        wire.server.contains(&ServerEvent::Dialect(dialect)),
+        "{what}"
+    );
+    assert_eq!(observer.dialect(), Some(dialect), "{what}");
+
+    // Every command the server read, in order, and where it lies.
+    let commands: Vec<String> = messages(&events, Side::Client)
+        .iter()
+        .map(|m| {
+            let at = m.offset as usize;
+            assert_eq!(
+                m.text,
+                client_stream[at..at + m.len as usize],
+                "{what}: a command's offset"
+            );
+            assert!(m.request().is_some_and(|r| r.is_ok()), "{what}: {m:?}");
+            String::from_utf8_lossy(&m.text)
+                .trim_end_matches(['\r', '\n'])
+                .to_string()
+        })
+        .collect();
+    let served: Vec<String> = wire
+        .server
+        .iter()
+        .filter_map(|e| match e {
+            ServerEvent::Command { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(commands, served, "{what}");
+
+    // Every track: the same name, the same bytes, ended.
+    let seen = observed_tracks(&events, &server_stream);
+    let played = client_tracks(&wire.client);
+    assert_eq!(seen.len(), played.len(), "{what}: tracks");
+    for (o, c) in seen.iter().zip(&played) {
+        assert!(
+            same_song_name(&o.name, &c.name),
+            "{what}: {} vs {}",
+            o.name,
+            c.name
+        );
+        assert!(
+            o.audio == c.audio,
+            "{what}: {} vs {} audio bytes",
+            o.audio.len(),
+            c.audio.len()
+        );
+        assert!(o.ended && c.ended, "{what}");
+    }
+
+    // Server messages lie where they say.
+    for m in messages(&events, Side::Server) {
+        let at = m.offset as usize;
+        let bytes = &server_stream[at..at + m.len as usize];
+        match m.kind {
+            Kind::Text => assert_eq!(m.text, bytes, "{what}"),
+            Kind::TrackStart => assert!(bytes.starts_with(b"track_data_start"), "{what}"),
+            Kind::TrackEnd => assert!(bytes.starts_with(b"track_data_end"), "{what}"),
+            Kind::Audio => assert!(m.text.is_empty(), "{what}"),
+        }
+    }
+}
+
+#[test]
+fn the_observer_and_the_sessions_agree_on_thousands_of_random_splits() {
+    let mut tracks = 0;
+    for dialect in [Dialect::Original, Dialect::Framed] {
+        for seed in 1..=1_500u64 {
+            let mut rng = SimRng::new(seed);
+            let wire = converse(dialect, &mut rng);
+            tracks += client_tracks(&wire.client).len();
+            let what = format!(
+                "{dialect}, seed {seed} (replay: this test with only that seed), {} segments",
+                wire.pieces.len()
+            );
+            agree(dialect, &wire, &what);
+        }
+    }
+    // The requests are random: make sure tracks were among them.
+    assert!(tracks > 1_000, "only {tracks} tracks in 3000 conversations");
+}
+
+/// Greetings the server and the observer once told apart differently
+/// (the analyzer called them original): `hello` in capitals, and split.
+#[test]
+fn a_greeting_in_capitals_or_split_is_framed_to_the_server_and_the_observer() {
+    let ctx = Catalogue::new(false);
+    let cases: [&[&[u8]]; 3] = [
+        &[b"HELLO streamlab/1 x\n"],
+        &[b"hel", b"lo streamlab/1 x\n"],
+        &[b"h", b"E", b"l", b"L", b"o", b" streamlab/1 x\n"],
+    ];
+    for reads in cases {
+        let mut server = ServerSession::new(1, ServerConfig::default());
+        let mut observer = Observer::new();
+        let mut offset = 0;
+        for read in reads {
+            server.handle_read(Duration::ZERO, read, &ctx);
+            observer.data(Side::Client, offset, read);
+            offset += read.len() as u64;
+        }
+        observer.finish();
+        let events: Vec<Event> = std::iter::from_fn(|| observer.poll_event()).collect();
+        assert_eq!(server.dialect(), Some(Dialect::Framed), "{reads:?}");
+        assert_eq!(observer.dialect(), Some(Dialect::Framed), "{reads:?}");
+        let greeting = messages(&events, Side::Client);
+        assert_eq!(greeting.len(), 1, "{reads:?}: one command");
+        assert!(
+            matches!(greeting[0].request(), Some(Ok(Request::Hello { .. }))),
+            "{reads:?}"
+        );
+    }
+}
