@@ -8,82 +8,44 @@ use std::time::Duration;
 
 use streamlab_netsim::rng::SimRng;
 use streamlab_proto::observe::{Event, Kind, Message, Observer, Side};
+use streamlab_proto::pair::{Catalogue, Pair};
 use streamlab_proto::{
     same_song_name, ClientConfig, ClientEvent, ClientSession, Device, Dialect, PcmFormat,
-    PlayState, Request, ServerConfig, ServerContext, ServerEvent, ServerSession, Track,
-    TrackUnavailable,
+    PlayState, Request, ServerConfig, ServerEvent, ServerSession, Track,
 };
 
-/// Two short songs; one device.
-struct Catalogue {
-    songs: Vec<Track>,
-}
-
-impl Catalogue {
-    /// With `marker_inside`, each song's audio spells `track_data_end`
-    /// halfway: the framed dialect counts it as audio. The original
-    /// dialect cannot carry such audio at all (its readers disagree on
-    /// where the track ends: the observer at the first marker, the client
-    /// at one that ends a read), so its songs leave it out.
-    fn new(marker_inside: bool) -> Catalogue {
-        let pcm = |n: usize, k: u8| -> Arc<[u8]> {
-            let mut v: Vec<u8> = (0..n).map(|i| (i as u8).wrapping_mul(k)).collect();
-            if marker_inside {
-                v[n / 2..n / 2 + 14].copy_from_slice(b"track_data_end");
-            }
-            v.into()
-        };
-        Catalogue {
-            songs: vec![
-                Track {
-                    name: "RV".into(),
-                    format: PcmFormat::CD,
-                    pcm: pcm(6_000, 7),
-                },
-                Track {
-                    name: "VL".into(),
-                    format: PcmFormat::CD,
-                    pcm: pcm(900, 13),
-                },
-            ],
+/// Two short songs; one device. With `marker_inside`, each song's audio
+/// spells `track_data_end` halfway: the framed dialect counts it as audio.
+/// The original dialect cannot carry such audio at all (its readers
+/// disagree on where the track ends: the observer at the first marker, the
+/// client at one that ends a read), so its songs leave it out.
+fn catalogue(marker_inside: bool) -> Catalogue {
+    let pcm = |n: usize, k: u8| -> Arc<[u8]> {
+        let mut v: Vec<u8> = (0..n).map(|i| (i as u8).wrapping_mul(k)).collect();
+        if marker_inside {
+            v[n / 2..n / 2 + 14].copy_from_slice(b"track_data_end");
         }
-    }
-}
-
-impl ServerContext for Catalogue {
-    fn song_names(&self) -> Vec<String> {
-        self.songs.iter().map(|t| t.name.clone()).collect()
-    }
-    fn track(&self, name: &str) -> Result<Track, TrackUnavailable> {
-        streamlab_proto::find_track(&self.songs, name)
-            .cloned()
-            .ok_or(TrackUnavailable::NotFound)
-    }
-    fn devices(&self) -> Vec<Device> {
-        vec![Device {
+        v.into()
+    };
+    Catalogue {
+        songs: vec![
+            Track {
+                name: "RV".into(),
+                format: PcmFormat::CD,
+                pcm: pcm(6_000, 7),
+            },
+            Track {
+                name: "VL".into(),
+                format: PcmFormat::CD,
+                pcm: pcm(900, 13),
+            },
+        ],
+        devices: vec![Device {
             ip: "10.0.0.10".into(),
             port: 45926,
             state: PlayState::Playing,
             song: Some("RV".into()),
-        }]
-    }
-    fn report(&self, _conn: u64, _state: PlayState, _song: Option<String>) {}
-}
-
-/// One conversation as it went over the wire, and what each session made
-/// of it.
-#[derive(Default)]
-struct Wire {
-    /// Each segment, in the order it moved.
-    pieces: Vec<(Side, Vec<u8>)>,
-    server: Vec<ServerEvent>,
-    client: Vec<ClientEvent>,
-}
-
-impl Wire {
-    fn stream(&self, side: Side) -> Vec<u8> {
-        let pieces = self.pieces.iter().filter(|(s, _)| *s == side);
-        pieces.flat_map(|(_, p)| p.iter().copied()).collect()
+        }],
     }
 }
 
@@ -114,66 +76,23 @@ fn requests(rng: &mut SimRng) -> Vec<Request> {
 /// segments of random size; so does the client's in the framed dialect (in
 /// the original one each command is one write and one read, which is the
 /// dialect's own rule).
-fn converse(dialect: Dialect, rng: &mut SimRng) -> Wire {
-    let ctx = Catalogue::new(dialect == Dialect::Framed);
-    let mut server = ServerSession::new(1, ServerConfig::default());
+fn converse(dialect: Dialect, rng: &mut SimRng) -> Pair {
+    let ctx = catalogue(dialect == Dialect::Framed);
+    let server = ServerSession::new(1, ServerConfig::default());
     let mut client = ClientSession::new(ClientConfig::new(dialect));
     for r in requests(rng) {
         client.send(Duration::ZERO, r);
     }
-    let mut wire = Wire::default();
-    let mut now = Duration::ZERO;
-    for _ in 0..1_000_000 {
-        let mut moved = false;
-        let out = client.pending(now);
-        if !out.is_empty() && server.wants_read() {
-            let n = match dialect {
-                Dialect::Original => out.len(),
-                Dialect::Framed => 1 + rng.index(out.len()),
-            };
-            let piece = out[..n].to_vec();
-            client.consume(now, n);
-            server.handle_read(now, &piece, &ctx);
-            wire.pieces.push((Side::Client, piece));
-            moved = true;
-        }
-        if server.wants_drain() {
-            server.handle_drained(now);
-            moved = true;
-        }
-        let out = server.pending(now);
-        if !out.is_empty() {
-            let n = 1 + rng.index(out.len().min(3_000));
-            let piece = out[..n].to_vec();
-            server.consume(now, n);
-            client.handle_input(now, &piece);
-            wire.pieces.push((Side::Server, piece));
-            moved = true;
-        }
-        wire.server
-            .extend(std::iter::from_fn(|| server.poll_event()));
-        wire.client
-            .extend(std::iter::from_fn(|| client.poll_event()));
-        if server.is_finished(now) && !client.is_closed() {
-            client.handle_eof(now);
-            continue;
-        }
-        if client.is_closed() || client.is_idle() && server.pending(now).is_empty() {
-            wire.client
-                .extend(std::iter::from_fn(|| client.poll_event()));
-            return wire;
-        }
-        if !moved {
-            let next = [client.poll_timeout(), server.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min()
-                .expect("stuck: nothing to move and no timer");
-            client.handle_timeout(next.max(now));
-            now = next.max(now + Duration::from_micros(1));
-        }
+    let mut pair = Pair::new(server, client);
+    let mut cut = |side: Side, pending: usize| match (side, dialect) {
+        (Side::Client, Dialect::Original) => pending,
+        (Side::Client, Dialect::Framed) => 1 + rng.index(pending),
+        (Side::Server, _) => 1 + rng.index(pending.min(3_000)),
+    };
+    if let Err(stuck) = pair.drive(&ctx, &mut cut) {
+        panic!("{dialect}: {stuck}");
     }
-    panic!("the conversation did not end");
+    pair
 }
 
 /// Feeds the wire's segments to an observer.
@@ -253,14 +172,14 @@ fn messages(events: &[Event], side: Side) -> Vec<&Message> {
 }
 
 /// Checks one conversation; `what` names it in a failure.
-fn agree(dialect: Dialect, wire: &Wire, what: &str) {
+fn agree(dialect: Dialect, wire: &Pair, what: &str) {
     let (observer, events) = observe(&wire.pieces);
     let client_stream = wire.stream(Side::Client);
     let server_stream = wire.stream(Side::Server);
 
     // The dialect, by the server's rule.
     assert!(
-        wire.server.contains(&ServerEvent::Dialect(dialect)),
+        wire.server_events.contains(&ServerEvent::Dialect(dialect)),
         "{what}"
     );
     assert_eq!(observer.dialect(), Some(dialect), "{what}");
@@ -282,7 +201,7 @@ fn agree(dialect: Dialect, wire: &Wire, what: &str) {
         })
         .collect();
     let served: Vec<String> = wire
-        .server
+        .server_events
         .iter()
         .filter_map(|e| match e {
             ServerEvent::Command { text, .. } => Some(text.clone()),
@@ -293,7 +212,7 @@ fn agree(dialect: Dialect, wire: &Wire, what: &str) {
 
     // Every track: the same name, the same bytes, ended.
     let seen = observed_tracks(&events, &server_stream);
-    let played = client_tracks(&wire.client);
+    let played = client_tracks(&wire.client_events);
     assert_eq!(seen.len(), played.len(), "{what}: tracks");
     for (o, c) in seen.iter().zip(&played) {
         assert!(
@@ -331,12 +250,12 @@ fn the_observer_and_the_sessions_agree_on_thousands_of_random_splits() {
         for seed in 1..=1_500u64 {
             let mut rng = SimRng::new(seed);
             let wire = converse(dialect, &mut rng);
-            tracks += client_tracks(&wire.client).len();
+            tracks += client_tracks(&wire.client_events).len();
             let what = format!(
                 "{dialect}, seed {seed} (replay: this test with only that seed), {} segments",
                 wire.pieces.len()
             );
-            agree(dialect, &wire, &what);
+            agree(dialect, &wire, &format!("{what}\n{}", wire.dump()));
         }
     }
     // The requests are random: make sure tracks were among them.
@@ -347,7 +266,7 @@ fn the_observer_and_the_sessions_agree_on_thousands_of_random_splits() {
 /// (the analyzer called them original): `hello` in capitals, and split.
 #[test]
 fn a_greeting_in_capitals_or_split_is_framed_to_the_server_and_the_observer() {
-    let ctx = Catalogue::new(false);
+    let ctx = catalogue(false);
     let cases: [&[&[u8]]; 3] = [
         &[b"HELLO streamlab/1 x\n"],
         &[b"hel", b"lo streamlab/1 x\n"],

@@ -19,13 +19,15 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpStream};
 use std::time::{Duration, Instant};
 
+use streamlab_proto::framed::{self, Line};
+
 use crate::diagnosis::{show, Diagnosis};
 use crate::Limits;
 
 /// The most bytes one reply may grow to before the checker gives up.
 pub const MAX_REPLY: usize = 256 << 20;
-/// The longest framed line the checker accepts (the client's limit).
-pub const MAX_LINE: usize = 64 << 10;
+/// The longest framed line the checker accepts: a client's limit.
+pub const MAX_LINE: usize = framed::MAX_REPLY_LINE;
 /// How many of the last writes `sent:` shows.
 const SENT_SHOWN: usize = 4;
 
@@ -281,19 +283,15 @@ impl Conn {
     /// says what came instead.
     pub fn line(&mut self) -> Result<String, Reply> {
         loop {
-            if let Some(i) = self.pending.iter().position(|&b| b == b'\n') {
-                let mut line: Vec<u8> = self.pending.drain(..=i).collect();
-                line.pop();
-                if line.last() == Some(&b'\r') {
-                    line.pop();
+            match framed::cut_line(&mut self.pending, MAX_LINE) {
+                Line::Complete(line) => {
+                    return String::from_utf8(line).map_err(|e| Reply {
+                        bytes: e.into_bytes(),
+                        end: End::Complete,
+                    })
                 }
-                return String::from_utf8(line).map_err(|e| Reply {
-                    bytes: e.into_bytes(),
-                    end: End::Complete,
-                });
-            }
-            if self.pending.len() > MAX_LINE {
-                return Err(self.take(End::TooLong));
+                Line::TooLong => return Err(self.take(End::TooLong)),
+                Line::Incomplete => {}
             }
             match self.fill(self.limits.timeout) {
                 Ok(true) => {}

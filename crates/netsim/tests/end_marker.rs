@@ -9,9 +9,10 @@
 use std::time::Duration;
 
 use streamlab_netsim::apps::{Catalogue, Expect, NaiveClient, NaiveStep, ServerApp};
-use streamlab_netsim::scenario::{marker_spots, patterned_track};
+use streamlab_netsim::scenario::{marker_frames, patterned_track};
 use streamlab_netsim::sim::{Side, Sim, SimConfig};
 use streamlab_netsim::time::SimTime;
+use streamlab_proto::observe::Marker;
 use streamlab_proto::{original, DialectChoice, ServerConfig, Track};
 
 /// Plenty for a 200 kB song on a LAN.
@@ -85,10 +86,10 @@ fn the_naive_client_plays_every_byte_because_the_end_marker_arrives_alone() {
 
         // On the wire: the end marker in a segment of its own, sent after
         // the server saw every audio byte acknowledged.
-        let spots = marker_spots(&sim);
+        let spots = marker_frames(&sim);
         let end = spots
             .iter()
-            .find(|s| s.marker == "track_data_end")
+            .find(|s| s.marker == Marker::End)
             .expect("the end marker was sent");
         assert_eq!(
             end.to_string(),

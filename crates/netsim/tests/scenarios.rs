@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use streamlab_netsim::apps::{ClientApp, NaiveClient};
-use streamlab_netsim::scenario::{marker_spots, stream_bytes, Options, Run, Scenario};
+use streamlab_netsim::scenario::{marker_frames, stream_bytes, Options, Run, Scenario};
 use streamlab_netsim::sim::{CapturePoint, Side};
 use streamlab_netsim::trace::TraceRow;
 use streamlab_proto::{ClientEvent, Dialect};
@@ -90,7 +90,7 @@ fn framing_breaks_the_original_client_and_not_the_framed_one() {
             "expected \"goodbye\", read 1024 B of binary data",
         ]
     );
-    let spots = marker_spots(&original.sim);
+    let spots = marker_frames(&original.sim);
     assert_eq!(spots.len(), 2, "{spots:?}");
     // 1448 B segments (1460 less 12 of timestamps), 16 of them the marker.
     assert_eq!((spots[0].frames.len(), spots[0].after), (1, 1432), "glued");

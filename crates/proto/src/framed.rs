@@ -28,6 +28,10 @@ pub const HELLO_PREFIX: &[u8] = b"hello ";
 pub const VERSION: &str = "streamlab/1";
 /// The longest line, in bytes, a peer must accept (without the `\n`).
 pub const MAX_LINE: usize = 1024;
+/// The longest framed line a client accepts from a server. Commands are
+/// bounded at [`MAX_LINE`]; replies stay under it too, but a client is
+/// generous in what it accepts.
+pub const MAX_REPLY_LINE: usize = 64 * 1024;
 
 /// Error codes, borrowed from HTTP so they read familiarly.
 pub mod code {
@@ -75,22 +79,7 @@ impl LineBuffer {
     }
 
     pub fn next_line(&mut self) -> Line {
-        match self.buf.iter().position(|&b| b == b'\n') {
-            Some(i) if i <= self.max + 1 => {
-                let mut line: Vec<u8> = self.buf.drain(..=i).collect();
-                line.pop();
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
-                if line.len() > self.max {
-                    return Line::TooLong;
-                }
-                Line::Complete(line)
-            }
-            Some(_) => Line::TooLong,
-            None if self.buf.len() > self.max + 1 => Line::TooLong,
-            None => Line::Incomplete,
-        }
+        cut_line(&mut self.buf, self.max)
     }
 
     /// Removes up to `n` raw bytes (track audio) from the front.
@@ -106,6 +95,29 @@ impl LineBuffer {
 
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
+    }
+}
+
+/// Takes the first line off the front of `buf`, as [`LineBuffer`] does:
+/// the one rule for where a line ends (`\n`, a `\r` before it dropped) and
+/// how long its content may be (`max` bytes). A line found too long is
+/// taken off too; with no `\n` yet, `buf` is left as it is.
+pub fn cut_line(buf: &mut Vec<u8>, max: usize) -> Line {
+    match buf.iter().position(|&b| b == b'\n') {
+        Some(i) if i <= max + 1 => {
+            let mut line: Vec<u8> = buf.drain(..=i).collect();
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            if line.len() > max {
+                return Line::TooLong;
+            }
+            Line::Complete(line)
+        }
+        Some(_) => Line::TooLong,
+        None if buf.len() > max + 1 => Line::TooLong,
+        None => Line::Incomplete,
     }
 }
 
@@ -129,8 +141,13 @@ impl TrackHeader {
     pub fn emit(&self) -> Vec<u8> {
         let f = &self.format;
         format!(
-            "track_data_start {} {} {} {} {}\n",
-            self.bytes, f.sample_rate, f.channels, f.sample, self.name
+            "{} {} {} {} {} {}\n",
+            crate::original::TRACK_START_WORD,
+            self.bytes,
+            f.sample_rate,
+            f.channels,
+            f.sample,
+            self.name
         )
         .into_bytes()
     }
@@ -138,7 +155,7 @@ impl TrackHeader {
     /// Parses the line (without its `\n`).
     pub fn parse(line: &str) -> Result<TrackHeader, String> {
         let mut parts = line.splitn(6, ' ');
-        if parts.next() != Some("track_data_start") {
+        if parts.next() != Some(crate::original::TRACK_START_WORD) {
             return Err(format!("expected track_data_start, got {line:?}"));
         }
         let mut field = |what: &str| {
@@ -176,7 +193,7 @@ impl TrackHeader {
 
 /// The line after a track's audio.
 pub fn track_end(name: &str) -> Vec<u8> {
-    format!("track_data_end {name}\n").into_bytes()
+    format!("{} {name}\n", crate::original::TRACK_END_WORD).into_bytes()
 }
 
 /// `OK <text>\n`

@@ -85,6 +85,7 @@ pub mod framed;
 pub mod observe;
 pub mod original;
 pub mod outbox;
+pub mod pair;
 pub mod request;
 pub mod server;
 

@@ -22,10 +22,16 @@ use crate::request::{Device, PlayState, Request};
 
 /// The TCP port the original server listens on.
 pub const PORT: u16 = 2635;
-/// Sent alone before a track's audio.
-pub const TRACK_START: &[u8] = b"track_data_start";
-/// Sent right after a track's last audio byte.
-pub const TRACK_END: &[u8] = b"track_data_end";
+/// Sent alone before a track's audio (and, in the framed dialect, the
+/// first word of the track's header line).
+pub const TRACK_START_WORD: &str = "track_data_start";
+/// Sent right after a track's last audio byte (and the first word of the
+/// framed dialect's end line).
+pub const TRACK_END_WORD: &str = "track_data_end";
+/// [`TRACK_START_WORD`] as bytes.
+pub const TRACK_START: &[u8] = TRACK_START_WORD.as_bytes();
+/// [`TRACK_END_WORD`] as bytes.
+pub const TRACK_END: &[u8] = TRACK_END_WORD.as_bytes();
 /// The answer to `quit`.
 pub const GOODBYE: &[u8] = b"goodbye";
 /// The answer to a command the server does not know.

@@ -5,6 +5,8 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
+use streamlab_proto::observe::Side;
+use streamlab_proto::pair::Pair;
 use streamlab_proto::{
     ClientConfig, ClientEvent, ClientSession, Device, Dialect, DialectChoice, PcmFormat, PlayState,
     Request, ServerConfig, ServerContext, ServerSession, Track, TrackUnavailable,
@@ -70,63 +72,19 @@ impl ServerContext for Ctx {
     }
 }
 
-/// Moves bytes between the two sessions: each client write arrives as one
-/// read (as on a quiet LAN); server output arrives `chunk` bytes per read,
-/// and is acknowledged at once (so a drain barrier passes as soon as it is
-/// reached). A virtual clock that jumps to the next timeout when nothing
-/// moves.
-fn drive(
-    server: &mut ServerSession,
-    client: &mut ClientSession,
-    ctx: &Ctx,
-    chunk: usize,
-) -> Vec<ClientEvent> {
-    let mut now = Duration::ZERO;
-    let mut events = Vec::new();
-    for _ in 0..100_000 {
-        let mut moved = false;
-        let out = client.pending(now).to_vec();
-        if !out.is_empty() && server.wants_read() {
-            server.handle_read(now, &out, ctx);
-            client.consume(now, out.len());
-            moved = true;
-        }
-        if server.wants_drain() {
-            server.handle_drained(now);
-            moved = true;
-        }
-        let out = server.pending(now);
-        if !out.is_empty() {
-            let n = out.len().min(chunk);
-            let piece = out[..n].to_vec();
-            server.consume(now, n);
-            client.handle_input(now, &piece);
-            moved = true;
-        }
-        while let Some(e) = client.poll_event() {
-            events.push(e);
-        }
-        if server.is_finished(now) && !client.is_closed() {
-            client.handle_eof(now);
-            continue;
-        }
-        if client.is_idle() && server.pending(now).is_empty() || client.is_closed() {
-            while let Some(e) = client.poll_event() {
-                events.push(e);
-            }
-            return events;
-        }
-        if !moved {
-            let next = [client.poll_timeout(), server.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min()
-                .expect("stuck: nothing to move and no timer");
-            client.handle_timeout(next.max(now));
-            now = next.max(now + Duration::from_micros(1));
-        }
+/// Runs the two sessions against each other (proto's [`Pair`]): each
+/// client write arrives as one read (as on a quiet LAN); server output
+/// arrives `chunk` bytes per read.
+fn drive(server: ServerSession, client: ClientSession, ctx: &Ctx, chunk: usize) -> Pair {
+    let mut pair = Pair::new(server, client);
+    let mut cut = |side: Side, pending: usize| match side {
+        Side::Client => pending,
+        Side::Server => chunk,
+    };
+    if let Err(stuck) = pair.drive(ctx, &mut cut) {
+        panic!("chunk {chunk}: {stuck}");
     }
-    panic!("no progress after 100000 steps");
+    pair
 }
 
 /// Everything the server has to write at time zero.
@@ -165,7 +123,7 @@ fn both_dialects_list_download_report_and_quit_whatever_the_segment_size() {
     let ctx = Ctx::new();
     for dialect in [Dialect::Original, Dialect::Framed] {
         for chunk in [1, 3, 16, 1500, 65_536] {
-            let (mut server, mut client) = session_pair(dialect);
+            let (server, mut client) = session_pair(dialect);
             let now = Duration::ZERO;
             client.send(now, Request::List);
             client.send(now, Request::Download { name: "rv".into() });
@@ -178,9 +136,10 @@ fn both_dialects_list_download_report_and_quit_whatever_the_segment_size() {
             );
             client.send(now, Request::Devices);
             client.send(now, Request::Quit);
-            let events = drive(&mut server, &mut client, &ctx, chunk);
+            let pair = drive(server, client, &ctx, chunk);
+            let events = &pair.client_events;
             let ctx_song = &ctx.songs[0].pcm;
-            let got = track_bytes(&events);
+            let got = track_bytes(events);
             assert!(
                 got == ctx_song.to_vec(),
                 "{dialect} chunk {chunk}: {} bytes",
@@ -203,7 +162,7 @@ fn both_dialects_list_download_report_and_quit_whatever_the_segment_size() {
                 events.contains(&ClientEvent::Goodbye),
                 "{dialect} {chunk}: {events:?}"
             );
-            assert!(server.is_finished(Duration::from_secs(100)));
+            assert!(pair.server.is_finished(Duration::from_secs(100)));
         }
     }
 }
@@ -212,7 +171,7 @@ fn both_dialects_list_download_report_and_quit_whatever_the_segment_size() {
 fn auto_detection_picks_the_dialect_from_the_first_bytes() {
     let ctx = Ctx::new();
     for dialect in [Dialect::Original, Dialect::Framed] {
-        let mut server = ServerSession::new(
+        let server = ServerSession::new(
             1,
             ServerConfig {
                 dialect: DialectChoice::Auto,
@@ -221,8 +180,8 @@ fn auto_detection_picks_the_dialect_from_the_first_bytes() {
         );
         let mut client = ClientSession::new(ClientConfig::new(dialect));
         client.send(Duration::ZERO, Request::List);
-        drive(&mut server, &mut client, &ctx, 2);
-        assert_eq!(server.dialect(), Some(dialect));
+        let pair = drive(server, client, &ctx, 2);
+        assert_eq!(pair.server.dialect(), Some(dialect));
     }
 }
 
@@ -448,13 +407,16 @@ fn an_original_server_with_no_songs_still_answers_what_follows() {
     // pause after them, must not block the goodbye that follows.
     let mut ctx = Ctx::new();
     ctx.songs.clear();
-    let mut server = ServerSession::new(1, ServerConfig::default());
+    let server = ServerSession::new(1, ServerConfig::default());
     let mut client = ClientSession::new(ClientConfig::new(Dialect::Original));
     client.send(Duration::ZERO, Request::List);
     client.send(Duration::ZERO, Request::Quit);
-    let events = drive(&mut server, &mut client, &ctx, 1500);
-    assert_eq!(events, [ClientEvent::Songs(vec![]), ClientEvent::Goodbye]);
-    assert!(server.is_finished(Duration::from_secs(100)));
+    let pair = drive(server, client, &ctx, 1500);
+    assert_eq!(
+        pair.client_events,
+        [ClientEvent::Songs(vec![]), ClientEvent::Goodbye]
+    );
+    assert!(pair.server.is_finished(Duration::from_secs(100)));
 }
 
 #[test]

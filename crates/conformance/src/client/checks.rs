@@ -134,7 +134,7 @@ fn lists_songs(obs: &Observed) -> Result<(), Diagnosis> {
             .into_iter()
             .next()
             .unwrap_or_default();
-        if !first.to_ascii_lowercase().starts_with("hello ") {
+        if Dialect::detect(first.as_bytes()) != Some(Dialect::Framed) {
             let shown = conn.shown_commands(obs.dialect);
             let got = format!("{} first", shown.first().map_or("nothing", String::as_str));
             let hint = "a framed client greets the server first: a server in auto mode takes \

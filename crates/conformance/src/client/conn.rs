@@ -9,12 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use streamlab_proto::framed::{self, Line, LineBuffer};
+use streamlab_proto::observe::{self, Observer};
 use streamlab_proto::{original, Dialect};
 
 use crate::diagnosis::show;
-
-/// A framed line longer than this ends the connection (the reader's bound).
-const MAX_PENDING: usize = 64 * 1024;
 
 /// One thing that happened on a connection, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,50 +46,50 @@ pub struct ConnLog {
 
 impl ConnLog {
     /// The client's commands as the fake server read them (original: one
-    /// per read; framed: one per line, a last unfinished line included).
+    /// per read; framed: one per line without its line end, a last
+    /// unfinished line included), cut by the protocol's observer.
     pub fn commands(&self, dialect: Dialect) -> Vec<String> {
-        let reads = self.events.iter().filter_map(|e| match e {
-            Event::Received(b) => Some(b.as_slice()),
-            _ => None,
-        });
-        match dialect {
-            Dialect::Original => reads
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .collect(),
-            Dialect::Framed => {
-                let all: Vec<u8> = reads.flatten().copied().collect();
-                let text = String::from_utf8_lossy(&all).into_owned();
-                let mut lines: Vec<String> = text.split('\n').map(String::from).collect();
-                if lines.last().is_some_and(String::is_empty) {
-                    lines.pop();
-                }
-                lines
-            }
-        }
+        self.command_bytes(dialect)
+            .iter()
+            .map(|c| {
+                let c = match dialect {
+                    Dialect::Original => &c[..],
+                    Dialect::Framed => {
+                        let c = c.strip_suffix(b"\n").unwrap_or(c);
+                        c.strip_suffix(b"\r").unwrap_or(c)
+                    }
+                };
+                String::from_utf8_lossy(c).into_owned()
+            })
+            .collect()
     }
 
     /// The client's commands quoted as they came (framed lines with `\n`).
     pub fn shown_commands(&self, dialect: Dialect) -> Vec<String> {
-        match dialect {
-            Dialect::Original => self
-                .commands(dialect)
-                .iter()
-                .map(|c| show(c.as_bytes()))
-                .collect(),
-            Dialect::Framed => {
-                let all: Vec<u8> = self
-                    .events
-                    .iter()
-                    .filter_map(|e| match e {
-                        Event::Received(b) => Some(b.as_slice()),
-                        _ => None,
-                    })
-                    .flatten()
-                    .copied()
-                    .collect();
-                all.split_inclusive(|&b| b == b'\n').map(show).collect()
+        self.command_bytes(dialect)
+            .iter()
+            .map(|c| show(c))
+            .collect()
+    }
+
+    /// Each command's bytes as they came (their first
+    /// [`observe::MAX_TEXT`] bytes).
+    fn command_bytes(&self, dialect: Dialect) -> Vec<Vec<u8>> {
+        let mut o = Observer::with_dialect(dialect);
+        let mut at = 0u64;
+        for e in &self.events {
+            if let Event::Received(b) = e {
+                o.data(observe::Side::Client, at, b);
+                at += b.len() as u64;
             }
         }
+        o.finish();
+        std::iter::from_fn(|| o.poll_event())
+            .filter_map(|e| match e {
+                observe::Event::Message(m) if m.side == observe::Side::Client => Some(m.text),
+                _ => None,
+            })
+            .collect()
     }
 
     fn position(&self, wanted: impl Fn(&Event) -> bool) -> Option<usize> {
@@ -168,7 +167,9 @@ pub struct Reader {
     dialect: Dialect,
     stop: Arc<AtomicBool>,
     deadline: Instant,
-    pending: Vec<u8>,
+    /// Framed: the bytes read and not yet cut into lines (the server's
+    /// bound, [`framed::MAX_LINE`], ends the connection).
+    lines: LineBuffer,
     closed: bool,
 }
 
@@ -178,7 +179,7 @@ impl Reader {
             dialect,
             stop,
             deadline,
-            pending: Vec::new(),
+            lines: LineBuffer::new(framed::MAX_LINE),
             closed: false,
         }
     }
@@ -192,18 +193,18 @@ impl Reader {
     pub fn next(&mut self, stream: &mut TcpStream, log: &mut ConnLog) -> Option<Vec<u8>> {
         loop {
             if self.dialect == Dialect::Framed {
-                if let Some(at) = self.pending.iter().position(|&b| b == b'\n') {
-                    let mut line: Vec<u8> = self.pending.drain(..=at).collect();
-                    line.pop();
-                    return Some(line);
+                match self.lines.next_line() {
+                    Line::Complete(line) => return Some(line),
+                    Line::TooLong => return None,
+                    Line::Incomplete => {}
                 }
             }
-            if self.closed || self.stopped() || self.pending.len() > MAX_PENDING {
+            if self.closed || self.stopped() {
                 return None;
             }
             match (self.read_once(stream, log), self.dialect) {
                 (Some(bytes), Dialect::Original) => return Some(bytes),
-                (Some(bytes), Dialect::Framed) => self.pending.extend_from_slice(&bytes),
+                (Some(bytes), Dialect::Framed) => self.lines.extend(&bytes),
                 (None, _) => {}
             }
         }

@@ -33,7 +33,7 @@ use crate::tcp::TcpFlavor;
 pub use experiment::{
     experiment, experiment_csv, experiment_runs, experiment_table, mathis_runs, mathis_table,
 };
-pub use summary::{link_text, marker_spots, stream_bytes, MarkerSpot};
+pub use summary::{link_text, marker_frames, stream_bytes, MarkerFrames};
 
 /// `slow-reader`: when the client stops reading, and when it reads again
 /// (from the start of the run). The kernel testbed's client pauses alike.

@@ -14,6 +14,7 @@ use std::fmt::{self, Write as _};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use streamlab_proto::observe::{self, Marker, Observer};
 use streamlab_proto::ClientEvent;
 
 use super::Run;
@@ -25,8 +26,8 @@ use crate::wire::{parse_frame, TcpFlags};
 
 /// Where one track marker fell in the server's byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MarkerSpot {
-    pub marker: &'static str,
+pub struct MarkerFrames {
+    pub marker: Marker,
     /// Its offset in the server → client stream (0 = the first byte).
     pub offset: u64,
     /// The capture's frame numbers (1-based, as Wireshark counts) of the
@@ -37,7 +38,7 @@ pub struct MarkerSpot {
     pub after: usize,
 }
 
-impl fmt::Display for MarkerSpot {
+impl fmt::Display for MarkerFrames {
     /// `frame 11, glued to 1444 B after it` or `split across frames 12 and 13`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.frames.as_slice() {
@@ -60,16 +61,25 @@ pub fn stream_bytes(sim: &Sim, side: Side) -> Vec<u8> {
     first_arrivals(sim, side).0
 }
 
-/// `side`'s stream, and (stream offset, frame number in the capture,
-/// bytes) for each captured segment that brought new bytes in order.
-/// Dropped frames do not count (their retransmissions do); nor do copies
-/// of bytes already seen.
-fn first_arrivals(sim: &Sim, side: Side) -> (Vec<u8>, Vec<(u64, usize, usize)>) {
+/// One captured segment's new, in-order bytes: where they begin in the
+/// stream, which frame (1-based) carried them, how many.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    offset: u64,
+    frame: usize,
+    len: usize,
+}
+
+/// `side`'s stream, and the captured segments that brought new bytes in
+/// order. Dropped frames do not count (their retransmissions do); nor do
+/// copies of bytes already seen. This is TCP's reassembly only: what the
+/// bytes mean is the protocol observer's business.
+fn first_arrivals(sim: &Sim, side: Side) -> (Vec<u8>, Vec<Piece>) {
     let from = match side {
         Side::Client => *sim.config().client.ip(),
         Side::Server => *sim.config().server.ip(),
     };
-    let mut pieces: Vec<(u64, usize, usize)> = Vec::new();
+    let mut pieces: Vec<Piece> = Vec::new();
     let mut stream: Vec<u8> = Vec::new();
     let mut data_start: Option<u32> = None;
     // Segments that arrived after a hole (a receiver with an out-of-order
@@ -109,7 +119,11 @@ fn first_arrivals(sim: &Sim, side: Side) -> (Vec<u8>, Vec<(u64, usize, usize)>) 
             }
             let skip = usize::try_from(have - offset).unwrap_or(0);
             stream.extend_from_slice(&payload[skip..]);
-            pieces.push((have, frame, payload.len() - skip));
+            pieces.push(Piece {
+                offset: have,
+                frame,
+                len: payload.len() - skip,
+            });
         }
     }
     (stream, pieces)
@@ -117,41 +131,60 @@ fn first_arrivals(sim: &Sim, side: Side) -> (Vec<u8>, Vec<(u64, usize, usize)>) 
 
 /// The track markers in the server's stream, as the segments that arrived
 /// carried them (a dropped frame's retransmission counts, not the frame).
-pub fn marker_spots(sim: &Sim) -> Vec<MarkerSpot> {
-    let (stream, pieces) = first_arrivals(sim, Side::Server);
-    let mut spots = Vec::new();
-    for marker in ["track_data_start", "track_data_end"] {
-        let m = marker.as_bytes();
-        let mut from = 0;
-        while let Some(pos) = find(&stream[from..], m).map(|p| p + from) {
-            spots.push(spot(marker, pos as u64, &pieces));
-            from = pos + m.len();
-        }
+///
+/// Both directions go to [`Observer`] in the order their frames were
+/// captured, so a marker is what the protocol says it is: a framed
+/// track's audio that happens to hold the marker's bytes is audio.
+pub fn marker_frames(sim: &Sim) -> Vec<MarkerFrames> {
+    let sides = [Side::Client, Side::Server].map(|side| first_arrivals(sim, side));
+    let mut order: Vec<(usize, observe::Side, Piece)> = Vec::new();
+    for (who, (_, pieces)) in [observe::Side::Client, observe::Side::Server]
+        .into_iter()
+        .zip(&sides)
+    {
+        order.extend(pieces.iter().map(|p| (p.frame, who, *p)));
     }
-    spots.sort_by_key(|s| s.offset);
-    spots
+    order.sort_by_key(|(frame, _, _)| *frame);
+    let mut observer = Observer::new();
+    let mut found = Vec::new();
+    let mut take = |observer: &mut Observer| {
+        while let Some(e) = observer.poll_event() {
+            match e {
+                observe::Event::TrackStart { at, .. } => found.push((Marker::Start, at)),
+                observe::Event::TrackEnd { at } => found.push((Marker::End, at)),
+                _ => {}
+            }
+        }
+    };
+    for (_, who, p) in &order {
+        let stream = &sides[who.index()].0;
+        let from = p.offset as usize;
+        observer.data(*who, p.offset, &stream[from..from + p.len]);
+        take(&mut observer);
+    }
+    observer.finish();
+    take(&mut observer);
+    let server = &sides[1].1;
+    found
+        .into_iter()
+        .map(|(marker, at)| spot(marker, at, server))
+        .collect()
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn spot(marker: &'static str, offset: u64, pieces: &[(u64, usize, usize)]) -> MarkerSpot {
-    let end = offset + marker.len() as u64;
-    let covering: Vec<&(u64, usize, usize)> = pieces
+fn spot(marker: Marker, offset: u64, pieces: &[Piece]) -> MarkerFrames {
+    let end = offset + marker.byte_len() as u64;
+    let covering: Vec<&Piece> = pieces
         .iter()
-        .filter(|(start, _, len)| *start < end && start + *len as u64 > offset)
+        .filter(|p| p.offset < end && p.offset + p.len as u64 > offset)
         .collect();
-    let before = covering
-        .first()
-        .map_or(0, |(start, _, _)| (offset - start) as usize);
-    let after = covering.last().map_or(0, |(start, _, len)| {
-        (start + *len as u64).saturating_sub(end) as usize
+    let before = covering.first().map_or(0, |p| (offset - p.offset) as usize);
+    let after = covering.last().map_or(0, |p| {
+        (p.offset + p.len as u64).saturating_sub(end) as usize
     });
-    MarkerSpot {
+    MarkerFrames {
         marker,
         offset,
-        frames: covering.iter().map(|(_, frame, _)| *frame).collect(),
+        frames: covering.iter().map(|p| p.frame).collect(),
         before,
         after,
     }
@@ -176,8 +209,8 @@ impl Run {
             c.server_tcp.flavor
         );
         wire_lines(&mut s, sim);
-        for spot in marker_spots(sim) {
-            let _ = writeln!(s, "marker {}: {spot}", spot.marker);
+        for spot in marker_frames(sim) {
+            let _ = writeln!(s, "marker {}: {spot}", spot.marker.name());
         }
         self.client_lines(&mut s);
         let _ = writeln!(

@@ -59,11 +59,6 @@ use crate::Dialect;
 use limits::shown;
 pub use limits::{DEFAULT_MAX_TRACK_BYTES, DEFAULT_TRACK_STALL, MAX_BODY_BYTES};
 
-/// The longest framed line the client accepts from a server. Commands are
-/// bounded at [`framed::MAX_LINE`]; replies stay under it too, but a client
-/// is generous in what it accepts.
-const MAX_REPLY_LINE: usize = 64 * 1024;
-
 /// Original dialect: the most bytes a reply other than a track may pile up
 /// before the client gives up on it. Nothing in the dialect ends a list but
 /// silence, so a server that never pauses would otherwise fill memory.
@@ -231,7 +226,7 @@ impl ClientSession {
             waiting_ids: VecDeque::new(),
             next_id: 0,
             events: VecDeque::new(),
-            lines: LineBuffer::new(MAX_REPLY_LINE),
+            lines: LineBuffer::new(framed::MAX_REPLY_LINE),
             framed: Framed::Line,
             original: Original::Head,
             acc: Vec::new(),

@@ -52,7 +52,9 @@ impl ClientStream {
     pub fn decided(&mut self, d: Dialect, found: &mut Found) {
         self.dialect = Some(d);
         let first = std::mem::take(&mut self.first);
-        self.take(d, self.first_at, &first, found);
+        if !first.is_empty() {
+            self.take(d, self.first_at, &first, found);
+        }
     }
 
     fn take(&mut self, d: Dialect, offset: u64, data: &[u8], found: &mut Found) {

@@ -31,6 +31,14 @@ impl Marker {
         }
     }
 
+    /// The marker as the original code spells it, for people to read.
+    pub fn name(self) -> &'static str {
+        match self {
+            Marker::Start => crate::original::TRACK_START_WORD,
+            Marker::End => crate::original::TRACK_END_WORD,
+        }
+    }
+
     /// The original code's spelling.
     pub fn bytes(self) -> &'static [u8] {
         match self {

@@ -210,6 +210,15 @@ impl Observer {
         Observer::default()
     }
 
+    /// An observer of a conversation whose dialect is known beforehand (a
+    /// checker that speaks one dialect, or a server forced to one): the
+    /// client's first bytes are read in it, whatever they look like.
+    pub fn with_dialect(dialect: Dialect) -> Observer {
+        let mut o = Observer::default();
+        o.decide(dialect);
+        o
+    }
+
     /// The dialect, once the client's first bytes have told it.
     pub fn dialect(&self) -> Option<Dialect> {
         self.dialect

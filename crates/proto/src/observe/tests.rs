@@ -250,3 +250,27 @@ fn events_reach_back_no_further_than_the_look_behind() {
         check(&mut o, server.len() as u64);
     }
 }
+
+#[test]
+fn an_observer_told_the_dialect_reads_the_first_bytes_in_it() {
+    let mut o = Observer::with_dialect(Dialect::Framed);
+    o.data(C, 0, b"lista\nquit\n");
+    o.finish();
+    let e: Vec<Event> = std::iter::from_fn(|| o.poll_event()).collect();
+    assert_eq!(e[0], Event::Dialect(Dialect::Framed));
+    assert_eq!(
+        rows(&e),
+        vec![
+            (C, Kind::Text, 0, 6, "lista\n".into()),
+            (C, Kind::Text, 6, 5, "quit\n".into()),
+        ]
+    );
+    let mut o = Observer::with_dialect(Dialect::Original);
+    o.data(C, 0, b"hello streamlab/1 x\n");
+    o.finish();
+    let e: Vec<Event> = std::iter::from_fn(|| o.poll_event()).collect();
+    assert_eq!(
+        rows(&e),
+        vec![(C, Kind::Text, 0, 20, "hello streamlab/1 x\n".into())]
+    );
+}
