@@ -15,6 +15,12 @@
 //! them over `std::net`; the simulator drives the very same code over a
 //! simulated TCP. Both drivers follow one contract.
 //!
+//! Tools that only *watch* a conversation (the analyzer, the simulator's
+//! summary, the conformance checker) read it with [`observe::Observer`],
+//! which owns the same rules (dialect, lines, counted bodies, markers
+//! across any split) once; [`pair::Pair`] runs two sessions against each
+//! other in memory for tests.
+//!
 //! # The run loop
 //!
 //! A session is fed input and polled for output; time is a [`Duration`]
