@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use streamlab_conformance::{preflight, Config, ConformanceError, Dialect, Limits};
 
-use crate::cli::ClientDialect;
 use crate::exit::{self, Exit};
+use crate::values::ClientDialect;
 
 const EXIT_HELP: &str = "\
 Checks (in order): list, download-integrity, unknown-command, song-not-found,
@@ -181,7 +181,7 @@ fn server(args: ServerCheckArgs) -> Result<()> {
     };
     config.same_source = args.same_source;
     if let Some(dir) = &args.music {
-        let library = crate::run::load_library(Some(dir))?;
+        let library = crate::music::load_library(Some(dir))?;
         config.reference = Some(library.load_all()?);
     }
     let report = streamlab_conformance::run(&config, only)?;
@@ -192,7 +192,7 @@ fn server(args: ServerCheckArgs) -> Result<()> {
 /// name `::1` first while the server listens on 127.0.0.1 only).
 fn first_reachable(addr: &str, dialect: Dialect) -> Result<std::net::SocketAddr> {
     let mut last: Option<ConformanceError> = None;
-    for candidate in crate::run::resolve(addr)? {
+    for candidate in crate::address::resolve(addr)? {
         match preflight(&Config::new(candidate, dialect)) {
             Ok(()) => return Ok(candidate),
             Err(e) => last = Some(e),

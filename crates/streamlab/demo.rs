@@ -16,9 +16,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use clap::Args;
 use streamlab_analyzer::report::{self, Filter};
 use streamlab_analyzer::scan::{AudioOut, Track as AnalyzedTrack};
 use streamlab_audio::sink::Sink;
@@ -28,8 +29,23 @@ use streamlab_netsim::scenario::{self, Options};
 use streamlab_proto::{Dialect, PcmFormat, ServerConfig, Track};
 use streamlab_server::{Server, ServerOptions};
 
-use crate::cli::DemoArgs;
-use crate::run::load_library;
+use crate::music::load_library;
+
+#[derive(Debug, Args)]
+// A negative number is a value out of range, not an unknown flag.
+#[command(allow_negative_numbers = true)]
+pub struct DemoArgs {
+    /// Folder of WAV files to serve [default: the bundled music/].
+    #[arg(long)]
+    pub music: Option<PathBuf>,
+    /// The song the client plays [default: ode_to_joy, else the first one].
+    #[arg(long)]
+    pub song: Option<String>,
+    /// Where the tour writes its simulated capture [default: a file in the
+    /// system's temporary folder].
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
+}
 
 /// A sink that keeps what it is given, so the demo can compare it.
 #[derive(Clone, Default)]

@@ -1,17 +1,28 @@
 //! `streamlab`: the kit's one command line tool.
 //!
 //! A thin layer over the library crates, in the style of ripgrep: `main`
-//! calls [`run`], prints at most one error line and chooses the exit code.
+//! parses the command line ([`cli`]), hands it to one command's module
+//! ([`run`]), prints at most one error line and chooses the exit code. The
+//! command modules share only the helpers below them (`address`, `exit`,
+//! `music`, `values`); no command imports another (`sim`'s `--kernel`
+//! mode is its child module).
 //! Logs go to stderr; results go to stdout.
 
+// The commands, one module each; `cli` lists them.
 mod analyze;
-mod cli;
+mod client;
 mod conformance;
 mod demo;
-mod exit;
-mod kernel;
-mod run;
+mod server;
 mod sim;
+
+// What the commands share, below them: none of these imports a command.
+mod address;
+mod exit;
+mod music;
+mod values;
+
+mod cli;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -34,7 +45,7 @@ fn main() -> ExitCode {
         restore_sigpipe();
     }
     init_logging(cli.verbose, cli.quiet, &cli.command);
-    match run::run(cli) {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             use std::io::Write;
@@ -42,6 +53,18 @@ fn main() -> ExitCode {
             e.downcast_ref::<exit::Exit>()
                 .map_or(ExitCode::FAILURE, |x| ExitCode::from(x.code))
         }
+    }
+}
+
+/// Hands the parsed command line to its command.
+fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    match cli.command {
+        cli::Command::Server(args) => server::run(args),
+        cli::Command::Client(args) => client::run(args),
+        cli::Command::Demo(args) => demo::run(args),
+        cli::Command::Sim(args) => sim::run(args),
+        cli::Command::Analyze(args) => analyze::run(args),
+        cli::Command::Conformance(args) => conformance::run(args),
     }
 }
 

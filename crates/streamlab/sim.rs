@@ -16,6 +16,10 @@ use streamlab_netsim::sim::{CapturePoint, SimError};
 use streamlab_netsim::tcp::TcpFlavor;
 use streamlab_proto::Dialect;
 
+use crate::values::duration;
+
+mod kernel;
+
 /// The scenarios `streamlab sim` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScenarioArg {
@@ -214,7 +218,7 @@ pub fn run(args: SimArgs) -> Result<()> {
     let runs = scenario.build(&options);
     if args.kernel {
         return match runs.first() {
-            Some(run) => crate::kernel::run_on_kernel(&args, scenario, run),
+            Some(run) => kernel::run_on_kernel(&args, scenario, run),
             None => anyhow::bail!("{scenario} has no run to put on the kernel"),
         };
     }
@@ -375,7 +379,7 @@ fn experiment(args: &SimArgs) -> Result<()> {
 fn options(args: &SimArgs) -> Result<Options> {
     let song = match &args.song {
         Some(name) => {
-            let library = crate::run::load_library(args.music.as_deref())?;
+            let library = crate::music::load_library(args.music.as_deref())?;
             let song = library.find(name).with_context(|| {
                 format!(
                     "no song named '{name}' in {} (it has: {})",
@@ -483,27 +487,6 @@ fn probability(text: &str) -> Result<f64, String> {
     }
 }
 
-/// `10ms`, `0.5s`, `250us`; a bare number is milliseconds. At most 60 s.
-pub(crate) fn duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("'{text}' is not a duration like 10ms, 0.5s or 250us (up to 60s)");
-    let t = text.trim();
-    let (number, unit_ns) = if let Some(n) = t.strip_suffix("us") {
-        (n, 1e3)
-    } else if let Some(n) = t.strip_suffix("ms") {
-        (n, 1e6)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1e9)
-    } else {
-        (t, 1e6)
-    };
-    let value: f64 = number.trim().parse().map_err(|_| bad())?;
-    let ns = value * unit_ns;
-    if !ns.is_finite() || !(0.0..=60e9).contains(&ns) {
-        return Err(bad());
-    }
-    Ok(Duration::from_nanos(ns.round() as u64))
-}
-
 /// `1M`, `512k`, `2.5M`, `1G` or plain bits per second; 1 kbit/s to 100 Gbit/s.
 fn bandwidth(text: &str) -> Result<u64, String> {
     let bad = || {
@@ -527,17 +510,6 @@ fn bandwidth(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_take_a_unit_or_mean_milliseconds() {
-        assert_eq!(duration("10ms"), Ok(Duration::from_millis(10)));
-        assert_eq!(duration("0.5s"), Ok(Duration::from_millis(500)));
-        assert_eq!(duration("250us"), Ok(Duration::from_micros(250)));
-        assert_eq!(duration("3"), Ok(Duration::from_millis(3)));
-        for bad in ["", "ten", "-1ms", "61s", "NaNs", "inf"] {
-            assert!(duration(bad).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn probabilities_take_a_fraction_or_a_percentage() {

@@ -12,7 +12,7 @@ use streamlab_testbed::{KernelConfig, KernelOutcome, KernelRun, TestbedError};
 
 use crate::exit::Exit;
 
-use crate::sim::SimArgs;
+use super::SimArgs;
 
 /// The scenarios the kernel can run: one download, by a client that reads
 /// as fast as it can or (`slow-reader`) stops reading for a while.
@@ -32,7 +32,7 @@ fn simulator_only(args: &SimArgs) -> Option<&'static str> {
         Some("--mss (the kernel's MSS follows the 1500-byte MTU)")
     } else if args.trace {
         Some("--trace (the kernel keeps no trace; use --pcap)")
-    } else if args.capture_at != crate::sim::CaptureAtArg::Client {
+    } else if args.capture_at != super::CaptureAtArg::Client {
         Some("--capture-at (the kernel run captures at the client)")
     } else {
         None
@@ -58,7 +58,7 @@ pub fn run_on_kernel(args: &SimArgs, scenario: Scenario, run: &Run) -> Result<()
     // own, or the scenario's own bytes written to a temporary one.
     let _scratch;
     let music = match &args.song {
-        Some(_) => crate::run::load_library(args.music.as_deref())?
+        Some(_) => crate::music::load_library(args.music.as_deref())?
             .dir()
             .to_path_buf(),
         None => {
