@@ -8,6 +8,14 @@ use crate::sim::Side;
 use crate::tcp::{TcpEndpoint, TcpStats};
 
 impl Run {
+    /// Whether the client got the whole served song, byte for byte: `None`
+    /// when the run has no song or no protocol client to compare.
+    pub fn bit_exact(&self) -> Option<bool> {
+        let client = self.sim.app::<ClientApp>(Side::Client)?;
+        let song = self.song.as_ref()?;
+        Some(client.arrivals().end.is_some() && client.audio()[..] == song.pcm[..])
+    }
+
     /// The run's figures, as `streamlab sim --json` prints them. The
     /// player figures come from replaying the track's arrivals through a
     /// player with the default 200 ms prebuffer, as the kernel testbed
@@ -22,13 +30,7 @@ impl Run {
             .fold(TcpStats::default(), |a, b| a + b);
         let client = sim.app::<ClientApp>(Side::Client);
         let playback = client.and_then(|c| replay(PlayerConfig::default(), c.arrivals()));
-        let bit_exact = match (client, &self.song) {
-            (Some(c), Some(song)) if c.arrivals().end.is_some() => {
-                Some(c.audio()[..] == song.pcm[..])
-            }
-            (Some(_), Some(_)) => Some(false),
-            _ => None,
-        };
+        let bit_exact = self.bit_exact();
         RunFigures {
             schema: SCHEMA.to_string(),
             engine: Engine::Sim,

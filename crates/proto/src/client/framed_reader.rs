@@ -88,7 +88,7 @@ impl ClientSession {
             self.framed = Framed::Body { left, items, bytes };
             return;
         }
-        let e = match self.waiting.front() {
+        let e = match self.expected() {
             Some(Expect::Devices) => ClientEvent::Devices(
                 items
                     .iter()
@@ -107,7 +107,7 @@ impl ClientSession {
 
     pub(super) fn framed_status(&mut self, line: String) {
         if line.starts_with("track_data_start") {
-            if !matches!(self.waiting.front(), Some(Expect::Download(_))) {
+            if !matches!(self.expected(), Some(Expect::Download(_))) {
                 return self.close(Some(format!("a track nobody asked for: {line:?}")));
             }
             return match TrackHeader::parse(&line) {
@@ -132,7 +132,7 @@ impl ClientSession {
         let Some(status) = Status::parse(&line) else {
             return self.close(Some(format!("not a status line: {line:?}")));
         };
-        let expect = self.waiting.front().cloned();
+        let expect = self.expected().cloned();
         match (status, expect) {
             (Status::Err { code, message }, Some(Expect::Download(name)))
                 if code == framed::code::NOT_FOUND =>

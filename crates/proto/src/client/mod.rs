@@ -146,6 +146,13 @@ pub type RequestId = u64;
 /// The most lines a counted framed body may announce.
 pub const MAX_BODY_LINES: usize = 100_000;
 
+/// A request in flight: its id, and the reply it waits for.
+#[derive(Debug, Clone, PartialEq)]
+struct Awaited {
+    id: RequestId,
+    expect: Expect,
+}
+
 /// What reply a sent request waits for.
 #[derive(Debug, Clone, PartialEq)]
 enum Expect {
@@ -191,10 +198,8 @@ pub struct ClientSession {
     /// Original: requests not yet sent (one in flight at a time), with the
     /// id [`send`](Self::send) gave each.
     queue: VecDeque<(RequestId, Request)>,
-    /// Replies awaited, oldest first.
-    waiting: VecDeque<Expect>,
-    /// The ids of `waiting`, in the same order.
-    waiting_ids: VecDeque<RequestId>,
+    /// Requests sent whose replies are awaited, oldest first.
+    waiting: VecDeque<Awaited>,
     /// The id the next request gets.
     next_id: RequestId,
     /// Events, each tagged with the request it answers (if it answers one).
@@ -223,7 +228,6 @@ impl ClientSession {
             out: Outbox::default(),
             queue: VecDeque::new(),
             waiting: VecDeque::new(),
-            waiting_ids: VecDeque::new(),
             next_id: 0,
             events: VecDeque::new(),
             lines: LineBuffer::new(framed::MAX_REPLY_LINE),
@@ -277,7 +281,7 @@ impl ClientSession {
         if self.waiting.is_empty() && !self.acc.is_empty() {
             t = min_opt(t, self.last_input.map(|l| l + self.config.settle));
         }
-        if let Some(e) = self.waiting.front() {
+        if let Some(e) = self.expected() {
             let quiet = match (e, self.last_input) {
                 (_, Some(last)) if self.could_grow() => Some(last + self.config.reply_timeout),
                 (Expect::List | Expect::Devices, Some(last)) => Some(last + self.config.settle),
@@ -367,7 +371,7 @@ impl ClientSession {
         if self.config.dialect == Dialect::Framed {
             return;
         }
-        match self.waiting.front().cloned() {
+        match self.expected().cloned() {
             Some(e) => self.original_quiet(now, &e),
             None => self.unsolicited(now),
         }
@@ -382,12 +386,12 @@ impl ClientSession {
         if self.config.dialect == Dialect::Original {
             // A reply that ends by silence also ends by the close.
             if let Some(e @ (Expect::List | Expect::Devices | Expect::Quit)) =
-                self.waiting.front().cloned()
+                self.expected().cloned()
             {
                 self.original_quiet(now + self.config.settle, &e);
             }
         }
-        let reason = match (self.waiting.front(), &self.framed, &self.original) {
+        let reason = match (self.expected(), &self.framed, &self.original) {
             // Bytes nobody asked for, then the close: a busy reply, say.
             (None, _, _) if !self.acc.is_empty() => Some(shown(self.acc.trim_ascii_end())),
             (None, _, _) if self.queue.is_empty() => None,
@@ -422,7 +426,6 @@ impl ClientSession {
         self.closed = true;
         self.queue.clear();
         self.waiting.clear();
-        self.waiting_ids.clear();
         self.out.clear();
         self.events
             .push_back((None, ClientEvent::Closed { reason }));
@@ -434,14 +437,17 @@ impl ClientSession {
         id
     }
 
-    fn push_waiting(&mut self, id: RequestId, e: Expect) {
-        self.waiting.push_back(e);
-        self.waiting_ids.push_back(id);
+    fn push_waiting(&mut self, id: RequestId, expect: Expect) {
+        self.waiting.push_back(Awaited { id, expect });
     }
 
     fn pop_waiting(&mut self) -> Option<Expect> {
-        self.waiting_ids.pop_front();
-        self.waiting.pop_front()
+        self.waiting.pop_front().map(|a| a.expect)
+    }
+
+    /// The reply the oldest request in flight waits for.
+    fn expected(&self) -> Option<&Expect> {
+        self.waiting.front().map(|a| &a.expect)
     }
 
     /// Queues an event. Replies are tagged with the request at the head of
@@ -453,7 +459,9 @@ impl ClientSession {
                 | ClientEvent::TrackEnd { .. }
                 | ClientEvent::Closed { .. }
         );
-        let id = answers.then(|| self.waiting_ids.front().copied()).flatten();
+        let id = answers
+            .then(|| self.waiting.front().map(|a| a.id))
+            .flatten();
         self.events.push_back((id, e));
     }
 

@@ -33,7 +33,7 @@ impl ClientSession {
             );
             return self.close(Some(why));
         }
-        let Some(expect) = self.waiting.front().cloned() else {
+        let Some(expect) = self.expected().cloned() else {
             return; // unsolicited bytes: reported when the line goes quiet
         };
         match expect {
