@@ -4,20 +4,14 @@
 //! not captures or are cut off.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use assert_cmd::Command;
+
+mod support;
+use support::streamlab;
 
 #[path = "../crates/analyzer/src/testutil.rs"]
 mod testutil;
-
-fn streamlab() -> Command {
-    let mut cmd = cargo_bin_cmd!("streamlab");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .timeout(Duration::from_secs(120));
-    cmd
-}
 
 fn capture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

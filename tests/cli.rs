@@ -7,15 +7,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use assert_cmd::Command as AssertCommand;
 
-fn streamlab() -> AssertCommand {
-    let mut cmd = cargo_bin_cmd!("streamlab");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .timeout(Duration::from_secs(120));
-    cmd
-}
+mod support;
+use support::streamlab;
 
 /// What a successful command printed on stdout.
 trait OkStdout {

@@ -7,18 +7,12 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use assert_cmd::cargo::cargo_bin_cmd;
-use assert_cmd::Command;
 use streamlab_audio::library::Library;
 use streamlab_proto::{DialectChoice, ServerConfig};
 use streamlab_server::{RunningServer, Server, ServerOptions};
 
-fn streamlab() -> Command {
-    let mut cmd = cargo_bin_cmd!("streamlab");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .timeout(Duration::from_secs(120));
-    cmd
-}
+mod support;
+use support::streamlab;
 
 fn our_server() -> RunningServer {
     let music =

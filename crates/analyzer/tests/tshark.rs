@@ -13,9 +13,9 @@
 mod testutil;
 
 use std::path::Path;
-use std::process::Command;
 
 use streamlab_analyzer::{decode, CaptureReader, Decoded};
+use streamlab_testkit::tshark;
 use testutil::*;
 
 const CLIENT: [u8; 4] = [10, 0, 0, 10];
@@ -178,26 +178,11 @@ fn tshark_rows(path: &Path) -> Vec<Row> {
         "frame.len",
         "frame.cap_len",
     ];
-    let mut args = vec![
-        "-n",
-        "-r",
-        path.to_str().expect("a UTF-8 path"),
-        "-T",
-        "fields",
-    ];
+    let mut args = vec!["-T", "fields"];
     for field in &fields {
         args.extend(["-e", field]);
     }
-    let out = Command::new("tshark")
-        .args(&args)
-        .output()
-        .expect("run tshark");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("tshark writes UTF-8");
+    let text = tshark::read(path, &args);
     text.lines().map(tshark_row).collect()
 }
 
@@ -232,18 +217,6 @@ fn tshark_row(line: &str) -> Row {
     (f[0].parse().unwrap(), ns, tcp)
 }
 
-fn tshark_available() -> bool {
-    if Command::new("tshark").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("STREAMLAB_REQUIRE_TSHARK").is_none(),
-        "STREAMLAB_REQUIRE_TSHARK is set but tshark is not on PATH"
-    );
-    println!("skipped: tshark is not on PATH");
-    false
-}
-
 /// Reads `bytes` both ways and compares; `not_packets` are the frames
 /// tshark shows that are not packets (custom blocks), which the analyzer
 /// numbers but skips.
@@ -253,7 +226,7 @@ fn agree(name: &str, bytes: &[u8], tcp_frames: usize, not_packets: &[u64]) {
     std::fs::write(&path, bytes).expect("write the capture");
     let ours = analyzer_rows(&path);
     assert_eq!(ours.iter().filter(|r| r.2.is_some()).count(), tcp_frames);
-    if tshark_available() {
+    if tshark::available() {
         let mut theirs = tshark_rows(&path);
         theirs.retain(|row| !not_packets.contains(&row.0));
         assert_eq!(ours, theirs);

@@ -7,13 +7,13 @@
 //! target/{release,debug}/streamlab (`cargo test --workspace` builds the
 //! debug one; alone, build it first with `cargo build`).
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use streamlab_netsim::link::LinkConfig;
 use streamlab_testbed::{netns, KernelConfig, KernelRun, TestbedError};
+use streamlab_testkit::tshark;
 
 mod common;
 use common::{root, setup};
@@ -138,29 +138,13 @@ fn a_server_that_fails_to_start_is_an_error_and_leaves_nothing() {
 /// The packet comments tshark finds in a capture, failing on any complaint
 /// it prints; `None` without tshark (unless STREAMLAB_REQUIRE_TSHARK is set).
 fn tshark_comments(path: &std::path::Path) -> Option<Vec<String>> {
-    let out = std::process::Command::new("tshark")
-        .args(["-n", "-r"])
-        .arg(path)
-        .args(["-Y", "frame.comment", "-T", "fields", "-e", "frame.comment"])
-        .output();
-    let Ok(out) = out else {
-        assert!(
-            std::env::var_os("STREAMLAB_REQUIRE_TSHARK").is_none(),
-            "STREAMLAB_REQUIRE_TSHARK is set but tshark does not run"
-        );
-        let _ = writeln!(std::io::stderr(), "SKIPPED the tshark check: no tshark");
+    if !tshark::available() {
         return None;
-    };
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let complaints: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("Running as user"))
-        .collect();
-    assert!(
-        out.status.success() && complaints.is_empty(),
-        "{complaints:?}"
+    }
+    let text = tshark::read(
+        path,
+        &["-Y", "frame.comment", "-T", "fields", "-e", "frame.comment"],
     );
-    let text = String::from_utf8_lossy(&out.stdout);
     Some(text.lines().map(str::to_string).collect())
 }
 

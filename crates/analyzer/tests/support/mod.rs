@@ -7,46 +7,10 @@ pub mod flags;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-/// True when tshark runs. Without it the caller skips its tshark part
-/// (and says so), unless `STREAMLAB_REQUIRE_TSHARK` is set, as CI sets it:
-/// then a missing tshark fails the test.
-pub fn tshark_available() -> bool {
-    let works = Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !works {
-        assert!(
-            std::env::var_os("STREAMLAB_REQUIRE_TSHARK").is_none(),
-            "STREAMLAB_REQUIRE_TSHARK is set but tshark does not run"
-        );
-        println!("skipped: tshark is not on PATH");
-    }
-    works
-}
-
-/// tshark's stdout on the capture at `path`; its stderr must hold nothing
-/// but the notice it prints when run as root.
-pub fn tshark(path: &Path, args: &[&str]) -> String {
-    let out = Command::new("tshark")
-        .arg("-n")
-        .arg("-r")
-        .arg(path)
-        .args(args)
-        .output()
-        .expect("run tshark");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let replay = format!("tshark -n -r {} {}", path.display(), args.join(" "));
-    assert!(out.status.success(), "{replay}: {stderr}");
-    let complaints: Vec<&str> = stderr
-        .lines()
-        .filter(|line| !line.trim().is_empty() && !line.starts_with("Running as user"))
-        .collect();
-    assert!(complaints.is_empty(), "{replay}: {complaints:?}");
-    String::from_utf8(out.stdout).expect("tshark writes UTF-8")
-}
+/// Whether tshark runs, and tshark's stdout on a capture: the kit's one
+/// tshark runner (see `streamlab_testkit::tshark`).
+pub use streamlab_testkit::tshark::{available as tshark_available, read as tshark};
 
 /// Bytes from tshark's hex (`follow,tcp,raw` lines).
 pub fn unhex(hex: &str) -> Vec<u8> {

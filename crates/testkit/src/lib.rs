@@ -1,0 +1,11 @@
+//! What the kit's tests share across crates, so each helper exists once.
+//!
+//! * [`tshark`]: Wireshark's command-line reader as a cross-check — whether
+//!   it is there (CI requires it), and running it so that any complaint
+//!   fails the test.
+//!
+//! Seeded randomness for tests is netsim's `SimRng`; two sessions in
+//! memory are proto's `pair::Pair`.
+#![forbid(unsafe_code)]
+
+pub mod tshark;
