@@ -7,361 +7,24 @@
 //! as the run-loop contract in `tcp/mod.rs` asks. Every drive is bounded:
 //! a connection that gets stuck fails with a dump of both endpoints.
 
-use std::collections::VecDeque;
-use std::fmt::Write as _;
-use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use streamlab_netsim::rng::SimRng;
-use streamlab_netsim::tcp::{
-    RetransmitReason, TcpConfig, TcpEndpoint, TcpError, TcpEvent, TcpState,
+use streamlab_netsim::sim::Side;
+use streamlab_netsim::tcp::pair::{
+    Fate, PairApp, Sent, TcpPair as Pair, CLIENT_ISN, DELAY, SERVER_ISN,
 };
+use streamlab_netsim::tcp::{RetransmitReason, TcpConfig, TcpError, TcpEvent, TcpState};
 use streamlab_netsim::time::SimTime;
-use streamlab_netsim::wire::{TcpFlags, TcpRepr};
-
-const CLIENT_ADDR: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 10), 45926);
-const SERVER_ADDR: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 7), 2635);
-const CLIENT_ISN: u32 = 1_000;
-const SERVER_ISN: u32 = 9_000;
-/// One-way delay of the wire, both directions.
-const DELAY: Duration = Duration::from_millis(10);
-/// No story here needs more; a stuck connection hits this and fails.
-const MAX_STEPS: usize = 200_000;
-const MS: Duration = Duration::from_millis(1);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Client,
-    Server,
-}
+use streamlab_netsim::wire::TcpFlags;
 use Side::{Client, Server};
 
-impl Side {
-    fn peer(self) -> Side {
-        match self {
-            Client => Server,
-            Server => Client,
-        }
-    }
-}
+const MS: Duration = Duration::from_millis(1);
 
-/// What the wire does with a segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    Pass,
-    Drop,
-    Duplicate,
-}
-
-type Fault = Box<dyn FnMut(Side, &TcpRepr) -> Verdict>;
-
-/// A segment as it was put on the wire.
-struct Sent {
-    at: SimTime,
-    from: Side,
-    seg: TcpRepr,
-    verdict: Verdict,
-}
-
-/// The application on one side: bytes to write (as buffer space allows),
-/// whether to close after them, whether to read, and what it has seen.
-#[derive(Default)]
-struct App {
-    outbox: Vec<u8>,
-    written: usize,
-    close_when_written: bool,
-    closed: bool,
-    reading: bool,
-    inbox: Vec<u8>,
-    events: Vec<(SimTime, TcpEvent)>,
-    /// Every state the endpoint was seen in, without repeats.
-    states: Vec<TcpState>,
-}
-
-impl App {
-    fn count(&self, pred: impl Fn(&TcpEvent) -> bool) -> usize {
-        self.events.iter().filter(|(_, e)| pred(e)).count()
-    }
-}
-
-struct Pair {
-    now: SimTime,
-    client: TcpEndpoint,
-    /// Created when the client's SYN arrives.
-    server: Option<TcpEndpoint>,
-    server_config: TcpConfig,
-    server_isn: u32,
-    apps: [App; 2],
-    /// Segments in flight: arrival time, receiver, segment (FIFO, as the
-    /// delay is fixed).
-    wire: VecDeque<(SimTime, Side, TcpRepr)>,
-    log: Vec<Sent>,
-    fault: Fault,
-    /// A side whose every segment is lost from now on.
-    cut: Option<Side>,
-}
-
-impl Pair {
-    fn new() -> Pair {
-        Pair::with(CLIENT_ISN, SERVER_ISN, TcpConfig::gbn(), TcpConfig::gbn())
-    }
-
-    fn with(client_isn: u32, server_isn: u32, client: TcpConfig, server: TcpConfig) -> Pair {
-        let client =
-            TcpEndpoint::connect(CLIENT_ADDR, SERVER_ADDR, client_isn, client, SimTime::ZERO);
-        Pair {
-            now: SimTime::ZERO,
-            client,
-            server: None,
-            server_config: server,
-            server_isn,
-            apps: std::array::from_fn(|_| App {
-                reading: true,
-                ..App::default()
-            }),
-            wire: VecDeque::new(),
-            log: Vec::new(),
-            fault: Box::new(|_, _| Verdict::Pass),
-            cut: None,
-        }
-    }
-
-    fn fault(mut self, f: impl FnMut(Side, &TcpRepr) -> Verdict + 'static) -> Pair {
-        self.fault = Box::new(f);
-        self
-    }
-
-    fn ep(&mut self, side: Side) -> &mut TcpEndpoint {
-        match side {
-            Client => &mut self.client,
-            Server => self
-                .server
-                .as_mut()
-                .expect("the server has not seen a SYN yet"),
-        }
-    }
-
-    fn server(&self) -> &TcpEndpoint {
-        self.server
-            .as_ref()
-            .expect("the server has not seen a SYN yet")
-    }
-
-    fn app(&mut self, side: Side) -> &mut App {
-        &mut self.apps[side as usize]
-    }
-
-    /// Queues `bytes` for the side's application to write.
-    fn write(&mut self, side: Side, bytes: &[u8]) {
-        self.app(side).outbox.extend_from_slice(bytes);
-    }
-
-    /// Lets both applications act and both endpoints send, at `now`.
-    fn flush(&mut self) {
-        for side in [Client, Server] {
-            let now = self.now;
-            let app = &mut self.apps[side as usize];
-            let ep = match side {
-                Client => &mut self.client,
-                Server => match self.server.as_mut() {
-                    Some(ep) => ep,
-                    None => continue,
-                },
-            };
-            run_app(app, ep);
-            let out: Vec<TcpRepr> = std::iter::from_fn(|| ep.poll_segment(now)).collect();
-            app.events
-                .extend(std::iter::from_fn(|| ep.poll_event()).map(|e| (now, e)));
-            if app.states.last() != Some(&ep.state()) {
-                app.states.push(ep.state());
-            }
-            for seg in out {
-                self.transmit(side, seg);
-            }
-        }
-    }
-
-    fn transmit(&mut self, from: Side, seg: TcpRepr) {
-        let verdict = if self.cut == Some(from) {
-            Verdict::Drop
-        } else {
-            (self.fault)(from, &seg)
-        };
-        let arrival = self.now + DELAY;
-        let copies = match verdict {
-            Verdict::Pass => 1,
-            Verdict::Drop => 0,
-            Verdict::Duplicate => 2,
-        };
-        for _ in 0..copies {
-            self.wire.push_back((arrival, from.peer(), seg.clone()));
-        }
-        let at = self.now;
-        self.log.push(Sent {
-            at,
-            from,
-            seg,
-            verdict,
-        });
-    }
-
-    /// One event: the next arrival or timer. False if there is none.
-    fn step(&mut self) -> bool {
-        self.flush();
-        let timers = [
-            self.client.poll_timeout(),
-            self.server.as_ref().and_then(|s| s.poll_timeout()),
-        ];
-        let arrival = self.wire.front().map(|w| w.0);
-        let Some(at) = timers.into_iter().chain([arrival]).flatten().min() else {
-            return false;
-        };
-        assert!(at >= self.now, "time went backwards:\n{}", self.dump());
-        self.now = at;
-        if arrival == Some(at) {
-            let (_, to, seg) = self.wire.pop_front().expect("front was just seen");
-            self.deliver(to, &seg);
-        } else if self.client.poll_timeout() == Some(at) {
-            self.client.handle_timeout(at);
-        } else if let Some(server) = self.server.as_mut() {
-            server.handle_timeout(at);
-        }
-        true
-    }
-
-    fn deliver(&mut self, to: Side, seg: &TcpRepr) {
-        if to == Server && self.server.is_none() {
-            let config = self.server_config.clone();
-            self.server = TcpEndpoint::accept(
-                seg,
-                SERVER_ADDR,
-                CLIENT_ADDR,
-                self.server_isn,
-                config,
-                self.now,
-            );
-            return;
-        }
-        let now = self.now;
-        self.ep(to).handle_segment(now, seg);
-    }
-
-    /// Runs until nothing is left to happen.
-    fn drive(&mut self) {
-        for _ in 0..MAX_STEPS {
-            if !self.step() {
-                return;
-            }
-        }
-        panic!("still busy after {MAX_STEPS} steps:\n{}", self.dump());
-    }
-
-    /// Runs until `goal` holds; fails if the run goes idle first.
-    fn drive_until(&mut self, goal: impl Fn(&mut Pair) -> bool) {
-        for _ in 0..MAX_STEPS {
-            self.flush();
-            if goal(self) {
-                return;
-            }
-            if !self.step() {
-                panic!("idle before the goal was reached:\n{}", self.dump());
-            }
-        }
-        panic!("goal not reached after {MAX_STEPS} steps:\n{}", self.dump());
-    }
-
-    fn established(&mut self) {
-        self.drive_until(|p| {
-            p.client.is_established() && p.server.as_ref().is_some_and(|s| s.is_established())
-        });
-    }
-
-    /// Both endpoints and the last segments, for a failure message.
-    fn dump(&self) -> String {
-        let mut out = format!("at {}\n", self.now);
-        let eps = [
-            ("client", Some(&self.client)),
-            ("server", self.server.as_ref()),
-        ];
-        for ((name, ep), app) in eps.into_iter().zip(&self.apps) {
-            let Some(ep) = ep else { continue };
-            let _ = writeln!(
-                out,
-                "{name}: {} error={:?} in_flight={} send_space={} recv_available={} \
-                 peer_window={} timeout={:?} written={}/{} read={}",
-                ep.state(),
-                ep.error(),
-                ep.bytes_in_flight(),
-                ep.send_space(),
-                ep.recv_available(),
-                ep.peer_window(),
-                ep.poll_timeout().map(|t| t.to_string()),
-                app.written,
-                app.outbox.len(),
-                app.inbox.len(),
-            );
-        }
-        for line in self
-            .trace()
-            .lines()
-            .rev()
-            .take(20)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-        {
-            let _ = writeln!(out, "  {line}");
-        }
-        out
-    }
-
-    /// The wire as a text table: time, direction, segment, fate.
-    fn trace(&self) -> String {
-        let mut out = String::new();
-        for s in &self.log {
-            let arrow = if s.from == Client { "c>s" } else { "s>c" };
-            let fate = match s.verdict {
-                Verdict::Pass => "",
-                Verdict::Drop => "  DROPPED",
-                Verdict::Duplicate => "  DUPLICATED",
-            };
-            let _ = writeln!(out, "{} {arrow} {}{fate}", s.at, s.seg);
-        }
-        out
-    }
-
-    /// Data-carrying segments sent by `side`.
-    fn data_from(&self, side: Side) -> impl Iterator<Item = &Sent> {
-        self.log
-            .iter()
-            .filter(move |s| s.from == side && !s.seg.payload.is_empty())
-    }
-}
-
-/// One turn of an application: write what fits, close when all is
-/// written, read everything waiting.
-fn run_app(app: &mut App, ep: &mut TcpEndpoint) {
-    while app.written < app.outbox.len() {
-        let n = ep.send(&app.outbox[app.written..]);
-        if n == 0 {
-            break;
-        }
-        app.written += n;
-    }
-    // Closing in SYN-SENT would drop the connection: wait for the handshake.
-    let ready = ep.state() != TcpState::SynSent;
-    if app.close_when_written && !app.closed && ready && app.written == app.outbox.len() {
-        ep.close();
-        app.closed = true;
-    }
-    let mut buf = [0; 4096];
-    while app.reading {
-        let n = ep.recv(&mut buf);
-        if n == 0 {
-            break;
-        }
-        app.inbox.extend_from_slice(&buf[..n]);
-    }
+/// Two endpoints of the first teaching model, `gbn`, which these stories
+/// were written for.
+fn pair() -> Pair {
+    Pair::new(TcpConfig::gbn(), TcpConfig::gbn())
 }
 
 /// `n` bytes that do not repeat with any short period.
@@ -387,7 +50,7 @@ fn is_retransmit(e: &TcpEvent) -> bool {
     matches!(e, TcpEvent::Retransmit { .. })
 }
 
-fn rtos(app: &App) -> Vec<Duration> {
+fn rtos(app: &PairApp) -> Vec<Duration> {
     let rto = |(_, e): &(SimTime, TcpEvent)| match e {
         TcpEvent::RtoFired { rto } => Some(*rto),
         _ => None,
@@ -399,7 +62,7 @@ fn rtos(app: &App) -> Vec<Duration> {
 
 #[test]
 fn the_handshake_is_syn_syn_ack_ack_with_the_mss() {
-    let mut p = Pair::new();
+    let mut p = pair();
     p.drive();
     assert_eq!(
         p.trace(),
@@ -409,7 +72,7 @@ fn the_handshake_is_syn_syn_ack_ack_with_the_mss() {
 0.020000 c>s 45926 > 2635 [ACK] seq=1001 ack=9001 win=65535 len=0
 "
     );
-    let connected = |side: Side| p.apps[side as usize].events.clone();
+    let connected = |side: Side| p.apps[side.index()].events.clone();
     let at = |ms| SimTime::from_millis(ms);
     assert_eq!(connected(Client), [(at(20), TcpEvent::Connected)]);
     assert_eq!(connected(Server), [(at(30), TcpEvent::Connected)]);
@@ -422,13 +85,13 @@ fn segments_respect_the_peers_smaller_mss() {
         mss: 500,
         ..TcpConfig::gbn()
     };
-    let mut p = Pair::with(CLIENT_ISN, SERVER_ISN, TcpConfig::gbn(), small);
+    let mut p = Pair::with_isns(CLIENT_ISN, SERVER_ISN, TcpConfig::gbn(), small);
     let (up, down) = (data(5_000, 1), data(5_000, 2));
     p.write(Client, &up);
     p.write(Server, &down);
     p.drive();
-    assert_same(&p.apps[Server as usize].inbox, &up, "server inbox");
-    assert_same(&p.apps[Client as usize].inbox, &down, "client inbox");
+    assert_same(&p.apps[Server.index()].inbox, &up, "server inbox");
+    assert_same(&p.apps[Client.index()].inbox, &down, "client inbox");
     assert!(
         p.log.iter().all(|s| s.seg.payload.len() <= 500),
         "{}",
@@ -441,11 +104,11 @@ fn segments_respect_the_peers_smaller_mss() {
 
 #[test]
 fn a_megabyte_arrives_bit_exact_in_mss_sized_segments() {
-    let mut p = Pair::new();
+    let mut p = pair();
     let sent = data(1 << 20, 3);
     p.write(Client, &sent);
     p.drive();
-    assert_same(&p.apps[Server as usize].inbox, &sent, "server inbox");
+    assert_same(&p.apps[Server.index()].inbox, &sent, "server inbox");
     let sizes: Vec<usize> = p.data_from(Client).map(|s| s.seg.payload.len()).collect();
     assert!(sizes.iter().all(|&n| n <= 1460));
     assert_eq!(
@@ -461,12 +124,12 @@ fn a_megabyte_arrives_bit_exact_in_mss_sized_segments() {
         "{sizes:?}"
     );
     assert!(*last <= 1460);
-    assert_eq!(p.apps[Client as usize].count(is_retransmit), 0);
+    assert_eq!(p.apps[Client.index()].count(is_retransmit), 0);
 }
 
 #[test]
 fn small_writes_before_a_poll_share_one_segment() {
-    let mut p = Pair::new();
+    let mut p = pair();
     p.established();
     // The original client's habit: two commands written back to back.
     p.client.send(b"lista");
@@ -479,7 +142,7 @@ fn small_writes_before_a_poll_share_one_segment() {
     p.drive();
     let payloads: Vec<&[u8]> = p.data_from(Client).map(|s| &s.seg.payload[..]).collect();
     assert_eq!(payloads, [&b"listaquit"[..], b"lista", b"quit"]);
-    assert_eq!(p.apps[Server as usize].inbox, b"listaquitlistaquit");
+    assert_eq!(p.apps[Server.index()].inbox, b"listaquitlistaquit");
 }
 
 #[test]
@@ -488,7 +151,7 @@ fn reads_and_writes_can_be_partial() {
         send_buffer: 4096,
         ..TcpConfig::gbn()
     };
-    let mut p = Pair::with(CLIENT_ISN, SERVER_ISN, small_buffer, TcpConfig::gbn());
+    let mut p = Pair::with_isns(CLIENT_ISN, SERVER_ISN, small_buffer, TcpConfig::gbn());
     p.app(Server).reading = false;
     p.established();
     let sent = data(10_000, 4);
@@ -510,24 +173,24 @@ fn reads_and_writes_can_be_partial() {
 
 #[test]
 fn duplicated_segments_are_acked_and_ignored() {
-    let mut p = Pair::new().fault(|from, seg| {
+    let mut p = pair().with_fault(|from, seg| {
         if from == Client && !seg.payload.is_empty() {
-            Verdict::Duplicate
+            Fate::Duplicate
         } else {
-            Verdict::Pass
+            Fate::Pass
         }
     });
     let sent = data(100_000, 5);
     p.write(Client, &sent);
     p.drive();
-    assert_same(&p.apps[Server as usize].inbox, &sent, "server inbox");
+    assert_same(&p.apps[Server.index()].inbox, &sent, "server inbox");
     let data_segments = p.data_from(Client).count();
     let server_acks = p.log.iter().filter(|s| s.from == Server).count();
     assert!(
         server_acks >= 2 * data_segments,
         "each copy is acknowledged"
     );
-    assert_eq!(p.apps[Client as usize].count(is_retransmit), 0);
+    assert_eq!(p.apps[Client.index()].count(is_retransmit), 0);
 }
 
 // ---- loss and retransmission --------------------------------------------
@@ -535,23 +198,23 @@ fn duplicated_segments_are_acked_and_ignored() {
 #[test]
 fn a_lost_segment_is_sent_again_after_the_rto() {
     let mut nth = 0;
-    let mut p = Pair::new().fault(move |from, seg| {
+    let mut p = pair().with_fault(move |from, seg| {
         if from == Client && !seg.payload.is_empty() {
             nth += 1;
             if nth == 3 {
-                return Verdict::Drop;
+                return Fate::Drop;
             }
         }
-        Verdict::Pass
+        Fate::Pass
     });
     p.established();
     let sent = data(20_000, 6);
     p.write(Client, &sent);
     p.drive();
-    assert_same(&p.apps[Server as usize].inbox, &sent, "server inbox");
+    assert_same(&p.apps[Server.index()].inbox, &sent, "server inbox");
 
     let lost = CLIENT_ISN + 1 + 2 * 1460;
-    let client = &p.apps[Client as usize];
+    let client = &p.apps[Client.index()];
     assert_eq!(rtos(client), [200 * MS]);
     let (fired_at, _) = client
         .events
@@ -582,24 +245,24 @@ fn a_lost_segment_is_sent_again_after_the_rto() {
 #[test]
 fn backoff_doubles_while_the_loss_goes_on() {
     let mut drops = 0;
-    let mut p = Pair::new().fault(move |from, seg| {
+    let mut p = pair().with_fault(move |from, seg| {
         let first_data = from == Client && seg.seq == CLIENT_ISN + 1 && !seg.payload.is_empty();
         if first_data && drops < 4 {
             drops += 1;
-            return Verdict::Drop;
+            return Fate::Drop;
         }
-        Verdict::Pass
+        Fate::Pass
     });
     p.established();
     let sent = data(1000, 7);
     p.write(Client, &sent);
     p.drive();
-    assert_same(&p.apps[Server as usize].inbox, &sent, "server inbox");
+    assert_same(&p.apps[Server.index()].inbox, &sent, "server inbox");
 
     let sends: Vec<SimTime> = p.data_from(Client).map(|s| s.at).collect();
     let gaps: Vec<Duration> = sends.windows(2).map(|w| w[1] - w[0]).collect();
     assert_eq!(gaps, [200 * MS, 400 * MS, 800 * MS, 1600 * MS]);
-    let client = &p.apps[Client as usize];
+    let client = &p.apps[Client.index()];
     assert_eq!(rtos(client), gaps);
     let attempts: Vec<u32> = client
         .events
@@ -616,11 +279,11 @@ fn backoff_doubles_while_the_loss_goes_on() {
 /// in both directions, handshake and FIN included.
 fn lossy_run(seed: u64) -> (Pair, Vec<u8>) {
     let mut rng = SimRng::new(seed);
-    let mut p = Pair::new().fault(move |_, _| {
+    let mut p = pair().with_fault(move |_, _| {
         if rng.chance(0.2) {
-            Verdict::Drop
+            Fate::Drop
         } else {
-            Verdict::Pass
+            Fate::Pass
         }
     });
     let sent = data(200_000, seed);
@@ -637,10 +300,10 @@ fn twenty_percent_loss_still_delivers_bit_exact() {
         let replay = format!(
             "seed {seed} (replay: cargo test -p streamlab-netsim --test tcp_pair twenty_percent)"
         );
-        assert_same(&p.apps[Server as usize].inbox, &sent, &replay);
+        assert_same(&p.apps[Server.index()].inbox, &sent, &replay);
         assert!(p.server().peer_closed(), "{replay}: no FIN\n{}", p.dump());
         assert_eq!(p.client.error(), None, "{replay}");
-        assert!(p.apps[Client as usize].count(is_retransmit) > 0, "{replay}");
+        assert!(p.apps[Client.index()].count(is_retransmit) > 0, "{replay}");
     }
 }
 
@@ -659,7 +322,7 @@ fn unanswered_retransmissions_abort_the_connection() {
         max_rto: Duration::from_secs(1),
         ..TcpConfig::gbn()
     };
-    let mut p = Pair::with(CLIENT_ISN, SERVER_ISN, impatient, TcpConfig::gbn());
+    let mut p = Pair::with_isns(CLIENT_ISN, SERVER_ISN, impatient, TcpConfig::gbn());
     p.established();
     p.cut = Some(Client);
     let start = p.now;
@@ -668,7 +331,7 @@ fn unanswered_retransmissions_abort_the_connection() {
     assert!(p.client.is_closed());
     let timed_out = TcpError::TimedOut { retries: 4 };
     assert_eq!(p.client.error(), Some(&timed_out));
-    let client = &p.apps[Client as usize];
+    let client = &p.apps[Client.index()];
     assert_eq!(
         rtos(client),
         [200 * MS, 400 * MS, 800 * MS, 1000 * MS],
@@ -695,7 +358,7 @@ fn unanswered_retransmissions_abort_the_connection() {
 
 #[test]
 fn a_syn_nobody_answers_times_out_without_an_rst() {
-    let mut p = Pair::new();
+    let mut p = pair();
     p.cut = Some(Client);
     p.drive();
     assert_eq!(p.client.error(), Some(&TcpError::TimedOut { retries: 15 }));
@@ -714,19 +377,19 @@ fn a_syn_nobody_answers_times_out_without_an_rst() {
 fn sequence_numbers_wrap_around_mid_transfer() {
     let client_isn = u32::MAX - 1000;
     let mut dropped = false;
-    let mut p = Pair::with(
+    let mut p = Pair::with_isns(
         client_isn,
         u32::MAX - 10,
         TcpConfig::gbn(),
         TcpConfig::gbn(),
     )
-    .fault(move |from, seg| {
+    .with_fault(move |from, seg| {
         // Lose the client's first data segment: it spans the wrap.
         if from == Client && !seg.payload.is_empty() && !dropped {
             dropped = true;
-            return Verdict::Drop;
+            return Fate::Drop;
         }
-        Verdict::Pass
+        Fate::Pass
     });
     let (up, down) = (data(100_000, 8), data(100_000, 9));
     p.write(Client, &up);
@@ -734,8 +397,8 @@ fn sequence_numbers_wrap_around_mid_transfer() {
     p.app(Client).close_when_written = true;
     p.app(Server).close_when_written = true;
     p.drive();
-    assert_same(&p.apps[Server as usize].inbox, &up, "server inbox");
-    assert_same(&p.apps[Client as usize].inbox, &down, "client inbox");
+    assert_same(&p.apps[Server.index()].inbox, &up, "server inbox");
+    assert_same(&p.apps[Client.index()].inbox, &down, "client inbox");
     assert!(p.client.is_closed() && p.server().is_closed());
     assert_eq!((p.client.error(), p.server().error()), (None, None));
     let resent = TcpEvent::Retransmit {
@@ -744,7 +407,7 @@ fn sequence_numbers_wrap_around_mid_transfer() {
         attempt: 1,
         why: RetransmitReason::Rto,
     };
-    assert!(p.apps[Client as usize]
+    assert!(p.apps[Client.index()]
         .events
         .iter()
         .any(|(_, e)| *e == resent));
@@ -756,15 +419,15 @@ fn sequence_numbers_wrap_around_mid_transfer() {
 
 #[test]
 fn a_reader_that_stops_closes_the_window_and_the_sender_probes() {
-    let mut p = Pair::new();
+    let mut p = pair();
     p.app(Server).reading = false;
     let sent = data(200_000, 10);
     p.write(Client, &sent);
     let probes =
-        |p: &mut Pair| p.apps[Client as usize].count(|e| matches!(e, TcpEvent::WindowProbe { .. }));
+        |p: &mut Pair| p.apps[Client.index()].count(|e| matches!(e, TcpEvent::WindowProbe { .. }));
     p.drive_until(|p| probes(p) >= 3);
 
-    let client = &p.apps[Client as usize];
+    let client = &p.apps[Client.index()];
     let when = |pred: fn(&TcpEvent) -> bool| -> Vec<SimTime> {
         client
             .events
@@ -800,8 +463,8 @@ fn a_reader_that_stops_closes_the_window_and_the_sender_probes() {
 
     p.app(Server).reading = true;
     p.drive();
-    assert_same(&p.apps[Server as usize].inbox, &sent, "server inbox");
-    let opened = p.apps[Client as usize].count(|e| matches!(e, TcpEvent::WindowOpened { .. }));
+    assert_same(&p.apps[Server.index()].inbox, &sent, "server inbox");
+    let opened = p.apps[Client.index()].count(|e| matches!(e, TcpEvent::WindowOpened { .. }));
     assert_eq!(opened, 1);
 }
 
@@ -809,12 +472,12 @@ fn a_reader_that_stops_closes_the_window_and_the_sender_probes() {
 
 #[test]
 fn fin_both_ways_closes_both() {
-    let mut p = Pair::new();
+    let mut p = pair();
     p.established();
     p.write(Client, b"quit");
     p.app(Client).close_when_written = true;
     p.drive();
-    assert_eq!(p.apps[Server as usize].inbox, b"quit");
+    assert_eq!(p.apps[Server.index()].inbox, b"quit");
     assert!(p.server().peer_closed());
     assert_eq!(p.client.state(), TcpState::FinWait2);
     assert_eq!(p.server().state(), TcpState::CloseWait);
@@ -830,7 +493,7 @@ fn fin_both_ways_closes_both() {
     p.drive_until(|p| p.client.state() == TcpState::TimeWait);
     let time_wait_from = p.now;
     p.drive();
-    assert_eq!(p.apps[Client as usize].inbox, b"goodbye");
+    assert_eq!(p.apps[Client.index()].inbox, b"goodbye");
     assert_eq!(
         p.now - time_wait_from,
         Duration::from_secs(60),
@@ -839,7 +502,7 @@ fn fin_both_ways_closes_both() {
     assert!(p.client.is_closed() && p.server().is_closed());
     assert_eq!((p.client.error(), p.server().error()), (None, None));
     use TcpState::*;
-    let states = |side: Side| p.apps[side as usize].states.clone();
+    let states = |side: Side| p.apps[side.index()].states.clone();
     assert_eq!(
         states(Client),
         [SynSent, Established, FinWait1, FinWait2, TimeWait, Closed]
@@ -852,21 +515,21 @@ fn fin_both_ways_closes_both() {
 
 #[test]
 fn closing_at_the_same_time_goes_through_closing() {
-    let mut p = Pair::new();
+    let mut p = pair();
     p.established();
     p.app(Client).close_when_written = true;
     p.app(Server).close_when_written = true;
     p.drive();
     use TcpState::*;
     let after_handshake = [Established, FinWait1, Closing, TimeWait, Closed];
-    assert_eq!(p.apps[Client as usize].states[1..], after_handshake);
-    assert_eq!(p.apps[Server as usize].states[1..], after_handshake);
+    assert_eq!(p.apps[Client.index()].states[1..], after_handshake);
+    assert_eq!(p.apps[Server.index()].states[1..], after_handshake);
     assert_eq!((p.client.error(), p.server().error()), (None, None));
 }
 
 #[test]
 fn an_abort_resets_the_peer() {
-    let mut p = Pair::new();
+    let mut p = pair();
     p.established();
     p.write(Client, b"lista");
     p.drive();
@@ -878,7 +541,7 @@ fn an_abort_resets_the_peer() {
     assert!(p.client.is_closed());
     assert_eq!(p.client.error(), Some(&TcpError::Reset));
     assert_eq!(
-        p.apps[Client as usize].events.last().unwrap().1,
+        p.apps[Client.index()].events.last().unwrap().1,
         TcpEvent::Reset
     );
     assert_eq!(p.server().error(), Some(&TcpError::LocalAbort));
@@ -892,17 +555,17 @@ fn an_abort_resets_the_peer() {
 #[test]
 fn a_closed_endpoint_answers_with_an_rst() {
     // The server's RST is lost, so the client does not know and sends on.
-    let mut p = Pair::new().fault(|from, seg| {
+    let mut p = pair().with_fault(|from, seg| {
         if from == Server && seg.flags.contains(TcpFlags::RST) {
-            return Verdict::Drop;
+            return Fate::Drop;
         }
-        Verdict::Pass
+        Fate::Pass
     });
     p.established();
     p.ep(Server).abort();
     p.flush();
     assert!(p.client.is_established());
-    p.fault = Box::new(|_, _| Verdict::Pass);
+    p.set_fault(|_, _| Fate::Pass);
     p.write(Client, b"lista");
     p.drive();
     let answer = p.log.last().unwrap();

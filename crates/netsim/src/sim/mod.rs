@@ -61,14 +61,14 @@ pub enum Side {
 }
 
 impl Side {
-    fn index(self) -> usize {
+    pub fn index(self) -> usize {
         match self {
             Side::Client => 0,
             Side::Server => 1,
         }
     }
 
-    fn peer(self) -> Side {
+    pub fn peer(self) -> Side {
         match self {
             Side::Client => Side::Server,
             Side::Server => Side::Client,

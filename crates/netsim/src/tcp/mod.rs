@@ -143,6 +143,7 @@ mod input;
 mod negotiate;
 mod ooo;
 mod output;
+pub mod pair;
 mod recovery;
 mod recv;
 mod rtt;
