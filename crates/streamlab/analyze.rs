@@ -24,7 +24,7 @@ use clap::Args;
 use streamlab_analyzer::capture::Format;
 use streamlab_analyzer::flows::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 use streamlab_analyzer::report::{self, Analysis, Connection, Filter, Limits, Options, Report};
-use streamlab_analyzer::scan::{AudioOut, Track};
+use streamlab_analyzer::scan::{AudioOut, CapturedTrack};
 use streamlab_analyzer::stream::ConnInfo;
 use streamlab_audio::wav::WavFileWriter;
 use streamlab_proto::PcmFormat;
@@ -280,7 +280,7 @@ impl Extractor {
 }
 
 impl AudioOut for Extractor {
-    fn start(&mut self, index: usize, track: &Track) {
+    fn start(&mut self, index: usize, track: &CapturedTrack) {
         let name = safe_name(track.name.as_deref().unwrap_or("track"));
         let path = self
             .dir
@@ -305,7 +305,7 @@ impl AudioOut for Extractor {
         }
     }
 
-    fn end(&mut self, _index: usize, _track: &Track) {
+    fn end(&mut self, _index: usize, _track: &CapturedTrack) {
         let Some(w) = self.writer.take() else { return };
         let path = w.path().to_path_buf();
         let bytes = w.data_len();

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use streamlab_analyzer::report::{self, Filter};
-use streamlab_analyzer::scan::{AudioOut, Track as AnalyzedTrack};
+use streamlab_analyzer::scan::{AudioOut, CapturedTrack};
 use streamlab_audio::sink::Sink;
 use streamlab_audio::AudioError;
 use streamlab_client::{menu, ClientOptions};
@@ -49,9 +49,9 @@ pub struct DemoArgs {
 
 /// A sink that keeps what it is given, so the demo can compare it.
 #[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<u8>>>);
+struct KeptAudio(Arc<Mutex<Vec<u8>>>);
 
-impl Sink for Recorder {
+impl Sink for KeptAudio {
     fn begin(&mut self, _name: &str, _format: PcmFormat) -> Result<(), AudioError> {
         Ok(())
     }
@@ -103,7 +103,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             std::thread::sleep(Duration::from_millis(5));
         }
         println!("\nclient {n}: the {dialect} dialect");
-        let recorder = Recorder::default();
+        let recorder = KeptAudio::default();
         let mut opts = ClientOptions::new(server.addr);
         opts.dialect = dialect;
         let stdout = std::io::stdout();
@@ -177,7 +177,7 @@ fn analyze(song: &Track, capture: &Path) -> Result<()> {
     let file =
         std::fs::File::open(capture).with_context(|| format!("opening {}", capture.display()))?;
     let name = capture.display().to_string();
-    let heard = Recorder::default();
+    let heard = KeptAudio::default();
     let out = Heard(heard.clone());
     let mut out = Some(out);
     let analysis = report::analyze(
@@ -209,11 +209,11 @@ fn analyze(song: &Track, capture: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Gives the analyzer's track audio to a [`Recorder`].
-struct Heard(Recorder);
+/// Gives the analyzer's track audio to a [`KeptAudio`].
+struct Heard(KeptAudio);
 
 impl AudioOut for Heard {
-    fn start(&mut self, _index: usize, _track: &AnalyzedTrack) {}
+    fn start(&mut self, _index: usize, _track: &CapturedTrack) {}
     fn audio(&mut self, _index: usize, bytes: &[u8]) {
         self.0
              .0
@@ -221,5 +221,5 @@ impl AudioOut for Heard {
             .unwrap_or_else(|p| p.into_inner())
             .extend_from_slice(bytes);
     }
-    fn end(&mut self, _index: usize, _track: &AnalyzedTrack) {}
+    fn end(&mut self, _index: usize, _track: &CapturedTrack) {}
 }

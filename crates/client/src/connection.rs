@@ -47,7 +47,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// session, so the reader always sleeps to the right time.)
 const ORIGINAL_TICK: Duration = Duration::from_millis(50);
 
-struct Shared {
+struct ConnState {
     session: Mutex<ClientSession>,
     /// The socket; reads happen on the reader thread's own handle.
     stream: TcpStream,
@@ -66,7 +66,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Shared {
+impl ConnState {
     fn session(&self) -> MutexGuard<'_, ClientSession> {
         lock(&self.session)
     }
@@ -92,7 +92,7 @@ impl Shared {
 
 /// A live connection to a server.
 pub struct Connection {
-    shared: Arc<Shared>,
+    shared: Arc<ConnState>,
     answers: Receiver<Answer>,
     cache: Cache,
     reader: Option<JoinHandle<()>>,
@@ -111,7 +111,7 @@ impl Connection {
         let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
         let local = stream.local_addr().map_err(connect_err)?;
         let reader_stream = stream.try_clone().map_err(connect_err)?;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(ConnState {
             session: Mutex::new(ClientSession::new(config)),
             stream,
             start: Instant::now(),
@@ -239,7 +239,7 @@ impl Drop for Connection {
 }
 
 /// The reader thread: socket → session → cache and answers.
-fn read_loop(mut stream: TcpStream, shared: &Shared, cache: &Cache, tx: &mpsc::Sender<Answer>) {
+fn read_loop(mut stream: TcpStream, shared: &ConnState, cache: &Cache, tx: &mpsc::Sender<Answer>) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut current: Option<Arc<TrackBuffer>> = None;
     loop {
@@ -289,7 +289,7 @@ fn read_loop(mut stream: TcpStream, shared: &Shared, cache: &Cache, tx: &mpsc::S
 
 /// Sleeps through an asked-for pause in reading (`--stop-reading`), once
 /// its time has come.
-fn pause_if_asked(shared: &Shared) {
+fn pause_if_asked(shared: &ConnState) {
     let mut pause = lock(&shared.pause);
     let Some((from, until)) = *pause else { return };
     let now = shared.now();
@@ -304,7 +304,7 @@ fn pause_if_asked(shared: &Shared) {
 
 /// How long the reader may block in `read`: until the session's next
 /// timer, and in the original dialect never longer than a tick.
-fn read_wait(shared: &Shared) -> Duration {
+fn read_wait(shared: &ConnState) -> Duration {
     let s = shared.session();
     let mut wait = s
         .poll_timeout()

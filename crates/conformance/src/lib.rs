@@ -24,11 +24,11 @@
 
 pub mod checks;
 pub mod client;
+pub mod connection;
 pub mod diagnosis;
+pub mod exchanges;
 pub mod report;
-pub mod session;
 pub mod source;
-pub mod wire;
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -109,14 +109,14 @@ impl Config {
 }
 
 /// What a check gets: the configuration and the time it must end by.
-pub struct Ctx<'a> {
+pub struct CheckContext<'a> {
     pub config: &'a Config,
     pub deadline: Instant,
-    /// What the check wants said beside its result ([`Ctx::note`]).
+    /// What the check wants said beside its result ([`CheckContext::note`]).
     note: RefCell<Option<String>>,
 }
 
-impl Ctx<'_> {
+impl CheckContext<'_> {
     pub fn dialect(&self) -> Dialect {
         self.config.dialect
     }
@@ -126,8 +126,8 @@ impl Ctx<'_> {
     }
 
     /// A new connection to the server, greeted in the framed dialect.
-    pub fn connect(&self) -> Result<wire::Conn, Diagnosis> {
-        session::open(self)
+    pub fn connect(&self) -> Result<connection::Conn, Diagnosis> {
+        exchanges::open(self)
     }
 
     /// Something the result should say even on a pass, such as which of
@@ -178,7 +178,7 @@ pub fn preflight(config: &Config) -> Result<(), ConformanceError> {
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Ok(()),
         Err(e) => Err(ConformanceError::Connect {
             addr: config.addr,
-            reason: wire::connect_error(&e),
+            reason: connection::connect_error(&e),
         }),
     }
 }
@@ -195,7 +195,7 @@ pub fn run(config: &Config, only: Option<&[String]>) -> Result<Report, Conforman
 /// Runs one check on its own (no preflight).
 pub fn run_check(check: &Check, config: &Config) -> CheckResult {
     let start = Instant::now();
-    let ctx = Ctx {
+    let ctx = CheckContext {
         config,
         deadline: start + config.limits.check_budget(),
         note: RefCell::new(None),

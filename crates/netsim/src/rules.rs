@@ -27,7 +27,7 @@ pub struct Segment<'a> {
 
 /// What a rule decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Action {
     /// Not this rule's business: ask the next one.
     Pass,
     Drop(String),
@@ -104,35 +104,35 @@ impl Rule {
     }
 
     /// Judges one segment, counting it.
-    pub fn judge(&mut self, seg: &Segment<'_>) -> Verdict {
+    pub fn judge(&mut self, seg: &Segment<'_>) -> Action {
         if self.times == Some(0) || self.from.is_some_and(|h| h != seg.from) {
-            return Verdict::Pass;
+            return Action::Pass;
         }
         if !seg.payload.is_empty() {
             self.seen += 1;
         }
         let verdict = self.verdict(seg);
-        if verdict != Verdict::Pass {
+        if verdict != Action::Pass {
             self.times = self.times.map(|n| n - 1);
         }
         verdict
     }
 
-    fn verdict(&self, seg: &Segment<'_>) -> Verdict {
+    fn verdict(&self, seg: &Segment<'_>) -> Action {
         let has = |needle: &[u8]| contains(seg.payload, needle);
         match &self.kind {
             Kind::DropNthData(n) if !seg.payload.is_empty() && self.seen == *n => {
-                Verdict::Drop(format!("rule: data segment #{n}"))
+                Action::Drop(format!("rule: data segment #{n}"))
             }
             Kind::DropContaining(b) if has(b) => {
-                Verdict::Drop(format!("rule: contains {:?}", String::from_utf8_lossy(b)))
+                Action::Drop(format!("rule: contains {:?}", String::from_utf8_lossy(b)))
             }
-            Kind::DelayContaining(b, by) if has(b) => Verdict::Delay(*by),
-            Kind::DuplicateContaining(b) if has(b) => Verdict::Duplicate,
+            Kind::DelayContaining(b, by) if has(b) => Action::Delay(*by),
+            Kind::DuplicateContaining(b) if has(b) => Action::Duplicate,
             Kind::Partition(start, end) if (*start..*end).contains(&seg.now) => {
-                Verdict::Drop("rule: partition".into())
+                Action::Drop("rule: partition".into())
             }
-            _ => Verdict::Pass,
+            _ => Action::Pass,
         }
     }
 }
@@ -148,11 +148,11 @@ impl Rules {
 
     /// Every rule sees (and counts) every segment; the first verdict that
     /// is not `Pass` wins.
-    pub fn judge(&mut self, seg: &Segment<'_>) -> Verdict {
-        let mut decided = Verdict::Pass;
+    pub fn judge(&mut self, seg: &Segment<'_>) -> Action {
+        let mut decided = Action::Pass;
         for rule in &mut self.0 {
             let v = rule.judge(seg);
-            if decided == Verdict::Pass {
+            if decided == Action::Pass {
                 decided = v;
             }
         }
@@ -182,12 +182,12 @@ mod tests {
     #[test]
     fn drop_nth_counts_only_data_and_acts_once() {
         let mut r = Rule::drop_nth_data(2);
-        assert_eq!(r.judge(&seg(0, A, b"")), Verdict::Pass); // a pure ACK
-        assert_eq!(r.judge(&seg(0, A, b"one")), Verdict::Pass);
-        assert!(matches!(r.judge(&seg(0, A, b"two")), Verdict::Drop(_)));
+        assert_eq!(r.judge(&seg(0, A, b"")), Action::Pass); // a pure ACK
+        assert_eq!(r.judge(&seg(0, A, b"one")), Action::Pass);
+        assert!(matches!(r.judge(&seg(0, A, b"two")), Action::Drop(_)));
         assert_eq!(
             r.judge(&seg(0, A, b"two")),
-            Verdict::Pass,
+            Action::Pass,
             "the retransmission passes"
         );
     }
@@ -197,27 +197,27 @@ mod tests {
         let mut r = Rule::drop_containing(b"track_data_end").from(B);
         assert_eq!(
             r.judge(&seg(0, A, b"xxtrack_data_end")),
-            Verdict::Pass,
+            Action::Pass,
             "wrong host"
         );
         assert!(matches!(
             r.judge(&seg(0, B, b"PCMtrack_data_end")),
-            Verdict::Drop(_)
+            Action::Drop(_)
         ));
         let mut d = Rule::delay_containing(b"quit", Duration::from_millis(300));
         assert_eq!(
             d.judge(&seg(0, A, b"quit")),
-            Verdict::Delay(Duration::from_millis(300))
+            Action::Delay(Duration::from_millis(300))
         );
-        assert_eq!(d.judge(&seg(0, A, b"lista")), Verdict::Pass);
+        assert_eq!(d.judge(&seg(0, A, b"lista")), Action::Pass);
     }
 
     #[test]
     fn a_partition_drops_everything_inside_its_window() {
         let mut r = Rule::partition(SimTime::from_millis(10), SimTime::from_millis(20));
-        assert_eq!(r.judge(&seg(9, A, b"x")), Verdict::Pass);
-        assert!(matches!(r.judge(&seg(10, B, b"")), Verdict::Drop(_)));
-        assert_eq!(r.judge(&seg(20, A, b"x")), Verdict::Pass);
+        assert_eq!(r.judge(&seg(9, A, b"x")), Action::Pass);
+        assert!(matches!(r.judge(&seg(10, B, b"")), Action::Drop(_)));
+        assert_eq!(r.judge(&seg(20, A, b"x")), Action::Pass);
     }
 
     #[test]
@@ -225,8 +225,8 @@ mod tests {
         let mut rules = Rules::default();
         rules.push(Rule::duplicate_containing(b"RV"));
         rules.push(Rule::drop_nth_data(1));
-        assert_eq!(rules.judge(&seg(0, B, b"RV\nVL\n")), Verdict::Duplicate);
+        assert_eq!(rules.judge(&seg(0, B, b"RV\nVL\n")), Action::Duplicate);
         // The second rule counted that segment: the next data is not #1.
-        assert_eq!(rules.judge(&seg(0, B, b"more")), Verdict::Pass);
+        assert_eq!(rules.judge(&seg(0, B, b"more")), Action::Pass);
     }
 }

@@ -222,8 +222,8 @@ pub fn err(code: u16, message: &str) -> Vec<u8> {
     line.into_bytes()
 }
 
-/// A counted body: `OK <n> <noun>\n` then one line per item.
-pub fn counted(noun: &str, items: &[String]) -> Vec<u8> {
+/// A counted list: `OK <n> <noun>\n` then one line per item.
+pub fn counted_list(noun: &str, items: &[String]) -> Vec<u8> {
     let mut out = format!("OK {} {noun}\n", items.len());
     for i in items {
         out.push_str(i);
@@ -255,7 +255,7 @@ impl Status {
         })
     }
 
-    /// The count at the start of a counted body's status (`OK 3 songs`).
+    /// The count at the start of a counted list's status (`OK 3 songs`).
     pub fn count(&self) -> Option<usize> {
         match self {
             Status::Ok(text) => text.split(' ').next()?.parse().ok(),

@@ -563,7 +563,7 @@ impl ServerSession {
             }
             Ok(Request::List) => {
                 self.out
-                    .push(framed::counted("songs", &ctx.song_names()), z);
+                    .push(framed::counted_list("songs", &ctx.song_names()), z);
                 Outcome::Replied
             }
             Ok(Request::Download { name }) => self.queue_track(&name, ctx, Dialect::Framed),
@@ -574,7 +574,7 @@ impl ServerSession {
                     .enumerate()
                     .map(|(i, d)| framed::device_line(i + 1, d))
                     .collect();
-                self.out.push(framed::counted("devices", &lines), z);
+                self.out.push(framed::counted_list("devices", &lines), z);
                 Outcome::Replied
             }
             Ok(Request::Status { state, song }) => {
@@ -589,7 +589,7 @@ impl ServerSession {
             }
             Ok(Request::Help) => {
                 let help: Vec<String> = HELP.iter().map(|s| s.to_string()).collect();
-                self.out.push(framed::counted("commands", &help), z);
+                self.out.push(framed::counted_list("commands", &help), z);
                 Outcome::Replied
             }
             Err(e) => {

@@ -13,19 +13,19 @@ use streamlab_proto::{
 };
 
 /// A catalogue of two songs and a one-entry device registry.
-struct Ctx {
+struct Songs {
     songs: Vec<Track>,
     /// A listed song whose audio the server cannot read (its file vanished).
     unreadable: Option<&'static str>,
     status: RefCell<(PlayState, Option<String>)>,
 }
 
-impl Ctx {
-    fn new() -> Ctx {
+impl Songs {
+    fn new() -> Songs {
         let pcm = |n: usize, seed: u8| -> Arc<[u8]> {
             (0..n).map(|i| (i as u8).wrapping_mul(seed)).collect()
         };
-        Ctx {
+        Songs {
             songs: vec![
                 Track {
                     name: "RV".into(),
@@ -44,7 +44,7 @@ impl Ctx {
     }
 }
 
-impl ServerContext for Ctx {
+impl ServerContext for Songs {
     fn song_names(&self) -> Vec<String> {
         self.songs.iter().map(|t| t.name.clone()).collect()
     }
@@ -75,7 +75,7 @@ impl ServerContext for Ctx {
 /// Runs the two sessions against each other (proto's [`Pair`]): each
 /// client write arrives as one read (as on a quiet LAN); server output
 /// arrives `chunk` bytes per read.
-fn drive(server: ServerSession, client: ClientSession, ctx: &Ctx, chunk: usize) -> Pair {
+fn drive(server: ServerSession, client: ClientSession, ctx: &Songs, chunk: usize) -> Pair {
     let mut pair = Pair::new(server, client);
     let mut cut = |side: Side, pending: usize| match side {
         Side::Client => pending,
@@ -120,7 +120,7 @@ fn track_bytes(events: &[ClientEvent]) -> Vec<u8> {
 
 #[test]
 fn both_dialects_list_download_report_and_quit_whatever_the_segment_size() {
-    let ctx = Ctx::new();
+    let ctx = Songs::new();
     for dialect in [Dialect::Original, Dialect::Framed] {
         for chunk in [1, 3, 16, 1500, 65_536] {
             let (server, mut client) = session_pair(dialect);
@@ -169,7 +169,7 @@ fn both_dialects_list_download_report_and_quit_whatever_the_segment_size() {
 
 #[test]
 fn auto_detection_picks_the_dialect_from_the_first_bytes() {
-    let ctx = Ctx::new();
+    let ctx = Songs::new();
     for dialect in [Dialect::Original, Dialect::Framed] {
         let server = ServerSession::new(
             1,
@@ -187,7 +187,7 @@ fn auto_detection_picks_the_dialect_from_the_first_bytes() {
 
 /// Hands `reads` to a server one read each and returns everything it wrote.
 fn original_server_answers(reads: &[&[u8]]) -> String {
-    let ctx = Ctx::new();
+    let ctx = Songs::new();
     let cfg = ServerConfig {
         dialect: DialectChoice::Original,
         pause: Duration::ZERO,
@@ -237,7 +237,7 @@ fn the_original_server_reads_one_command_per_read_as_the_original_did() {
 
 #[test]
 fn the_original_track_is_marker_pcm_marker_with_pauses_between() {
-    let ctx = Ctx::new();
+    let ctx = Songs::new();
     let pause = Duration::from_millis(50);
     let cfg = ServerConfig {
         dialect: DialectChoice::Original,
@@ -275,7 +275,7 @@ fn the_original_track_is_marker_pcm_marker_with_pauses_between() {
 
 #[test]
 fn without_the_pause_trick_the_end_marker_follows_the_audio_at_once() {
-    let ctx = Ctx::new();
+    let ctx = Songs::new();
     let cfg = ServerConfig {
         dialect: DialectChoice::Original,
         pause: Duration::ZERO,
@@ -291,7 +291,7 @@ fn without_the_pause_trick_the_end_marker_follows_the_audio_at_once() {
 
 #[test]
 fn the_framed_server_answers_every_error_with_a_status_line() {
-    let ctx = Ctx::new();
+    let ctx = Songs::new();
     let cfg = ServerConfig {
         dialect: DialectChoice::Framed,
         ..ServerConfig::default()
@@ -314,7 +314,7 @@ fn the_framed_server_answers_every_error_with_a_status_line() {
 
 #[test]
 fn an_over_long_framed_line_gets_an_error_then_the_close() {
-    let ctx = Ctx::new();
+    let ctx = Songs::new();
     let cfg = ServerConfig {
         dialect: DialectChoice::Framed,
         ..ServerConfig::default()
@@ -405,7 +405,7 @@ fn a_server_that_closes_mid_track_is_reported() {
 fn an_original_server_with_no_songs_still_answers_what_follows() {
     // An empty list is zero bytes on the wire. Those zero bytes, and the
     // pause after them, must not block the goodbye that follows.
-    let mut ctx = Ctx::new();
+    let mut ctx = Songs::new();
     ctx.songs.clear();
     let server = ServerSession::new(1, ServerConfig::default());
     let mut client = ClientSession::new(ClientConfig::new(Dialect::Original));
@@ -430,7 +430,7 @@ fn att_status_is_never_answered_even_when_its_name_is_refused() {
 }
 
 /// Runs `input` through a fresh framed server session and returns its output.
-fn framed_server_answers(ctx: &Ctx, input: &[u8]) -> String {
+fn framed_server_answers(ctx: &Songs, input: &[u8]) -> String {
     let cfg = ServerConfig {
         dialect: DialectChoice::Framed,
         ..ServerConfig::default()
@@ -443,7 +443,7 @@ fn framed_server_answers(ctx: &Ctx, input: &[u8]) -> String {
 
 #[test]
 fn a_song_the_server_cannot_read_is_an_error_and_the_session_goes_on() {
-    let mut ctx = Ctx::new();
+    let mut ctx = Songs::new();
     ctx.unreadable = Some("VL");
     insta::assert_snapshot!(framed_server_answers(&ctx, b"download vl\nlist\n"), @r"
     ERR 500 song 'vl' cannot be read on the server; try again later
@@ -471,7 +471,7 @@ fn a_song_the_server_cannot_read_is_an_error_and_the_session_goes_on() {
 #[test]
 fn a_reported_song_cannot_break_another_clients_device_list() {
     // An original client reports a "song" with a newline in it...
-    let ctx = Ctx::new();
+    let ctx = Songs::new();
     let mut original = ServerSession::new(
         1,
         ServerConfig {
@@ -489,7 +489,7 @@ fn a_reported_song_cannot_break_another_clients_device_list() {
 
 #[test]
 fn every_framed_reply_line_fits_the_line_bound() {
-    let ctx = Ctx::new();
+    let ctx = Songs::new();
     let word = "x".repeat(1020);
     let name = "é".repeat(500);
     let input = format!("{word}\ndownload {name}\nstatus playing {name}\n");

@@ -71,7 +71,7 @@ pub const REMOTE_PER_ADDRESS: usize = 16;
 
 /// What [`Admission::admit`] decided about a new connection.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub(crate) enum Decision {
     /// Serve it; `evicted` made room for it.
     Admit { evicted: Option<Evicted> },
     /// The server is full of clients that have all greeted.
@@ -155,17 +155,17 @@ impl Admission {
 
     /// Decides about connection `id` from `peer`; an admitted one holds a
     /// place until [`leave`](Self::leave).
-    pub(crate) fn admit(&self, id: u64, peer: SocketAddr, stream: &Arc<TcpStream>) -> Verdict {
+    pub(crate) fn admit(&self, id: u64, peer: SocketAddr, stream: &Arc<TcpStream>) -> Decision {
         let address = address_of(peer.ip());
         let mut table = self.lock();
         let held = table.per_address.get(&address).copied().unwrap_or(0);
         if let Some(cap) = self.cap(address).filter(|&cap| held >= cap) {
-            return Verdict::AddressFull(cap);
+            return Decision::AddressFull(cap);
         }
         let evicted = match table.placed >= self.max_clients {
             true => match table.evict_a_stranger() {
                 Some(e) => Some(e),
-                None => return Verdict::Full,
+                None => return Decision::Full,
             },
             false => None,
         };
@@ -179,7 +179,7 @@ impl Admission {
         table.conns.insert(id, entry);
         *table.per_address.entry(address).or_default() += 1;
         table.placed += 1;
-        Verdict::Admit { evicted }
+        Decision::Admit { evicted }
     }
 
     /// Connections holding a place (those let go to make room, whose
@@ -263,8 +263,8 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn admitted(v: Verdict) -> bool {
-        matches!(v, Verdict::Admit { evicted: None })
+    fn admitted(v: Decision) -> bool {
+        matches!(v, Decision::Admit { evicted: None })
     }
 
     #[test]
@@ -285,7 +285,7 @@ mod tests {
             assert!(admitted(gate.admit(id, peer("10.0.0.7:4000"), &stream)));
         }
         let over = gate.admit(99, peer("10.0.0.7:4001"), &stream);
-        assert_eq!(over, Verdict::AddressFull(REMOTE_PER_ADDRESS));
+        assert_eq!(over, Decision::AddressFull(REMOTE_PER_ADDRESS));
         assert!(admitted(gate.admit(100, peer("10.0.0.8:4000"), &stream)));
         for id in 200..300 {
             assert!(admitted(gate.admit(id, peer("127.0.0.1:4000"), &stream)));
@@ -299,7 +299,7 @@ mod tests {
             assert!(admitted(gate.admit(id, peer("127.0.0.1:4000"), &stream)));
         }
         let over = gate.admit(2, peer("127.0.0.1:4000"), &stream);
-        assert_eq!(over, Verdict::AddressFull(2));
+        assert_eq!(over, Decision::AddressFull(2));
         assert!(admitted(gate.admit(3, peer("127.0.0.2:4000"), &stream)));
     }
 
@@ -317,7 +317,7 @@ mod tests {
         gate.greeted(2);
         let (stream, _newcomer) = pair(&listener);
         // 10.0.0.2 holds three places; its oldest stranger is 1.
-        let Verdict::Admit { evicted: Some(e) } = gate.admit(10, peer("10.0.0.3:1"), &stream)
+        let Decision::Admit { evicted: Some(e) } = gate.admit(10, peer("10.0.0.3:1"), &stream)
         else {
             panic!("someone makes room");
         };
@@ -330,7 +330,7 @@ mod tests {
         let v = gate.admit(11, peer("10.0.0.4:1"), &stream);
         assert!(matches!(
             v,
-            Verdict::Admit {
+            Decision::Admit {
                 evicted: Some(Evicted { id: 3, .. })
             }
         ));
@@ -339,15 +339,15 @@ mod tests {
         let v = gate.admit(12, peer("10.0.0.5:1"), &stream);
         assert!(matches!(
             v,
-            Verdict::Admit {
+            Decision::Admit {
                 evicted: Some(Evicted { id: 0, .. })
             }
         ));
         gate.greeted(12);
-        assert_eq!(gate.admit(13, peer("10.0.0.6:1"), &stream), Verdict::Full);
+        assert_eq!(gate.admit(13, peer("10.0.0.6:1"), &stream), Decision::Full);
         // An evicted connection that ends frees nothing twice.
         gate.leave(1);
-        assert_eq!(gate.admit(14, peer("10.0.0.6:1"), &stream), Verdict::Full);
+        assert_eq!(gate.admit(14, peer("10.0.0.6:1"), &stream), Decision::Full);
         gate.leave(2);
         assert!(admitted(gate.admit(15, peer("10.0.0.6:1"), &stream)));
     }

@@ -28,12 +28,12 @@ use streamlab_proto::{original, Dialect, Outcome, ServerEvent, ServerSession};
 use tracing::{debug, info, warn};
 
 use crate::admission::Admission;
-use crate::registry::Shared;
+use crate::registry::ServerState;
 use crate::{ServerOptions, ShutdownHandle};
 
 /// Why a connection ended.
 #[derive(Debug, PartialEq, Eq)]
-pub enum End {
+pub enum ConnEnd {
     /// The session finished (goodbye, or an error reply then close).
     Finished,
     /// The client closed its side.
@@ -53,11 +53,11 @@ pub(crate) fn serve(
     id: u64,
     stream: &TcpStream,
     peer: SocketAddr,
-    shared: &Shared,
+    shared: &ServerState,
     options: &ServerOptions,
     stop: &ShutdownHandle,
     admission: &Admission,
-) -> End {
+) -> ConnEnd {
     let _ = stream.set_nodelay(true);
     let progress = Progress::new(options.write_timeout);
     let _ = stream.set_write_timeout(Some(progress.poll()));
@@ -86,10 +86,10 @@ pub(crate) fn serve(
         // Shutdown closes every socket (or is about to), so whatever ended
         // the loop came from that; there is nobody left to linger for.
         let _ = stream.shutdown(Shutdown::Both);
-        return End::Stopped;
+        return ConnEnd::Stopped;
     }
     match end {
-        End::Finished => linger_close(stream),
+        ConnEnd::Finished => linger_close(stream),
         _ => {
             let _ = stream.shutdown(Shutdown::Both);
         }
@@ -102,7 +102,7 @@ struct Driver<'a> {
     id: u64,
     peer: SocketAddr,
     stream: &'a TcpStream,
-    shared: &'a Shared,
+    shared: &'a ServerState,
     stop: &'a ShutdownHandle,
     admission: &'a Admission,
     options: &'a ServerOptions,
@@ -121,7 +121,7 @@ impl Driver<'_> {
     /// One turn of the run loop (see `streamlab_proto`): write if there is
     /// something to write, else close if the session is over, else wait out
     /// a pause, else read. `Err` says how the connection ended.
-    fn step(&mut self) -> Result<(), End> {
+    fn step(&mut self) -> Result<(), ConnEnd> {
         self.log_events();
         let now = self.start.elapsed();
         if !self.session.pending(now).is_empty() {
@@ -132,11 +132,11 @@ impl Driver<'_> {
         }
         self.progress.idle();
         if self.session.is_finished(now) {
-            return Err(End::Finished);
+            return Err(ConnEnd::Finished);
         }
         if let Some(until) = self.session.poll_timeout() {
             return match self.stop.sleep(until.saturating_sub(now)) {
-                true => Err(End::Stopped),
+                true => Err(ConnEnd::Stopped),
                 false => Ok(()),
             };
         }
@@ -145,7 +145,7 @@ impl Driver<'_> {
 
     /// One write of what the session has pending; the socket may take
     /// only part of it, or (after the write timeout) nothing.
-    fn write_step(&mut self, now: Duration) -> Result<(), End> {
+    fn write_step(&mut self, now: Duration) -> Result<(), ConnEnd> {
         let began = Instant::now();
         self.progress.writing(began);
         let mut stream = self.stream;
@@ -154,10 +154,10 @@ impl Driver<'_> {
             // A write that timed out took nothing; `Progress` decides
             // whether the client is slow or stuck.
             Err(e) if e.kind() == ErrorKind::Interrupted || is_timeout(&e) => 0,
-            Err(e) => return Err(End::Error(e.to_string())),
+            Err(e) => return Err(ConnEnd::Error(e.to_string())),
         };
         self.session.consume(self.start.elapsed(), written);
-        self.progress.wrote(began, written).map_err(End::Error)
+        self.progress.wrote(began, written).map_err(ConnEnd::Error)
     }
 
     /// Waits until the client has acknowledged every byte written (the
@@ -167,7 +167,7 @@ impl Driver<'_> {
     /// too little in a write timeout is dropped as stuck. Where the system
     /// cannot tell, the barrier passes at once and the pause is all that
     /// is left.
-    fn drain_step(&mut self) -> Result<(), End> {
+    fn drain_step(&mut self) -> Result<(), ConnEnd> {
         // Each poll is one "write": what was acknowledged since the last
         // poll went in between that poll and this one.
         let mut began = Instant::now();
@@ -175,11 +175,11 @@ impl Driver<'_> {
         let mut before = None;
         while let Some(left) = unacked_bytes(self.stream).filter(|&n| n > 0) {
             let acked = before.map_or(0, |b: usize| b.saturating_sub(left));
-            self.progress.wrote(began, acked).map_err(End::Error)?;
+            self.progress.wrote(began, acked).map_err(ConnEnd::Error)?;
             before = Some(left);
             began = Instant::now();
             if self.stop.sleep(DRAIN_POLL) {
-                return Err(End::Stopped);
+                return Err(ConnEnd::Stopped);
             }
         }
         self.session.handle_drained(self.start.elapsed());
@@ -189,7 +189,7 @@ impl Driver<'_> {
     /// One read, handed to the session whole: in the original dialect one
     /// read is one command, as it was for the original server. A read that
     /// times out comes back here, to find its deadline passed.
-    fn read_step(&mut self) -> Result<(), End> {
+    fn read_step(&mut self) -> Result<(), ConnEnd> {
         let wait = self.read_wait()?;
         if wait != self.read_timeout {
             // Cannot fail: `read_wait` never gives a zero timeout.
@@ -205,7 +205,7 @@ impl Driver<'_> {
         match stream.read(&mut self.buf[..max]) {
             Ok(0) => {
                 self.session.handle_eof();
-                Err(End::PeerClosed)
+                Err(ConnEnd::PeerClosed)
             }
             Ok(n) => {
                 let now = self.start.elapsed();
@@ -217,7 +217,7 @@ impl Driver<'_> {
                 Ok(())
             }
             Err(e) if e.kind() == ErrorKind::Interrupted || is_timeout(&e) => Ok(()),
-            Err(e) => Err(End::Error(e.to_string())),
+            Err(e) => Err(ConnEnd::Error(e.to_string())),
         }
     }
 
@@ -225,7 +225,7 @@ impl Driver<'_> {
     /// the peer has not greeted, until the command deadline while a command
     /// is incomplete (the sooner, if both), else for ever (`None`). A
     /// deadline already passed ends the connection.
-    fn read_wait(&self) -> Result<Option<Duration>, End> {
+    fn read_wait(&self) -> Result<Option<Duration>, ConnEnd> {
         let (greeting, command) = (self.options.greeting_timeout, self.options.command_timeout);
         let greeting_due = (!self.session.greeted()).then_some((greeting, Due::Greeting));
         let command_due = self
@@ -243,7 +243,7 @@ impl Driver<'_> {
         if !left.is_zero() {
             return Ok(Some(left));
         }
-        Err(End::TimedOut(match due {
+        Err(ConnEnd::TimedOut(match due {
             Due::Greeting => format!("no valid command within {greeting:?} of connecting"),
             Due::Command => format!("a command still incomplete {command:?} after its first byte"),
         }))

@@ -34,13 +34,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use admission::{Admission, Verdict};
+use admission::{Admission, Decision};
 use streamlab_audio::Library;
 use streamlab_proto::{address_busy_message, busy_message, ServerConfig};
 use tracing::{debug, info, warn};
 
 pub use limits::raise_fd_limit;
-pub use registry::{Registry, Shared};
+pub use registry::{Registry, ServerState};
 pub use shutdown::ShutdownHandle;
 
 /// What can stop a server from starting.
@@ -111,7 +111,7 @@ impl Default for ServerOptions {
 /// A bound, not yet running server.
 pub struct Server {
     listener: TcpListener,
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     options: ServerOptions,
     stop: ShutdownHandle,
     admission: Arc<Admission>,
@@ -138,7 +138,7 @@ impl Server {
         let local = listener.local_addr().map_err(bind_err)?;
         Ok(Server {
             listener,
-            shared: Arc::new(Shared {
+            shared: Arc::new(ServerState {
                 library,
                 registry: Registry::default(),
             }),
@@ -160,7 +160,7 @@ impl Server {
     }
 
     /// The catalogue and registry, for tests and status displays.
-    pub fn shared(&self) -> Arc<Shared> {
+    pub fn shared(&self) -> Arc<ServerState> {
         Arc::clone(&self.shared)
     }
 
@@ -235,18 +235,18 @@ impl Server {
         let stream = Arc::new(stream);
         let limit = self.options.max_clients;
         match self.admission.admit(id, peer, &stream) {
-            Verdict::Admit { evicted: None } => {}
-            Verdict::Admit { evicted: Some(e) } => info!(
+            Decision::Admit { evicted: None } => {}
+            Decision::Admit { evicted: Some(e) } => info!(
                 conn = e.id, peer = %e.peer,
                 "making room for a newcomer: no valid command in {:.1} s",
                 e.waited.as_secs_f64()
             ),
-            Verdict::Full => {
+            Decision::Full => {
                 let why = format!("already serving {limit} clients");
                 accept::refuse(stream, peer, &why, busy_message(limit), &self.lingering);
                 return None;
             }
-            Verdict::AddressFull(cap) => {
+            Decision::AddressFull(cap) => {
                 let why = format!("its address already holds {cap} connections");
                 let reply = address_busy_message(cap);
                 accept::refuse(stream, peer, &why, reply, &self.lingering);
@@ -270,8 +270,8 @@ impl Server {
                 let end = conn::serve(id, &stream, peer, shared, &options, stop, admission);
                 drop(registration);
                 match end {
-                    conn::End::Error(e) => warn!(conn = id, %peer, "disconnected: {e}"),
-                    conn::End::TimedOut(e) => info!(conn = id, %peer, "disconnected: {e}"),
+                    conn::ConnEnd::Error(e) => warn!(conn = id, %peer, "disconnected: {e}"),
+                    conn::ConnEnd::TimedOut(e) => info!(conn = id, %peer, "disconnected: {e}"),
                     _ => info!(conn = id, %peer, "disconnected"),
                 }
             });
@@ -295,7 +295,7 @@ impl Server {
 /// and the shutdown handle keeps no socket of a thread that is gone.
 struct Registration {
     id: u64,
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     stop: ShutdownHandle,
     admission: Arc<Admission>,
 }
@@ -325,7 +325,7 @@ impl Drop for Registration {
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub stop: ShutdownHandle,
-    pub shared: Arc<Shared>,
+    pub shared: Arc<ServerState>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -371,7 +371,7 @@ mod tests {
         let (stream, peer) = server.listener.accept().unwrap();
         let stream = Arc::new(stream);
         let admitted = server.admission.admit(7, peer, &stream);
-        assert_eq!(admitted, Verdict::Admit { evicted: None });
+        assert_eq!(admitted, Decision::Admit { evicted: None });
         let registration = Registration::new(7, peer, &stream, &server);
         assert_eq!(server.shared.registry.len(), 1);
         assert!(server.stop.is_tracking(7));
@@ -386,7 +386,7 @@ mod tests {
         assert!(!server.stop.is_tracking(7));
         assert_eq!(
             server.admission.admit(8, peer, &stream),
-            Verdict::Admit { evicted: None },
+            Decision::Admit { evicted: None },
             "its place is free, no one had to make room"
         );
         server.admission.leave(8);

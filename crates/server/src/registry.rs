@@ -88,12 +88,12 @@ impl Registry {
 
 /// The song catalogue plus the registry: what every session shares.
 #[derive(Debug)]
-pub struct Shared {
+pub struct ServerState {
     pub library: Library,
     pub registry: Registry,
 }
 
-impl ServerContext for Shared {
+impl ServerContext for ServerState {
     fn song_names(&self) -> Vec<String> {
         self.library.names()
     }

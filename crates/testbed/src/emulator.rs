@@ -61,7 +61,7 @@ impl Dir {
 
 /// What the link made of a packet handed to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum PacketFate {
     /// It will be released at these times (twice when duplicated).
     Queued(Vec<SimTime>),
     Dropped(DropReason),
@@ -135,13 +135,13 @@ impl Emulator {
     // ---- handle_* ----------------------------------------------------------
 
     /// A packet of `dir` entered the link at `now`.
-    pub fn handle_packet(&mut self, now: SimTime, dir: Dir, packet: Vec<u8>) -> Verdict {
+    pub fn handle_packet(&mut self, now: SimTime, dir: Dir, packet: Vec<u8>) -> PacketFate {
         let i = dir.index();
         self.passed[i] += 1;
         match self.links[i].transmit(now, packet.len(), &mut self.rngs[i]) {
             Fate::Dropped(reason) => {
                 self.dropped[i] += 1;
-                Verdict::Dropped(reason)
+                PacketFate::Dropped(reason)
             }
             Fate::Arrives(times) => {
                 for &due in &times {
@@ -153,7 +153,7 @@ impl Emulator {
                         packet: packet.clone(),
                     }));
                 }
-                Verdict::Queued(times)
+                PacketFate::Queued(times)
             }
         }
     }
@@ -227,7 +227,7 @@ mod tests {
     fn packets_leave_at_their_due_time_and_in_due_order() {
         let mut emu = Emulator::new(slow_link(), slow_link(), 1);
         let v = emu.handle_packet(ms(0), Dir::ToServer, vec![1; 1000]);
-        assert_eq!(v, Verdict::Queued(vec![ms(11)]));
+        assert_eq!(v, PacketFate::Queued(vec![ms(11)]));
         // The other direction has its own link: no wait behind the first.
         emu.handle_packet(ms(0), Dir::ToClient, vec![2; 1000]);
         // Behind the first on the uplink: one more millisecond.
@@ -252,15 +252,15 @@ mod tests {
             ..slow_link()
         };
         let mut emu = Emulator::new(link.clone(), link, 1);
-        let verdicts: Vec<Verdict> = (0..5)
+        let verdicts: Vec<PacketFate> = (0..5)
             .map(|_| emu.handle_packet(ms(0), Dir::ToClient, vec![0; 1000]))
             .collect();
         // Waits of 0, 1 and 2 ms fit the limit; 3 and 4 ms do not.
         assert_eq!(
             verdicts[3..],
             [
-                Verdict::Dropped(DropReason::QueueFull),
-                Verdict::Dropped(DropReason::QueueFull)
+                PacketFate::Dropped(DropReason::QueueFull),
+                PacketFate::Dropped(DropReason::QueueFull)
             ]
         );
         assert_eq!(emu.dropped(Dir::ToClient), 2);
@@ -278,7 +278,7 @@ mod tests {
             let mut emu = Emulator::new(lossy.clone(), lossy.clone(), seed);
             (0..200u64)
                 .map(|i| emu.handle_packet(ms(i * 5), Dir::ToClient, vec![0; 100]))
-                .map(|v| matches!(v, Verdict::Dropped(_)))
+                .map(|v| matches!(v, PacketFate::Dropped(_)))
                 .collect::<Vec<bool>>()
         };
         let a = run(1);
@@ -304,7 +304,7 @@ mod tests {
                     }
                     emu.handle_packet(ms(i * 5), Dir::ToClient, vec![0; 1000])
                 })
-                .map(|v| matches!(v, Verdict::Dropped(_)))
+                .map(|v| matches!(v, PacketFate::Dropped(_)))
                 .collect::<Vec<bool>>()
         };
         assert_eq!(run(0), run(3));

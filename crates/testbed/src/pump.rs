@@ -24,7 +24,7 @@ use streamlab_netsim::link::DropReason;
 use streamlab_netsim::time::SimTime;
 
 use crate::capture::Capture;
-use crate::emulator::{Dir, Emulator, Lateness, Verdict};
+use crate::emulator::{Dir, Emulator, Lateness, PacketFate};
 use crate::tun::{self, Tun};
 use crate::watch::{Watch, Watched};
 use crate::TestbedError;
@@ -212,8 +212,8 @@ impl State {
             let packet = &buf[..n];
             let verdict = self.emu.handle_packet(now, dir, packet.to_vec());
             let comment = match &verdict {
-                Verdict::Dropped(reason) => Some(drop_comment(dir, reason)),
-                Verdict::Queued(_) => None,
+                PacketFate::Dropped(reason) => Some(drop_comment(dir, reason)),
+                PacketFate::Queued(_) => None,
             };
             if dir == Dir::ToServer {
                 self.watch.leaves_client(now, packet);

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{escape, Analysis, Connection};
 use crate::capture::Format;
-use crate::scan::{Message, Track};
+use crate::scan::{CapturedTrack, Message};
 use crate::stream::{ClientBy, DirStats, Handshake};
 
 /// The schema's name and version, the first field of every document.
@@ -69,7 +69,7 @@ struct Conn<'a> {
     directions: Directions<'a>,
     messages: Vec<Msg<'a>>,
     messages_dropped: u64,
-    tracks: &'a [Track],
+    tracks: &'a [CapturedTrack],
 }
 
 #[derive(Serialize)]

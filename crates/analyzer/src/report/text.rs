@@ -21,7 +21,7 @@ use streamlab_proto::PcmFormat;
 
 use super::{escape, is_binary, seconds, Analysis, Connection};
 use crate::capture::Format;
-use crate::scan::{Kind, Track};
+use crate::scan::{CapturedTrack, Kind};
 use crate::stream::{ClientBy, ConnInfo, Dir};
 
 /// How much of a message the table shows.
@@ -155,7 +155,7 @@ fn payload(s: &mut String, c: &Connection, start: Option<u64>) {
 fn track(
     s: &mut String,
     n: usize,
-    t: &Track,
+    t: &CapturedTrack,
     dialect: Option<crate::scan::Dialect>,
     start: Option<u64>,
 ) {

@@ -7,7 +7,7 @@
 //!  client → server   "lista"            one message per run of bytes
 //!  server → client   "RV\nVL\n"         (framed commands: one per line)
 //!                    track_data_start ┐
-//!                    [audio, counted] ├ a Track
+//!                    [audio, counted] ├ a CapturedTrack
 //!                    track_data_end   ┘
 //! ```
 //!
@@ -117,7 +117,7 @@ impl MarkerSpot {
 
 /// One track the server sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Track {
+pub struct CapturedTrack {
     /// From the framed header (the original dialect names it only in the
     /// client's `download` command, which is used when it is there).
     pub name: Option<String>,
@@ -159,10 +159,10 @@ fn format_name<S: serde::Serializer>(f: &Option<PcmFormat>, s: S) -> Result<S::O
 /// Receives each track's audio as it is found, for `--extract`.
 pub trait AudioOut {
     /// A track starts (its index among the connection's tracks).
-    fn start(&mut self, index: usize, track: &Track);
+    fn start(&mut self, index: usize, track: &CapturedTrack);
     fn audio(&mut self, index: usize, bytes: &[u8]);
     /// The track ended (or the capture did).
-    fn end(&mut self, index: usize, track: &Track);
+    fn end(&mut self, index: usize, track: &CapturedTrack);
 }
 
 /// What the scanner found in one connection.
@@ -172,7 +172,7 @@ pub struct Scan {
     pub messages: Vec<Message>,
     /// Messages beyond [`MAX_MESSAGES`], counted only.
     pub messages_dropped: u64,
-    pub tracks: Vec<Track>,
+    pub tracks: Vec<CapturedTrack>,
 }
 
 /// The scanner of one connection: a [`StreamSink`].
@@ -241,7 +241,7 @@ impl Scanner {
             }
             Event::TrackStart { at, name } => {
                 let start = Some(server.spot(at, observe::Marker::Start));
-                self.scan.tracks.push(Track::new(name, start));
+                self.scan.tracks.push(CapturedTrack::new(name, start));
             }
             Event::TrackHeader(h) => {
                 if let Some(track) = self.scan.tracks.last_mut() {
@@ -293,7 +293,7 @@ impl Scanner {
                 from,
             } => {
                 let first = from.map(|_| self.open_at[Side::Server.index()]);
-                let mut track = Track::new(name, None);
+                let mut track = CapturedTrack::new(name, None);
                 track.audio_bytes = audio;
                 track.missing_bytes = missing;
                 track.first_audio_frame = first.map(|f| f.0);
@@ -312,9 +312,9 @@ impl Scanner {
     }
 }
 
-impl Track {
-    fn new(name: Option<String>, start: Option<MarkerSpot>) -> Track {
-        Track {
+impl CapturedTrack {
+    fn new(name: Option<String>, start: Option<MarkerSpot>) -> CapturedTrack {
+        CapturedTrack {
             name,
             start,
             end: None,

@@ -195,13 +195,13 @@ fn a_capture_that_ends_mid_track_keeps_what_arrived() {
     type Seen = Arc<Mutex<(Vec<u8>, usize, usize)>>;
     struct Out(Seen);
     impl AudioOut for Out {
-        fn start(&mut self, _: usize, _: &Track) {
+        fn start(&mut self, _: usize, _: &CapturedTrack) {
             self.0.lock().unwrap().1 += 1;
         }
         fn audio(&mut self, _: usize, bytes: &[u8]) {
             self.0.lock().unwrap().0.extend_from_slice(bytes);
         }
-        fn end(&mut self, _: usize, _: &Track) {
+        fn end(&mut self, _: usize, _: &CapturedTrack) {
             self.0.lock().unwrap().2 += 1;
         }
     }

@@ -93,7 +93,7 @@ enum Command {
 
 /// What the player thread and the controlling side share.
 #[derive(Debug, Default)]
-struct Shared {
+struct Control {
     status: PlayerStatus,
     /// Commands sent and commands applied: `wait_until_done` must not
     /// mistake the previous song's end for the end of one just requested.
@@ -103,12 +103,12 @@ struct Shared {
 
 #[derive(Debug, Default)]
 struct SharedState {
-    inner: Mutex<Shared>,
+    inner: Mutex<Control>,
     changed: Condvar,
 }
 
 impl SharedState {
-    fn lock(&self) -> MutexGuard<'_, Shared> {
+    fn lock(&self) -> MutexGuard<'_, Control> {
         // A panic while holding the lock leaves at worst a stale status.
         self.inner
             .lock()
@@ -212,7 +212,7 @@ impl Player {
 
     /// Waits until `done` holds for the shared state; false if `timeout`
     /// passed or the player thread is gone.
-    fn wait_for(&self, timeout: Duration, done: impl Fn(&Shared) -> bool) -> bool {
+    fn wait_for(&self, timeout: Duration, done: impl Fn(&Control) -> bool) -> bool {
         let deadline = Instant::now() + timeout;
         let mut shared = self.shared.lock();
         loop {

@@ -19,23 +19,23 @@ use std::net::SocketAddr;
 use streamlab_proto::framed::{self, Status};
 use streamlab_proto::{original, Device, Dialect, PlayState, Request};
 
+use crate::connection::{Conn, ReadEnd};
 use crate::diagnosis::show;
-use crate::session::{self, framed_counted, framed_line};
-use crate::wire::{Conn, End};
-use crate::{Ctx, Diagnosis};
+use crate::exchanges::{self, framed_counted, framed_line};
+use crate::{CheckContext, Diagnosis};
 
 /// The shape of an original device line, for diagnoses.
 const ORIGINAL_SHAPE: &str = "<n>-<ip> ; <port> Musica: <song>";
 
 /// `devices-status`: a report of what a client plays shows in the list of
 /// devices, beside another client that reported nothing.
-pub fn devices_status(ctx: &Ctx) -> Result<(), Diagnosis> {
+pub fn devices_status(ctx: &CheckContext) -> Result<(), Diagnosis> {
     let mut conn = ctx.connect()?;
     let (mut other, apart) = match ctx.dialect() {
-        Dialect::Original if !ctx.config.same_source => session::open_apart(ctx, &conn)?,
+        Dialect::Original if !ctx.config.same_source => exchanges::open_apart(ctx, &conn)?,
         _ => (ctx.connect()?, false),
     };
-    let names = session::list(&mut other, ctx.dialect())?;
+    let names = exchanges::list(&mut other, ctx.dialect())?;
     let song = super::first(&names).to_string();
     let devices = match ctx.dialect() {
         Dialect::Original => report_original(ctx, &mut conn, &song)?,
@@ -80,13 +80,17 @@ fn say_original(req: Request) -> Vec<u8> {
 }
 
 /// The original exchange: `att_status <song>`, no reply, then the list.
-fn report_original(ctx: &Ctx, conn: &mut Conn, song: &str) -> Result<Vec<Device>, Diagnosis> {
+fn report_original(
+    ctx: &CheckContext,
+    conn: &mut Conn,
+    song: &str,
+) -> Result<Vec<Device>, Diagnosis> {
     conn.send(&say_original(Request::Status {
         state: PlayState::Playing,
         song: Some(song.to_string()),
     }))?;
     let r = conn.extra(ctx.limits().settle);
-    if !r.bytes.is_empty() || r.end != End::Quiet {
+    if !r.bytes.is_empty() || r.end != ReadEnd::Quiet {
         let got = r.describe(conn.limits());
         let hint = "att_status is never answered: the original client would read \
                     the reply as the answer to its next command";
@@ -95,7 +99,7 @@ fn report_original(ctx: &Ctx, conn: &mut Conn, song: &str) -> Result<Vec<Device>
     conn.send(&say_original(Request::Devices))?;
     let r = conn.reply(None);
     let text = match (&r.end, std::str::from_utf8(&r.bytes)) {
-        (End::Quiet, Ok(text)) if !text.is_empty() => text.to_string(),
+        (ReadEnd::Quiet, Ok(text)) if !text.is_empty() => text.to_string(),
         _ => {
             let expected = format!("one line per client: \"{ORIGINAL_SHAPE}\"");
             return Err(conn.fail(expected, r.describe(conn.limits())));
@@ -187,7 +191,7 @@ fn describe(d: &Device) -> String {
 /// clients are apart (or framed), another song than the reported one when
 /// they share an address in the original dialect.
 fn silent_has_a_song(
-    ctx: &Ctx,
+    ctx: &CheckContext,
     conn: &Conn,
     addr: SocketAddr,
     silent: &Device,

@@ -11,10 +11,10 @@ use streamlab_proto::framed::{self, code};
 use streamlab_proto::{original, Dialect};
 
 use super::replies::{expect_error, expect_text};
+use crate::connection::ReadEnd;
 use crate::diagnosis::show;
-use crate::session::{framed_counted, framed_line, original_list};
-use crate::wire::End;
-use crate::{Ctx, Diagnosis};
+use crate::exchanges::{framed_counted, framed_line, original_list};
+use crate::{CheckContext, Diagnosis};
 
 /// The pause between the two halves of a split command: long enough that
 /// the server reads the first half alone.
@@ -39,7 +39,7 @@ fn one_recv(d: Diagnosis) -> Diagnosis {
 }
 
 /// `split-command`: one command in two writes, a pause between.
-pub fn split_command(ctx: &Ctx) -> Result<(), Diagnosis> {
+pub fn split_command(ctx: &CheckContext) -> Result<(), Diagnosis> {
     let mut conn = ctx.connect()?;
     match ctx.dialect() {
         Dialect::Original => {
@@ -53,7 +53,7 @@ pub fn split_command(ctx: &Ctx) -> Result<(), Diagnosis> {
         Dialect::Framed => {
             conn.send(b"li")?;
             let early = conn.extra(SPLIT_PAUSE);
-            if !early.bytes.is_empty() || early.end != End::Quiet {
+            if !early.bytes.is_empty() || early.end != ReadEnd::Quiet {
                 let hint = "a command ends at its \\n: keep the bytes of an unfinished line \
                             and wait for the rest";
                 let got = early.describe(conn.limits());
@@ -68,7 +68,7 @@ pub fn split_command(ctx: &Ctx) -> Result<(), Diagnosis> {
 }
 
 /// `coalesced-commands`: two commands in one write.
-pub fn coalesced_commands(ctx: &Ctx) -> Result<(), Diagnosis> {
+pub fn coalesced_commands(ctx: &CheckContext) -> Result<(), Diagnosis> {
     let mut conn = ctx.connect()?;
     match ctx.dialect() {
         Dialect::Original => {
@@ -76,7 +76,7 @@ pub fn coalesced_commands(ctx: &Ctx) -> Result<(), Diagnosis> {
             let unknown = original::UNKNOWN_COMMAND.as_bytes();
             expect_text(&mut conn, unknown).map_err(one_recv)?;
             let after = conn.extra(ctx.limits().settle);
-            if !after.bytes.is_empty() || after.end != End::Quiet {
+            if !after.bytes.is_empty() || after.end != ReadEnd::Quiet {
                 let expected = "nothing more, and the connection open";
                 let got = after.describe(conn.limits());
                 return Err(conn.fail(expected, got).hint(ONE_RECV_HINT));
@@ -102,7 +102,7 @@ pub fn coalesced_commands(ctx: &Ctx) -> Result<(), Diagnosis> {
 }
 
 /// `over-long-input`: far more bytes than a command may hold.
-pub fn over_long_input(ctx: &Ctx) -> Result<(), Diagnosis> {
+pub fn over_long_input(ctx: &CheckContext) -> Result<(), Diagnosis> {
     let mut conn = ctx.connect()?;
     match ctx.dialect() {
         Dialect::Original => {
@@ -112,7 +112,7 @@ pub fn over_long_input(ctx: &Ctx) -> Result<(), Diagnosis> {
             let whole = !r.bytes.is_empty()
                 && r.bytes.len() % unknown.len() == 0
                 && r.bytes.chunks(unknown.len()).all(|c| c == unknown);
-            if !whole || r.end != End::Quiet {
+            if !whole || r.end != ReadEnd::Quiet {
                 let expected = "\"Comando Inexistente.\", once per recv(1024) of the input";
                 return Err(conn.fail(expected, r.describe(conn.limits())));
             }
@@ -134,10 +134,10 @@ pub fn over_long_input(ctx: &Ctx) -> Result<(), Diagnosis> {
 }
 
 /// Nothing more, and the server's close.
-fn expect_close(conn: &mut crate::wire::Conn) -> Result<(), Diagnosis> {
+fn expect_close(conn: &mut crate::connection::Conn) -> Result<(), Diagnosis> {
     let r = conn.until_close();
     match (&r.end, r.bytes.is_empty()) {
-        (End::Closed | End::Failed(_), true) => Ok(()),
+        (ReadEnd::Closed | ReadEnd::Failed(_), true) => Ok(()),
         _ => {
             let got = r.describe(conn.limits());
             Err(conn.fail("the server closes the connection", got))

@@ -22,7 +22,7 @@ pub mod tracks;
 
 use streamlab_proto::Dialect;
 
-use crate::{ConformanceError, Ctx, Diagnosis};
+use crate::{CheckContext, ConformanceError, Diagnosis};
 
 /// One named check.
 #[derive(Debug)]
@@ -32,7 +32,7 @@ pub struct Check {
     /// What it sends and expects, in one line, per dialect.
     pub original: &'static str,
     pub framed: &'static str,
-    pub run: fn(&Ctx) -> Result<(), Diagnosis>,
+    pub run: fn(&CheckContext) -> Result<(), Diagnosis>,
 }
 
 impl Check {

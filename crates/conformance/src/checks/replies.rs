@@ -5,10 +5,10 @@
 use streamlab_proto::framed::{self, code, Status};
 use streamlab_proto::{original, Dialect};
 
+use crate::connection::{Conn, ReadEnd};
 use crate::diagnosis::show;
-use crate::session::{self, framed_counted, framed_line};
-use crate::wire::{Conn, End};
-use crate::{Ctx, Diagnosis};
+use crate::exchanges::{self, framed_counted, framed_line};
+use crate::{CheckContext, Diagnosis};
 
 /// A word no dialect knows.
 pub const UNKNOWN_WORD: &str = "frobnicate";
@@ -16,9 +16,9 @@ pub const UNKNOWN_WORD: &str = "frobnicate";
 pub const MISSING_SONG: &str = "no_such_song_conformance";
 
 /// `list`: the names, well formed. Framed: nothing after the counted body.
-pub fn list(ctx: &Ctx) -> Result<(), Diagnosis> {
+pub fn list(ctx: &CheckContext) -> Result<(), Diagnosis> {
     let mut conn = ctx.connect()?;
-    let names = session::list(&mut conn, ctx.dialect())?;
+    let names = exchanges::list(&mut conn, ctx.dialect())?;
     if ctx.dialect() == Dialect::Framed {
         let extra = conn.extra(ctx.limits().settle);
         if !extra.bytes.is_empty() {
@@ -31,7 +31,7 @@ pub fn list(ctx: &Ctx) -> Result<(), Diagnosis> {
 }
 
 /// `unknown-command`: the dialect's answer to a word it does not know.
-pub fn unknown_command(ctx: &Ctx) -> Result<(), Diagnosis> {
+pub fn unknown_command(ctx: &CheckContext) -> Result<(), Diagnosis> {
     let mut conn = ctx.connect()?;
     match ctx.dialect() {
         Dialect::Original => {
@@ -47,7 +47,7 @@ pub fn unknown_command(ctx: &Ctx) -> Result<(), Diagnosis> {
 }
 
 /// `song-not-found`: a download of a song nobody has.
-pub fn song_not_found(ctx: &Ctx) -> Result<(), Diagnosis> {
+pub fn song_not_found(ctx: &CheckContext) -> Result<(), Diagnosis> {
     let mut conn = ctx.connect()?;
     match ctx.dialect() {
         Dialect::Original => {
@@ -63,7 +63,7 @@ pub fn song_not_found(ctx: &Ctx) -> Result<(), Diagnosis> {
 }
 
 /// `quit-goodbye`: the farewell, then the server's close.
-pub fn quit_goodbye(ctx: &Ctx) -> Result<(), Diagnosis> {
+pub fn quit_goodbye(ctx: &CheckContext) -> Result<(), Diagnosis> {
     let mut conn = ctx.connect()?;
     let (command, farewell): (&[u8], Vec<u8>) = match ctx.dialect() {
         Dialect::Original => (b"quit", original::GOODBYE.to_vec()),
@@ -72,7 +72,7 @@ pub fn quit_goodbye(ctx: &Ctx) -> Result<(), Diagnosis> {
     conn.send(command)?;
     let r = conn.until_close();
     let expected = format!("{}, then the server closes the connection", show(&farewell));
-    let closed = matches!(r.end, End::Closed | End::Failed(_));
+    let closed = matches!(r.end, ReadEnd::Closed | ReadEnd::Failed(_));
     if r.bytes == farewell && closed {
         return Ok(());
     }
@@ -86,7 +86,7 @@ pub fn quit_goodbye(ctx: &Ctx) -> Result<(), Diagnosis> {
 /// An original text reply that must equal `want` exactly.
 pub(crate) fn expect_text(conn: &mut Conn, want: &[u8]) -> Result<(), Diagnosis> {
     let r = conn.reply(Some(want));
-    if r.end != End::Complete {
+    if r.end != ReadEnd::Complete {
         return Err(conn.fail(show(want), r.describe(conn.limits())));
     }
     Ok(())

@@ -3,9 +3,9 @@
 
 use streamlab_proto::{find_track, original, Dialect, Track};
 
-use crate::session;
-use crate::wire::Conn;
-use crate::{Ctx, Diagnosis};
+use crate::connection::Conn;
+use crate::exchanges;
+use crate::{CheckContext, Diagnosis};
 
 /// The most songs a check downloads (the first ones of the list).
 pub const MAX_SONGS: usize = 8;
@@ -15,20 +15,20 @@ pub const CLIENTS: usize = 5;
 /// `download-integrity`: every song (up to [`MAX_SONGS`]) arrives framed as
 /// its dialect says; the first one downloaded again gives the same bytes;
 /// with a reference catalogue (`--music`), each matches its WAV file.
-pub fn download_integrity(ctx: &Ctx) -> Result<(), Diagnosis> {
+pub fn download_integrity(ctx: &CheckContext) -> Result<(), Diagnosis> {
     let dialect = ctx.dialect();
     let mut conn = ctx.connect()?;
-    let names = session::list(&mut conn, dialect)?;
+    let names = exchanges::list(&mut conn, dialect)?;
     let mut first_audio = None;
     for name in names.iter().take(MAX_SONGS) {
-        let audio = session::download(&mut conn, dialect, name)?;
+        let audio = exchanges::download(&mut conn, dialect, name)?;
         if let Some(reference) = &ctx.config.reference {
             compare_with_reference(&conn, name, &audio, reference)?;
         }
         first_audio.get_or_insert(audio);
     }
     let name = super::first(&names);
-    let again = session::download(&mut conn, dialect, name)?;
+    let again = exchanges::download(&mut conn, dialect, name)?;
     let first_audio = first_audio.unwrap_or_default();
     if let Some(diff) = difference(&again, &first_audio) {
         let expected = format!(
@@ -90,10 +90,10 @@ pub fn difference(got: &[u8], want: &[u8]) -> Option<String> {
 
 /// `vanishing-client`: a client starts a download, reads a little and
 /// disappears (both directions shut); a new client must still get the list.
-pub fn vanishing_client(ctx: &Ctx) -> Result<(), Diagnosis> {
+pub fn vanishing_client(ctx: &CheckContext) -> Result<(), Diagnosis> {
     let dialect = ctx.dialect();
     let mut leaver = ctx.connect()?;
-    let names = session::list(&mut leaver, dialect)?;
+    let names = exchanges::list(&mut leaver, dialect)?;
     let song = super::first(&names);
     let request = match dialect {
         Dialect::Original => format!("download {song}"),
@@ -115,7 +115,7 @@ pub fn vanishing_client(ctx: &Ctx) -> Result<(), Diagnosis> {
     let hint = "a client that vanishes mid-track must cost the server only that \
                 connection: ignore the failed send (broken pipe, reset) and go on";
     let mut next = ctx.connect().map_err(|d| d.hint(hint))?;
-    let again = session::list(&mut next, dialect).map_err(|d| d.hint(hint))?;
+    let again = exchanges::list(&mut next, dialect).map_err(|d| d.hint(hint))?;
     if again != names {
         let expected = format!("the same list as before: {names:?}");
         return Err(next.fail(expected, format!("{again:?}")));
@@ -126,13 +126,13 @@ pub fn vanishing_client(ctx: &Ctx) -> Result<(), Diagnosis> {
 /// `concurrent-clients`: [`CLIENTS`] clients connect, then all at once
 /// each list the songs and download the smallest; every reply must be
 /// what a lone client got.
-pub fn concurrent_clients(ctx: &Ctx) -> Result<(), Diagnosis> {
+pub fn concurrent_clients(ctx: &CheckContext) -> Result<(), Diagnosis> {
     let dialect = ctx.dialect();
     let mut lone = ctx.connect()?;
-    let names = session::list(&mut lone, dialect)?;
+    let names = exchanges::list(&mut lone, dialect)?;
     let mut songs = Vec::new();
     for name in names.iter().take(MAX_SONGS) {
-        songs.push((name.clone(), session::download(&mut lone, dialect, name)?));
+        songs.push((name.clone(), exchanges::download(&mut lone, dialect, name)?));
     }
     drop(lone);
     let Some((song, want)) = songs.into_iter().min_by_key(|(_, audio)| audio.len()) else {
@@ -177,11 +177,11 @@ fn one_client(
     song: &str,
     want: &[u8],
 ) -> Result<(), Diagnosis> {
-    let list = session::list(conn, dialect)?;
+    let list = exchanges::list(conn, dialect)?;
     if list != names {
         return Err(conn.fail(format!("{names:?}"), format!("{list:?}")));
     }
-    let audio = session::download(conn, dialect, song)?;
+    let audio = exchanges::download(conn, dialect, song)?;
     match difference(&audio, want) {
         None => Ok(()),
         Some(diff) => {

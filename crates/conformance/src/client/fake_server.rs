@@ -186,7 +186,7 @@ impl Session<'_> {
             Request::List => {
                 let names: Vec<String> = self.plan.songs.iter().map(|t| t.name.clone()).collect();
                 match is_framed {
-                    true => self.write(&framed::counted("songs", &names))?,
+                    true => self.write(&framed::counted_list("songs", &names))?,
                     false => self.control(&original::encode_song_list(&names))?,
                 }
             }
@@ -225,9 +225,10 @@ impl Session<'_> {
             song: None,
         };
         match self.plan.dialect {
-            Dialect::Framed => {
-                self.write(&framed::counted("devices", &[framed::device_line(1, &me)]))
-            }
+            Dialect::Framed => self.write(&framed::counted_list(
+                "devices",
+                &[framed::device_line(1, &me)],
+            )),
             Dialect::Original => self.control(&original::encode_devices(&[me])),
         }
     }

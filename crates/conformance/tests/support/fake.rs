@@ -264,7 +264,7 @@ fn framed_command(s: &mut TcpStream, id: u64, state: &State, flaw: Flaw, line: &
             let body: String = names.iter().map(|n| format!("{n}\n")).collect();
             format!("OK {} songs\n{body}", names.len() + 1).into_bytes()
         }
-        "list" => framed::counted("songs", &names),
+        "list" => framed::counted_list("songs", &names),
         "quit" => {
             let _ = s.write_all(&framed::ok("goodbye"));
             if flaw == Flaw::StaysOpenAfterQuit {
@@ -288,7 +288,7 @@ fn framed_command(s: &mut TcpStream, id: u64, state: &State, flaw: Flaw, line: &
                     None => format!("{} {} {} idle", i + 1, p.ip(), p.port()),
                 })
                 .collect();
-            framed::counted("devices", &lines)
+            framed::counted_list("devices", &lines)
         }
         "download" => match songs().into_iter().find(|(n, _)| n == arg) {
             Some((name, pcm)) => {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use streamlab_proto::{ClientConfig, ClientEvent, ClientSession, Dialect, Request};
 
-use super::{App, FRAMED_READ};
+use super::{SimApp, FRAMED_READ};
 use crate::player::{Arrivals, Player, PlayerConfig};
 use crate::time::SimTime;
 use crate::trace::preview;
@@ -164,7 +164,7 @@ pub fn event_text(e: &ClientEvent) -> String {
     }
 }
 
-impl App for ClientApp {
+impl SimApp for ClientApp {
     fn on_connected(&mut self, now: SimTime) {
         for req in std::mem::take(&mut self.requests) {
             if let Request::Download { .. } = &req {

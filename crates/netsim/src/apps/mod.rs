@@ -9,11 +9,11 @@
 //!   `recv(1024)` per reply, compared with what it expects — so the
 //!   original dialect's framing defects show in a run.
 //!
-//! Each application is an [`App`]: the same sans-IO shape as the sessions
-//! themselves — bytes to write ([`App::pending`] / [`App::consume`]), reads
-//! handed in ([`App::handle_read`], [`App::handle_eof`]), a timer
-//! ([`App::poll_timeout`] / [`App::handle_timeout`]), a drain barrier
-//! ([`App::wants_drain`] / [`App::handle_drained`]) — plus what the
+//! Each application is a [`SimApp`]: the same sans-IO shape as the sessions
+//! themselves — bytes to write ([`SimApp::pending`] / [`SimApp::consume`]), reads
+//! handed in ([`SimApp::handle_read`], [`SimApp::handle_eof`]), a timer
+//! ([`SimApp::poll_timeout`] / [`SimApp::handle_timeout`]), a drain barrier
+//! ([`SimApp::wants_drain`] / [`SimApp::handle_drained`]) — plus what the
 //! simulator needs to drive a socket for it: how much one read may take,
 //! and when to close.
 
@@ -38,13 +38,13 @@ const FRAMED_READ: usize = 64 * 1024;
 /// An application on one end of the simulated connection.
 ///
 /// The simulator calls it only once its TCP connection is established.
-/// Notes ([`App::poll_note`]) become rows of the trace.
-pub trait App: Any {
+/// Notes ([`SimApp::poll_note`]) become rows of the trace.
+pub trait SimApp: Any {
     /// Called once, when the connection is established.
     fn on_connected(&mut self, _now: SimTime) {}
     /// Bytes to write now.
     fn pending(&self, now: SimTime) -> &[u8];
-    /// `n` bytes of [`pending`](App::pending) were taken by TCP.
+    /// `n` bytes of [`pending`](SimApp::pending) were taken by TCP.
     fn consume(&mut self, now: SimTime, n: usize);
     /// True while the next bytes wait until the peer has acknowledged
     /// everything written so far (a server session's drain barrier).
@@ -60,7 +60,7 @@ pub trait App: Any {
     fn handle_read(&mut self, now: SimTime, data: &[u8]);
     /// The peer closed its side and everything before it was read.
     fn handle_eof(&mut self, now: SimTime);
-    /// When [`handle_timeout`](App::handle_timeout) is due, if ever.
+    /// When [`handle_timeout`](SimApp::handle_timeout) is due, if ever.
     fn poll_timeout(&self) -> Option<SimTime>;
     fn handle_timeout(&mut self, _now: SimTime) {}
     /// True when the application is done and its socket should be closed.

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use streamlab_proto::original;
 
-use super::App;
+use super::SimApp;
 use crate::time::SimTime;
 use crate::trace::preview;
 
@@ -260,7 +260,7 @@ fn shown(data: &[u8]) -> String {
     }
 }
 
-impl App for NaiveClient {
+impl SimApp for NaiveClient {
     fn on_connected(&mut self, now: SimTime) {
         self.advance(now);
     }

@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::collections::VecDeque;
 
-use super::{App, FRAMED_READ};
+use super::{SimApp, FRAMED_READ};
 use crate::time::SimTime;
 use crate::trace::preview;
 
@@ -52,7 +52,7 @@ impl ScriptedPeer {
     }
 }
 
-impl App for ScriptedPeer {
+impl SimApp for ScriptedPeer {
     fn pending(&self, now: SimTime) -> &[u8] {
         match self.script.front() {
             Some((t, bytes)) if *t <= now => bytes,

@@ -9,7 +9,7 @@ use streamlab_proto::{
     ServerSession, Track, TrackUnavailable,
 };
 
-use super::{App, FRAMED_READ};
+use super::{SimApp, FRAMED_READ};
 use crate::time::SimTime;
 use crate::trace::preview;
 
@@ -108,7 +108,7 @@ fn outcome_text(o: &Outcome) -> String {
     }
 }
 
-impl App for ServerApp {
+impl SimApp for ServerApp {
     fn on_connected(&mut self, _now: SimTime) {
         self.take_events();
     }

@@ -37,7 +37,7 @@ pub use capture::{CapturePoint, CapturedFrame};
 use std::net::SocketAddrV4;
 use std::path::Path;
 
-use crate::apps::App;
+use crate::apps::SimApp;
 use crate::link::{Link, LinkConfig};
 use crate::pcapng::PcapngError;
 use crate::queue::EventQueue;
@@ -141,7 +141,7 @@ enum Event {
 struct Host {
     addr: SocketAddrV4,
     tcp: Option<TcpEndpoint>,
-    app: Box<dyn App>,
+    app: Box<dyn SimApp>,
     /// The IPv4 identification of the next frame.
     ident: u16,
     /// The state last written in the trace.
@@ -178,7 +178,7 @@ pub struct Sim {
 
 impl Sim {
     /// Builds the network and starts the client's connect at time 0.
-    pub fn new(config: SimConfig, client: Box<dyn App>, server: Box<dyn App>) -> Self {
+    pub fn new(config: SimConfig, client: Box<dyn SimApp>, server: Box<dyn SimApp>) -> Self {
         let mut rng = SimRng::new(config.seed);
         let client_isn = rng.next_u32();
         let server_isn = rng.next_u32();
@@ -265,7 +265,7 @@ impl Sim {
     }
 
     /// The application on `side`, if it is an `A`.
-    pub fn app<A: App>(&self, side: Side) -> Option<&A> {
+    pub fn app<A: SimApp>(&self, side: Side) -> Option<&A> {
         self.hosts[side.index()].app.as_any().downcast_ref()
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::capture::Sighting;
 use super::{Event, Side, Sim, DROPPED};
 use crate::link::{DropReason, Fate};
-use crate::rules::{Segment, Verdict};
+use crate::rules::{Action, Segment};
 use crate::tcp::{TcpEvent, TcpState};
 use crate::trace::describe_segment;
 use crate::wire::{emit_frame, EthernetRepr, Ipv4Repr, TcpRepr};
@@ -149,13 +149,13 @@ impl Sim {
         let link = &mut self.links[side.index()];
         let rng = &mut self.link_rngs[side.index()];
         let fate = match verdict {
-            Verdict::Drop(why) => Fate::Dropped(DropReason::Rule(why)),
-            Verdict::Pass => link.transmit(now, frame.len(), rng),
-            Verdict::Delay(d) => match link.transmit(now, frame.len(), rng) {
+            Action::Drop(why) => Fate::Dropped(DropReason::Rule(why)),
+            Action::Pass => link.transmit(now, frame.len(), rng),
+            Action::Delay(d) => match link.transmit(now, frame.len(), rng) {
                 Fate::Arrives(ts) => Fate::Arrives(ts.into_iter().map(|t| t + d).collect()),
                 dropped => dropped,
             },
-            Verdict::Duplicate => match link.transmit(now, frame.len(), rng) {
+            Action::Duplicate => match link.transmit(now, frame.len(), rng) {
                 Fate::Arrives(mut ts) => {
                     ts.push(ts[0] + Duration::from_micros(1));
                     Fate::Arrives(ts)

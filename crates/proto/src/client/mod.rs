@@ -283,7 +283,9 @@ impl ClientSession {
         }
         if let Some(e) = self.expected() {
             let quiet = match (e, self.last_input) {
-                (_, Some(last)) if self.could_grow() => Some(last + self.config.reply_timeout),
+                (_, Some(last)) if self.is_start_of_known_reply() => {
+                    Some(last + self.config.reply_timeout)
+                }
                 (Expect::List | Expect::Devices, Some(last)) => Some(last + self.config.settle),
                 (Expect::List | Expect::Devices, None) => {
                     Some(self.sent_at + self.config.reply_timeout)

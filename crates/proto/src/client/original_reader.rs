@@ -150,7 +150,8 @@ impl ClientSession {
             _ if now < quiet_since + self.config.settle => {}
             // Half a marker: the rest may be late (a retransmission), so
             // wait for it as long as for a reply.
-            _ if self.could_grow() && now < quiet_since + self.config.reply_timeout => {}
+            _ if self.is_start_of_known_reply()
+                && now < quiet_since + self.config.reply_timeout => {}
             _ if refused && self.original == Original::Head => {
                 self.emit(server_text(&self.acc));
                 self.original_done(now);
@@ -181,7 +182,7 @@ impl ClientSession {
     /// True when the bytes gathered so far are the start of a reply that
     /// the original dialect ends by content, not by silence: a marker,
     /// `goodbye`, the not-found message or `Comando Inexistente.`.
-    pub(super) fn could_grow(&self) -> bool {
+    pub(super) fn is_start_of_known_reply(&self) -> bool {
         let acc = self.acc.as_slice();
         let strict_prefix = |full: &[u8]| full.len() > acc.len() && full.starts_with(acc);
         let not_found = original::NOT_FOUND_PREFIX.as_bytes();

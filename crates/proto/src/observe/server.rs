@@ -49,7 +49,7 @@ impl ServerStream {
             let used = match self.mode {
                 Mode::Text => self.text(at, rest, found),
                 Mode::Header { .. } => self.header(at, rest, found),
-                Mode::Audio { remaining: Some(n) } => self.counted(at, rest, n, found),
+                Mode::Audio { remaining: Some(n) } => self.counted_audio(at, rest, n, found),
                 Mode::Audio { remaining: None } => self.until_end(at, rest, found),
                 Mode::EndLine => self.end_line(rest, found),
             };
@@ -89,7 +89,7 @@ impl ServerStream {
         };
         if at < offset {
             // A marker that began in the last piece was taken for text there.
-            self.untext(offset - at);
+            self.take_back_text(offset - at);
         } else {
             let before = (at - offset) as usize;
             self.text_into(offset, &data[..before], found);
@@ -114,7 +114,7 @@ impl ServerStream {
     }
 
     /// Takes the last `n` bytes back out of the open text message.
-    fn untext(&mut self, n: u64) {
+    fn take_back_text(&mut self, n: u64) {
         let Some(m) = &mut self.open else { return };
         m.len = m.len.saturating_sub(n);
         let keep = usize::try_from(m.len)
@@ -217,7 +217,7 @@ impl ServerStream {
     }
 
     /// Framed audio: `n` more bytes belong to the track.
-    fn counted(&mut self, at: u64, data: &[u8], n: u64, found: &mut Found) -> usize {
+    fn counted_audio(&mut self, at: u64, data: &[u8], n: u64, found: &mut Found) -> usize {
         let take = (data.len() as u64).min(n);
         self.audio(at, take, found);
         self.mode = Mode::Audio {

@@ -9,9 +9,9 @@ use std::net::SocketAddr;
 use streamlab_proto::framed::{self, Status, TrackHeader};
 use streamlab_proto::{original, Dialect};
 
+use crate::connection::{Conn, ReadEnd};
 use crate::diagnosis::{plural, show, Diagnosis};
-use crate::wire::{Conn, End};
-use crate::Ctx;
+use crate::CheckContext;
 
 /// The greeting the checker sends to a framed server.
 pub fn hello_line() -> String {
@@ -19,7 +19,7 @@ pub fn hello_line() -> String {
 }
 
 /// A new connection; a framed server is greeted and must answer `OK`.
-pub fn open(ctx: &Ctx) -> Result<Conn, Diagnosis> {
+pub fn open(ctx: &CheckContext) -> Result<Conn, Diagnosis> {
     let conn = Conn::open(ctx.config.addr, ctx.config.limits, ctx.deadline)?;
     greet(ctx, conn)
 }
@@ -28,7 +28,7 @@ pub fn open(ctx: &Ctx) -> Result<Conn, Diagnosis> {
 /// `first` when it can be arranged (a server on IPv4 loopback, on Linux:
 /// see [`crate::source`]), else an ordinary one. The flag says whether the
 /// two are apart.
-pub fn open_apart(ctx: &Ctx, first: &Conn) -> Result<(Conn, bool), Diagnosis> {
+pub fn open_apart(ctx: &CheckContext, first: &Conn) -> Result<(Conn, bool), Diagnosis> {
     let (Some(mine), SocketAddr::V4(server)) = (first.local_addr(), ctx.config.addr) else {
         return Ok((open(ctx)?, false));
     };
@@ -44,7 +44,7 @@ pub fn open_apart(ctx: &Ctx, first: &Conn) -> Result<(Conn, bool), Diagnosis> {
 
 /// Greets a framed server, which must answer `OK`; an original one is
 /// not greeted.
-fn greet(ctx: &Ctx, mut conn: Conn) -> Result<Conn, Diagnosis> {
+fn greet(ctx: &CheckContext, mut conn: Conn) -> Result<Conn, Diagnosis> {
     if ctx.dialect() == Dialect::Framed {
         conn.send(hello_line().as_bytes())?;
         let expected = format!("\"OK {} ready\"", framed::VERSION);
@@ -68,7 +68,7 @@ pub fn framed_line(conn: &mut Conn, expected: &str) -> Result<String, Diagnosis>
         let got = r.describe(conn.limits());
         let d = conn.fail(expected, got);
         match r.end {
-            End::TimedOut if !r.bytes.is_empty() => {
+            ReadEnd::TimedOut if !r.bytes.is_empty() => {
                 d.hint("every framed reply line ends in \"\\n\"")
             }
             _ => d,
@@ -127,7 +127,7 @@ pub fn original_list(conn: &mut Conn) -> Result<Vec<String>, Diagnosis> {
     let r = conn.reply(None);
     let got = r.describe(conn.limits());
     let text = match (&r.end, std::str::from_utf8(&r.bytes)) {
-        (End::Quiet, Ok(text)) if !text.is_empty() => text,
+        (ReadEnd::Quiet, Ok(text)) if !text.is_empty() => text,
         _ => return Err(conn.fail(expected, got)),
     };
     if !text.ends_with('\n') || text.split('\n').rev().skip(1).any(str::is_empty) {
@@ -156,7 +156,7 @@ pub fn original_download(conn: &mut Conn, name: &str) -> Result<Vec<u8>, Diagnos
     if !r.bytes.starts_with(start) {
         return Err(conn.fail(expected, r.describe(conn.limits())));
     }
-    if r.end != End::Complete {
+    if r.end != ReadEnd::Complete {
         let got = format!(
             "\"track_data_start\" and {} more bytes, then {}",
             r.bytes.len() - start.len(),
@@ -195,7 +195,7 @@ pub fn framed_download(conn: &mut Conn, name: &str) -> Result<(TrackHeader, Vec<
         return Err(conn.fail(expected, show(line.as_bytes())));
     }
     let count = usize::try_from(header.bytes).unwrap_or(usize::MAX);
-    if count > crate::wire::MAX_REPLY {
+    if count > crate::connection::MAX_REPLY {
         let expected = "a song the checker can hold (at most 256 MiB)";
         return Err(conn.fail(expected, show(line.as_bytes())));
     }

@@ -33,7 +33,7 @@ const SENT_SHOWN: usize = 4;
 
 /// How a read ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum End {
+pub enum ReadEnd {
     /// The bytes make a complete reply by the rule in use.
     Complete,
     /// Bytes came, then nothing for the settle time.
@@ -54,7 +54,7 @@ pub enum End {
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub bytes: Vec<u8>,
-    pub end: End,
+    pub end: ReadEnd,
 }
 
 impl Reply {
@@ -62,8 +62,10 @@ impl Reply {
     pub fn describe(&self, limits: &Limits) -> String {
         let how = self.how(limits);
         match (self.bytes.is_empty(), &self.end) {
-            (_, End::Complete | End::Quiet) => show(&self.bytes),
-            (true, End::TimedOut) => format!("nothing within {} ms", limits.timeout.as_millis()),
+            (_, ReadEnd::Complete | ReadEnd::Quiet) => show(&self.bytes),
+            (true, ReadEnd::TimedOut) => {
+                format!("nothing within {} ms", limits.timeout.as_millis())
+            }
             (true, _) => how,
             (false, _) => format!("{}, then {how}", show(&self.bytes)),
         }
@@ -72,15 +74,15 @@ impl Reply {
     /// How the reading ended, as the tail of a sentence.
     pub fn how(&self, limits: &Limits) -> String {
         match &self.end {
-            End::Complete | End::Quiet => "silence".to_string(),
-            End::TimedOut => format!("nothing for {} ms", limits.timeout.as_millis()),
-            End::Closed => "the connection closed".to_string(),
-            End::Failed(e) => format!("the connection failed ({e})"),
-            End::OutOfTime => format!(
+            ReadEnd::Complete | ReadEnd::Quiet => "silence".to_string(),
+            ReadEnd::TimedOut => format!("nothing for {} ms", limits.timeout.as_millis()),
+            ReadEnd::Closed => "the connection closed".to_string(),
+            ReadEnd::Failed(e) => format!("the connection failed ({e})"),
+            ReadEnd::OutOfTime => format!(
                 "the check's time ran out ({} ms)",
                 limits.check_budget().as_millis()
             ),
-            End::TooLong => "a reply that would not end".to_string(),
+            ReadEnd::TooLong => "a reply that would not end".to_string(),
         }
     }
 }
@@ -189,13 +191,13 @@ impl Conn {
 
     /// One read of up to 64 KiB, waiting at most `wait`. `Ok(true)` when
     /// bytes came, `Ok(false)` after silence, `Err` for how it ended.
-    fn fill(&mut self, wait: Duration) -> Result<bool, End> {
+    fn fill(&mut self, wait: Duration) -> Result<bool, ReadEnd> {
         if self.closed {
-            return Err(End::Closed);
+            return Err(ReadEnd::Closed);
         }
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(End::OutOfTime);
+            return Err(ReadEnd::OutOfTime);
         }
         let wait = wait.min(left).max(Duration::from_millis(1));
         let _ = self.stream.set_read_timeout(Some(wait));
@@ -203,7 +205,7 @@ impl Conn {
         match self.stream.read(&mut buf) {
             Ok(0) => {
                 self.closed = true;
-                Err(End::Closed)
+                Err(ReadEnd::Closed)
             }
             Ok(n) => {
                 self.pending.extend_from_slice(&buf[..n]);
@@ -211,19 +213,19 @@ impl Conn {
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 match Instant::now() >= self.deadline {
-                    true => Err(End::OutOfTime),
+                    true => Err(ReadEnd::OutOfTime),
                     false => Ok(false),
                 }
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => Ok(false),
             Err(e) => {
                 self.closed = true;
-                Err(End::Failed(io_text(&e)))
+                Err(ReadEnd::Failed(io_text(&e)))
             }
         }
     }
 
-    fn take(&mut self, end: End) -> Reply {
+    fn take(&mut self, end: ReadEnd) -> Reply {
         Reply {
             bytes: std::mem::take(&mut self.pending),
             end,
@@ -236,7 +238,7 @@ impl Conn {
         loop {
             let whole = expected.is_some_and(|e| self.pending == e);
             if whole {
-                return self.take(End::Complete);
+                return self.take(ReadEnd::Complete);
             }
             let partial = expected.is_some_and(|e| e.starts_with(&self.pending));
             let wait = match self.pending.is_empty() || partial {
@@ -244,11 +246,11 @@ impl Conn {
                 false => self.limits.settle,
             };
             match self.fill(wait) {
-                Ok(true) if self.pending.len() > MAX_REPLY => return self.take(End::TooLong),
+                Ok(true) if self.pending.len() > MAX_REPLY => return self.take(ReadEnd::TooLong),
                 Ok(true) => {}
-                Ok(false) if self.pending.is_empty() => return self.take(End::TimedOut),
-                Ok(false) if partial => return self.take(End::TimedOut),
-                Ok(false) => return self.take(End::Quiet),
+                Ok(false) if self.pending.is_empty() => return self.take(ReadEnd::TimedOut),
+                Ok(false) if partial => return self.take(ReadEnd::TimedOut),
+                Ok(false) => return self.take(ReadEnd::Quiet),
                 Err(end) => return self.take(end),
             }
         }
@@ -270,10 +272,10 @@ impl Conn {
                 false => self.limits.timeout,
             };
             match self.fill(wait) {
-                Ok(true) if self.pending.len() > MAX_REPLY => return self.take(End::TooLong),
+                Ok(true) if self.pending.len() > MAX_REPLY => return self.take(ReadEnd::TooLong),
                 Ok(true) => {}
-                Ok(false) if at_end => return self.take(End::Complete),
-                Ok(false) => return self.take(End::TimedOut),
+                Ok(false) if at_end => return self.take(ReadEnd::Complete),
+                Ok(false) => return self.take(ReadEnd::TimedOut),
                 Err(end) => return self.take(end),
             }
         }
@@ -287,15 +289,15 @@ impl Conn {
                 Line::Complete(line) => {
                     return String::from_utf8(line).map_err(|e| Reply {
                         bytes: e.into_bytes(),
-                        end: End::Complete,
+                        end: ReadEnd::Complete,
                     })
                 }
-                Line::TooLong => return Err(self.take(End::TooLong)),
+                Line::TooLong => return Err(self.take(ReadEnd::TooLong)),
                 Line::Incomplete => {}
             }
             match self.fill(self.limits.timeout) {
                 Ok(true) => {}
-                Ok(false) => return Err(self.take(End::TimedOut)),
+                Ok(false) => return Err(self.take(ReadEnd::TimedOut)),
                 Err(end) => return Err(self.take(end)),
             }
         }
@@ -306,7 +308,7 @@ impl Conn {
         while self.pending.len() < n {
             match self.fill(self.limits.timeout) {
                 Ok(true) => {}
-                Ok(false) => return Err(self.take(End::TimedOut)),
+                Ok(false) => return Err(self.take(ReadEnd::TimedOut)),
                 Err(end) => return Err(self.take(end)),
             }
         }
@@ -318,13 +320,13 @@ impl Conn {
         let start = Instant::now();
         while start.elapsed() < wait {
             match self.fill(wait.saturating_sub(start.elapsed())) {
-                Ok(true) if self.pending.len() > MAX_LINE => return self.take(End::TooLong),
+                Ok(true) if self.pending.len() > MAX_LINE => return self.take(ReadEnd::TooLong),
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(end) => return self.take(end),
             }
         }
-        self.take(End::Quiet)
+        self.take(ReadEnd::Quiet)
     }
 
     /// Reads until the server closes: `Closed` (or a reset after the reply,
@@ -332,9 +334,9 @@ impl Conn {
     pub fn until_close(&mut self) -> Reply {
         loop {
             match self.fill(self.limits.timeout) {
-                Ok(true) if self.pending.len() > MAX_LINE => return self.take(End::TooLong),
+                Ok(true) if self.pending.len() > MAX_LINE => return self.take(ReadEnd::TooLong),
                 Ok(true) => {}
-                Ok(false) => return self.take(End::TimedOut),
+                Ok(false) => return self.take(ReadEnd::TimedOut),
                 Err(end) => return self.take(end),
             }
         }
