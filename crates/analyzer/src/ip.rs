@@ -29,8 +29,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::decode::Malformed;
 use crate::link::NetworkPacket;
+use crate::not_tcp::Malformed;
 
 /// IP protocol numbers (IPv4 protocol, IPv6 next header).
 pub mod protocol {

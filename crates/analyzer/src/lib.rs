@@ -67,6 +67,8 @@ pub mod decode;
 pub mod flows;
 pub mod ip;
 pub mod link;
+pub mod link_type;
+pub mod not_tcp;
 pub mod reassembly;
 pub mod report;
 pub mod scan;

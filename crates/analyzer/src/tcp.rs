@@ -26,8 +26,8 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::decode::Malformed;
 use crate::ip::IpPacket;
+use crate::not_tcp::Malformed;
 
 /// The control bits of a TCP header, as a set.
 ///

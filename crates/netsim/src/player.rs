@@ -22,9 +22,9 @@
 //! integer nanoseconds and bytes, so a run is exact and repeatable.
 //!
 //! The model is sans-IO like the rest: the client application tells it
-//! what arrived and when ([`Player::start`], [`Player::data`],
-//! [`Player::end`]), asks when it next needs waking
-//! ([`Player::poll_timeout`]), and wakes it ([`Player::advance`]).
+//! what arrived and when ([`PlayerModel::start`], [`PlayerModel::data`],
+//! [`PlayerModel::end`]), asks when it next needs waking
+//! ([`PlayerModel::poll_timeout`]), and wakes it ([`PlayerModel::advance`]).
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -77,7 +77,7 @@ enum State {
 
 /// The simulated player. See the [module documentation](self).
 #[derive(Debug, Clone)]
-pub struct Player {
+pub struct PlayerModel {
     config: PlayerConfig,
     /// Bytes per second of the track.
     rate: u64,
@@ -93,9 +93,9 @@ pub struct Player {
     notes: VecDeque<(SimTime, String)>,
 }
 
-impl Player {
+impl PlayerModel {
     pub fn new(config: PlayerConfig) -> Self {
-        Player {
+        PlayerModel {
             config,
             rate: 0,
             state: State::Idle,
@@ -212,7 +212,7 @@ impl Player {
         }
     }
 
-    /// When [`advance`](Player::advance) next has something to do.
+    /// When [`advance`](PlayerModel::advance) next has something to do.
     pub fn poll_timeout(&self) -> Option<SimTime> {
         match self.state {
             State::Playing { since, base } => self.dry_at(since, base),
@@ -341,12 +341,12 @@ pub struct Playback {
     pub stalled: Duration,
 }
 
-/// Plays `arrivals` back through a fresh [`Player`]: the same figures the
+/// Plays `arrivals` back through a fresh [`PlayerModel`]: the same figures the
 /// player gives when it listens along, computed afterwards. `requested` is
 /// when the track was asked for (the start's time if `None`).
 pub fn replay(config: PlayerConfig, arrivals: &Arrivals) -> Option<Playback> {
     let (start, format) = arrivals.start?;
-    let mut p = Player::new(config);
+    let mut p = PlayerModel::new(config);
     p.requested(arrivals.requested.unwrap_or(start));
     p.start(start, format);
     for &(at, n) in &arrivals.data {
@@ -388,8 +388,8 @@ mod tests {
         SimTime::from_millis(n)
     }
 
-    fn player() -> Player {
-        let mut p = Player::new(PlayerConfig {
+    fn player() -> PlayerModel {
+        let mut p = PlayerModel::new(PlayerConfig {
             prebuffer: Duration::from_millis(100),
         });
         p.requested(ms(0));

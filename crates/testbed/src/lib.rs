@@ -68,7 +68,7 @@
 //! * `download_s`: the client's `download` request leaving the client, to
 //!   the last track byte delivered in order at the client;
 //! * `first_audio_s`, `stalls`, `stalled_s`: that in-order progress fed to
-//!   netsim's `Player` with its default settings;
+//!   netsim's `PlayerModel` with its default settings;
 //! * `dropped`: packets the emulated links dropped, both ways;
 //! * `retransmitted` (`Tcp:RetransSegs`), `fast_retransmits`
 //!   (`TCPFastRetrans`), `timeouts` (`TCPTimeouts`), `loss_probes`

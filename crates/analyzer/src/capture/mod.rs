@@ -32,7 +32,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use crate::link::LinkType;
+use crate::link_type::LinkType;
 use input::Input;
 
 /// No record may claim more than this (256 MiB): a larger length is a

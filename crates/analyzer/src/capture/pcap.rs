@@ -24,7 +24,7 @@ use std::io::Read;
 
 use super::input::Input;
 use super::{array, CaptureError, Endian, Problem, Record, MAX_RECORD_LEN};
-use crate::link::LinkType;
+use crate::link_type::LinkType;
 
 const MAGIC_MICROS: u32 = 0xa1b2_c3d4;
 const MAGIC_NANOS: u32 = 0xa1b2_3c4d;

@@ -38,7 +38,7 @@ use std::io::Read;
 use super::input::Input;
 use super::MAX_RECORD_LEN;
 use super::{array, CaptureError, CaptureWarning, Endian, Problem, Record, Warnings};
-use crate::link::LinkType;
+use crate::link_type::LinkType;
 
 /// The section header's block type, the same in both byte orders.
 pub(super) const SHB_TYPE: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use super::*;
 use crate::ip::protocol;
 use crate::link::ethertype;
+use crate::link_type::LinkType;
 use crate::tcp::TcpFlags;
 use crate::testutil::*;
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use streamlab_proto::{ClientConfig, ClientEvent, ClientSession, Dialect, Request};
 
 use super::{SimApp, FRAMED_READ};
-use crate::player::{Arrivals, Player, PlayerConfig};
+use crate::player::{Arrivals, PlayerConfig, PlayerModel};
 use crate::time::SimTime;
 use crate::trace::preview;
 
@@ -29,7 +29,7 @@ pub struct ClientApp {
     requests: Vec<Request>,
     events: Vec<ClientEvent>,
     notes: VecDeque<String>,
-    player: Option<Player>,
+    player: Option<PlayerModel>,
     /// No reads from `.0` until `.1`.
     reading_pause: Option<(SimTime, SimTime)>,
     /// How far the reading pause has got: 0 before, 1 during, 2 after.
@@ -58,7 +58,7 @@ impl ClientApp {
 
     /// Plays what arrives, as a listener would (see [`crate::player`]).
     pub fn with_player(mut self, config: PlayerConfig) -> Self {
-        self.player = Some(Player::new(config));
+        self.player = Some(PlayerModel::new(config));
         self
     }
 
@@ -100,7 +100,7 @@ impl ClientApp {
     }
 
     /// The simulated player, if there is one.
-    pub fn player(&self) -> Option<&Player> {
+    pub fn player(&self) -> Option<&PlayerModel> {
         self.player.as_ref()
     }
 
@@ -216,7 +216,7 @@ impl SimApp for ClientApp {
                 _ => None,
             });
         let session = self.session.poll_timeout().map(SimTime::from);
-        let player = self.player.as_ref().and_then(Player::poll_timeout);
+        let player = self.player.as_ref().and_then(PlayerModel::poll_timeout);
         [session, player, pause].into_iter().flatten().min()
     }
 
