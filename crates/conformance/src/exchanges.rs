@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 
 use streamlab_proto::framed::{self, Status, TrackHeader};
+use streamlab_proto::observe::{self, Observer};
 use streamlab_proto::{original, Dialect};
 
 use crate::connection::{Conn, ReadEnd};
@@ -166,6 +167,19 @@ pub fn original_download(conn: &mut Conn, name: &str) -> Result<Vec<u8>, Diagnos
                     the client finds the end of the song by it";
         return Err(conn.fail(expected, got).hint(hint));
     }
+    // Read as any onlooker reads it (proto's observer): the track must end
+    // at the last marker, not at one inside the audio.
+    let end_at = (r.bytes.len() - end.len()) as u64;
+    if let Some(early) = first_track_end(name, &r.bytes).filter(|&at| at < end_at) {
+        let got = format!(
+            "\"track_data_end\" inside the audio, {} bytes after \"track_data_start\"",
+            early - start.len() as u64
+        );
+        let expected = "audio that does not contain the end marker";
+        let hint = "a reader (a capture, a client that searches the stream) ends the song at \
+                    the first \"track_data_end\": the original dialect cannot carry such audio";
+        return Err(conn.fail(expected, got).hint(hint));
+    }
     let audio = r.bytes[start.len()..r.bytes.len() - end.len()].to_vec();
     if audio.len() % 4 != 0 {
         let got = format!("{} bytes of audio", audio.len());
@@ -174,6 +188,23 @@ pub fn original_download(conn: &mut Conn, name: &str) -> Result<Vec<u8>, Diagnos
         return Err(conn.fail(expected, got).hint(hint));
     }
     Ok(audio)
+}
+
+/// Where proto's observer finds the first end marker in an original
+/// track's reply to `download <name>`.
+fn first_track_end(name: &str, reply: &[u8]) -> Option<u64> {
+    let mut o = Observer::with_dialect(Dialect::Original);
+    o.data(
+        observe::Side::Client,
+        0,
+        format!("download {name}").as_bytes(),
+    );
+    o.data(observe::Side::Server, 0, reply);
+    o.finish();
+    std::iter::from_fn(|| o.poll_event()).find_map(|e| match e {
+        observe::Event::TrackEnd { at } => Some(at),
+        _ => None,
+    })
 }
 
 /// `download <name>` → the track line, exactly its count of bytes, and

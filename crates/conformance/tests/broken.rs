@@ -52,6 +52,7 @@ broken_servers! {
     list_counting_one_song_too_many: framed, ListCountTooHigh fails "list" saying "\"OK 3 songs\" and 2 lines, then nothing for 1500 ms";
     no_end_marker: original, NoEndMarker fails "download-integrity" saying "must be followed by \"track_data_end\"";
     half_a_frame_of_audio: original, OddAudioLength fails "download-integrity" saying "40001 bytes of audio";
+    end_marker_inside_the_audio: original, MarkerInAudio fails "download-integrity" saying "inside the audio, 20000 bytes after";
     a_byte_count_four_too_high: framed, WrongByteCount fails "download-integrity" saying "got:      \"k_data_end RV\"";
     unknown_command_in_english: original, EnglishUnknown fails "unknown-command" saying "got:      \"Unknown command.\"";
     unknown_command_as_a_server_error: framed, Err500ForUnknown fails "unknown-command" saying "got:      \"ERR 500 what?\"";

@@ -54,8 +54,9 @@ pub const ALL: &[Check] = &[
     },
     Check {
         name: "download-integrity",
-        original: "each song arrives between track_data_start and track_data_end, \
-                   in whole 4-byte frames, the same bytes twice (and as in --music)",
+        original: "each song arrives between track_data_start and track_data_end \
+                   (with no marker inside the audio), in whole 4-byte frames, the same bytes \
+                   twice (and as in --music)",
         framed: "each song arrives as exactly the announced bytes, whole frames, \
                  then \"track_data_end <name>\" (and as in --music)",
         run: tracks::download_integrity,

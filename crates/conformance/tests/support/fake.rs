@@ -25,6 +25,8 @@ pub enum Flaw {
     NoGoodbye,
     NoEndMarker,
     OddAudioLength,
+    /// The audio spells `track_data_end` halfway (16 bytes, 4 frames).
+    MarkerInAudio,
     ListWithoutLastNewline,
     AnswersAttStatus,
     DevicesWithColons,
@@ -151,6 +153,10 @@ fn serve_original(s: &mut TcpStream, id: u64, state: &State, flaw: Flaw) -> bool
                         pause();
                         if flaw == Flaw::OddAudioLength {
                             pcm.push(0);
+                        }
+                        if flaw == Flaw::MarkerInAudio {
+                            let half = pcm.len() / 2;
+                            pcm[half..half + 14].copy_from_slice(original::TRACK_END);
                         }
                         let _ = s.write_all(&pcm);
                         match flaw {
