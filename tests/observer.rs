@@ -174,6 +174,56 @@ fn messages(events: &[Event], side: Side) -> Vec<&Message> {
 }
 
 /// Checks one conversation; `what` names it in a failure.
+/// The commands the observer found are those the server session read.
+fn commands_agree(events: &[Event], served: &[ServerEvent], what: &str) -> Vec<String> {
+    let commands: Vec<String> = messages(events, Side::Client)
+        .iter()
+        .map(|m| {
+            String::from_utf8_lossy(&m.text)
+                .trim_end_matches(['\r', '\n'])
+                .to_string()
+        })
+        .collect();
+    let read: Vec<String> = served
+        .iter()
+        .filter_map(|e| match e {
+            ServerEvent::Command { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(commands, read, "{what}");
+    commands
+}
+
+/// The tracks the observer found are those the client session played:
+/// the same names, the same bytes, ended alike. Returns them.
+fn tracks_agree(
+    events: &[Event],
+    server_stream: &[u8],
+    played: &[ClientEvent],
+    what: &str,
+) -> Vec<Seen> {
+    let seen = observed_tracks(events, server_stream);
+    let got = client_tracks(played);
+    assert_eq!(seen.len(), got.len(), "{what}: tracks");
+    for (o, c) in seen.iter().zip(&got) {
+        assert!(
+            same_song_name(&o.name, &c.name),
+            "{what}: {} vs {}",
+            o.name,
+            c.name
+        );
+        assert!(
+            o.audio == c.audio,
+            "{what}: {} vs {} audio bytes",
+            o.audio.len(),
+            c.audio.len()
+        );
+        assert_eq!(o.ended, c.ended, "{what}");
+    }
+    got
+}
+
 fn agree(dialect: Dialect, wire: &Pair, what: &str) {
     let (observer, events) = observe(&wire.pieces);
     let client_stream = wire.stream(Side::Client);
@@ -187,50 +237,17 @@ fn agree(dialect: Dialect, wire: &Pair, what: &str) {
     assert_eq!(observer.dialect(), Some(dialect), "{what}");
 
     // Every command the server read, in order, and where it lies.
-    let commands: Vec<String> = messages(&events, Side::Client)
-        .iter()
-        .map(|m| {
-            let at = m.offset as usize;
-            assert_eq!(
-                m.text,
-                client_stream[at..at + m.len as usize],
-                "{what}: a command's offset"
-            );
-            assert!(m.request().is_some_and(|r| r.is_ok()), "{what}: {m:?}");
-            String::from_utf8_lossy(&m.text)
-                .trim_end_matches(['\r', '\n'])
-                .to_string()
-        })
-        .collect();
-    let served: Vec<String> = wire
-        .server_events
-        .iter()
-        .filter_map(|e| match e {
-            ServerEvent::Command { text, .. } => Some(text.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(commands, served, "{what}");
+    for m in messages(&events, Side::Client) {
+        let at = m.offset as usize;
+        let bytes = &client_stream[at..at + m.len as usize];
+        assert_eq!(m.text, bytes, "{what}: a command's offset");
+        assert!(m.request().is_some_and(|r| r.is_ok()), "{what}: {m:?}");
+    }
+    commands_agree(&events, &wire.server_events, what);
 
     // Every track: the same name, the same bytes, ended.
-    let seen = observed_tracks(&events, &server_stream);
-    let played = client_tracks(&wire.client_events);
-    assert_eq!(seen.len(), played.len(), "{what}: tracks");
-    for (o, c) in seen.iter().zip(&played) {
-        assert!(
-            same_song_name(&o.name, &c.name),
-            "{what}: {} vs {}",
-            o.name,
-            c.name
-        );
-        assert!(
-            o.audio == c.audio,
-            "{what}: {} vs {} audio bytes",
-            o.audio.len(),
-            c.audio.len()
-        );
-        assert!(o.ended && c.ended, "{what}");
-    }
+    let played = tracks_agree(&events, &server_stream, &wire.client_events, what);
+    assert!(played.iter().all(|t| t.ended), "{what}");
 
     // Server messages lie where they say.
     for m in messages(&events, Side::Server) {
@@ -442,23 +459,7 @@ fn the_observer_and_the_sessions_agree_on_every_committed_capture() {
                 served.contains(&ServerEvent::Dialect(dialect)),
                 "{what}: {dialect}"
             );
-            let commands: Vec<String> = messages(&events, Side::Client)
-                .iter()
-                .map(|m| {
-                    String::from_utf8_lossy(&m.text)
-                        .trim_end_matches(['\r', '\n'])
-                        .to_string()
-                })
-                .collect();
-            let read: Vec<String> = served
-                .iter()
-                .filter_map(|e| match e {
-                    ServerEvent::Command { text, .. } => Some(text.clone()),
-                    _ => None,
-                })
-                .collect();
-            assert_eq!(commands, read, "{what}");
-
+            commands_agree(&events, &served, &what);
             let Some(played) = played else {
                 continue;
             };
@@ -468,30 +469,8 @@ fn the_observer_and_the_sessions_agree_on_every_committed_capture() {
                     stream.extend_from_slice(bytes);
                 }
             }
-            let seen = observed_tracks(&events, &stream);
-            let got = client_tracks(&played);
-            assert_eq!(
-                seen.len(),
-                got.len(),
-                "{what}: tracks; commands {commands:?}"
-            );
-            for (o, c) in seen.iter().zip(&got) {
-                assert!(
-                    same_song_name(&o.name, &c.name),
-                    "{what}: {} vs {}",
-                    o.name,
-                    c.name
-                );
-                assert!(
-                    o.audio == c.audio,
-                    "{what}: {} vs {} audio bytes",
-                    o.audio.len(),
-                    c.audio.len()
-                );
-                assert_eq!(o.ended, c.ended, "{what}");
-            }
+            tracks += tracks_agree(&events, &stream, &played, &what).len();
             compared += 1;
-            tracks += got.len();
         }
     }
     // Today: 11 whole conversations (the rest are edited or glued by a

@@ -68,6 +68,17 @@ pub struct ClientCheckArgs {
     /// Text for the client's standard input (\n, \t, \\ escapes; placeholders filled in).
     #[arg(long, value_name = "TEXT")]
     pub stdin: Option<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// The client to check, with its arguments (after --).
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// Which checks run and how their results are written: the same for a
+/// server and a client.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
     /// Print the results as JSON (schema streamlab-conformance/1) instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -77,9 +88,6 @@ pub struct ClientCheckArgs {
     /// Run only this check (repeatable).
     #[arg(long = "check", value_name = "NAME")]
     pub checks: Vec<String>,
-    /// The client to check, with its arguments (after --).
-    #[arg(last = true, required = true, value_name = "CMD")]
-    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -101,15 +109,8 @@ pub struct ServerCheckArgs {
     /// The folder of WAV files the server serves: downloads must match them bit for bit.
     #[arg(long, value_name = "DIR")]
     pub music: Option<PathBuf>,
-    /// Print the results as JSON (schema streamlab-conformance/1) instead of the table.
-    #[arg(long)]
-    pub json: bool,
-    /// Also write the results as JUnit XML to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-    /// Run only this check (repeatable).
-    #[arg(long = "check", value_name = "NAME")]
-    pub checks: Vec<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Original dialect, devices-status: both clients from one address, to see
     /// whether the server keys att_status by IP address (the table notes it).
     #[arg(long)]
@@ -132,12 +133,12 @@ fn dialect_of(d: ClientDialect) -> Dialect {
 
 fn client(args: ClientCheckArgs) -> Result<()> {
     use streamlab_conformance::client::{self, ClientConfig};
-    let only = (!args.checks.is_empty()).then_some(args.checks.as_slice());
+    let only = (!args.report.checks.is_empty()).then_some(args.report.checks.as_slice());
     let mut config = ClientConfig::new(args.command, dialect_of(args.dialect));
     config.timeout = Duration::from_millis(args.timeout_ms);
     config.stdin = args.stdin.as_deref().map(client::unescape);
     let report = client::run(&config, only)?;
-    finish(&report, args.json, args.junit.as_deref())
+    finish(&report, args.report.json, args.report.junit.as_deref())
 }
 
 /// Writes the JUnit file, prints the table or JSON, and turns failures
@@ -172,7 +173,7 @@ fn finish(
 
 fn server(args: ServerCheckArgs) -> Result<()> {
     let dialect = dialect_of(args.dialect);
-    let only = (!args.checks.is_empty()).then_some(args.checks.as_slice());
+    let only = (!args.report.checks.is_empty()).then_some(args.report.checks.as_slice());
     streamlab_conformance::checks::select(only)?;
     let mut config = Config::new(first_reachable(&args.addr, dialect)?, dialect);
     config.limits = Limits {
@@ -185,7 +186,7 @@ fn server(args: ServerCheckArgs) -> Result<()> {
         config.reference = Some(library.load_all()?);
     }
     let report = streamlab_conformance::run(&config, only)?;
-    finish(&report, args.json, args.junit.as_deref())
+    finish(&report, args.report.json, args.report.junit.as_deref())
 }
 
 /// The first address of `addr` that accepts a connection (`localhost` may

@@ -179,19 +179,14 @@ impl TrackBuffer {
             if now >= deadline || max == 0 {
                 return ReadResult::Waiting;
             }
-            state = match self.grew.wait_timeout(state, deadline - now) {
-                Ok((state, _)) => state,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
+            state = crate::sync::wait(&self.grew, state, deadline - now);
         }
     }
 
     /// The state, even if a thread panicked while holding the lock (the
     /// data is a plain byte vector: it cannot be left half-updated).
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.state)
     }
 }
 

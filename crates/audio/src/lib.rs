@@ -33,6 +33,7 @@ pub mod library;
 pub mod player;
 pub mod sink;
 pub mod song;
+mod sync;
 pub mod synth;
 pub mod wav;
 

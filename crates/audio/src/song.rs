@@ -19,7 +19,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use streamlab_proto::{PcmFormat, Track};
@@ -152,7 +152,7 @@ impl LazyFile {
     fn slot(&self) -> std::sync::MutexGuard<'_, Option<Arc<[u8]>>> {
         // A panic while reading leaves the slot empty (it is written
         // only after a read succeeds): the next request reads again.
-        self.pcm.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.pcm)
     }
 
     fn load(&self, name: &str) -> Result<Arc<[u8]>, AudioError> {

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use streamlab_proto::Dialect;
-use streamlab_testbed::cells::{parse_cell, parse_seeds};
+use streamlab_testbed::cells::{exit_code, parse_cell, parse_seeds, workspace_paths};
 use streamlab_testbed::{KernelConfig, KernelRun};
 
 #[derive(Parser)]
@@ -47,23 +47,11 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("cell: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code("cell", run(&Args::parse()))
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let binary = args
-        .binary
-        .clone()
-        .unwrap_or_else(|| root.join("target/release/streamlab"));
-    let music = args.music.clone().unwrap_or_else(|| root.join("music"));
+    let (binary, music) = workspace_paths(args.binary.clone(), args.music.clone());
     let seeds = parse_seeds(&args.seeds)?;
     eprintln!("cell                  seed  download_s  retrans  dropped  fast  rto  tlp  bit_exact  late p50/p99 us");
     for cell in &args.cells {

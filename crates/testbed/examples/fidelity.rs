@@ -24,7 +24,9 @@ use streamlab_audio::Library;
 use streamlab_netsim::figures::RunFigures;
 use streamlab_netsim::link::LinkConfig;
 use streamlab_netsim::tcp::TcpFlavor;
-use streamlab_testbed::cells::{cell_label, parse_cell, parse_seeds, simulate, DEFAULT_QUEUE};
+use streamlab_testbed::cells::{
+    cell_label, exit_code, parse_cell, parse_seeds, simulate, workspace_paths, DEFAULT_QUEUE,
+};
 use streamlab_testbed::{KernelConfig, KernelRun};
 
 #[derive(Parser)]
@@ -52,23 +54,11 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("fidelity: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code("fidelity", run(&Args::parse()))
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let binary = args
-        .binary
-        .clone()
-        .unwrap_or_else(|| root.join("target/release/streamlab"));
-    let music = args.music.clone().unwrap_or_else(|| root.join("music"));
+    let (binary, music) = workspace_paths(args.binary.clone(), args.music.clone());
     let library = Library::scan(&music)?;
     let song = library
         .find(&args.song)

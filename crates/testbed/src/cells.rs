@@ -2,6 +2,8 @@
 //! (`examples/cell.rs`, `examples/fidelity.rs`): `LATENCY,BANDWIDTH,LOSS[,QUEUE]`
 //! and `N` or `A-B`.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use streamlab_netsim::figures::RunFigures;
@@ -10,6 +12,26 @@ use streamlab_netsim::scenario::{lossy_with, Options};
 use streamlab_netsim::sim::SimError;
 use streamlab_netsim::tcp::TcpFlavor;
 use streamlab_proto::Track;
+
+/// The `streamlab` binary and the music folder a program uses unless told
+/// otherwise: the workspace's release build and its `music/`.
+pub fn workspace_paths(binary: Option<PathBuf>, music: Option<PathBuf>) -> (PathBuf, PathBuf) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let binary = binary.unwrap_or_else(|| root.join("target/release/streamlab"));
+    let music = music.unwrap_or_else(|| root.join("music"));
+    (binary, music)
+}
+
+/// A program's exit: success, or its error on one line after its name.
+pub fn exit_code(program: &str, result: Result<(), Box<dyn std::error::Error>>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// The most events one simulated cell may take (a 1 Mbit/s, 5% loss
 /// go-back-N download needs about a million).

@@ -110,9 +110,7 @@ struct SharedState {
 impl SharedState {
     fn lock(&self) -> MutexGuard<'_, Control> {
         // A panic while holding the lock leaves at worst a stale status.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.inner)
     }
 }
 
@@ -223,10 +221,7 @@ impl Player {
             if now >= deadline || self.thread.as_ref().is_none_or(|t| t.is_finished()) {
                 return false;
             }
-            shared = match self.shared.changed.wait_timeout(shared, deadline - now) {
-                Ok((shared, _)) => shared,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
+            shared = crate::sync::wait(&self.shared.changed, shared, deadline - now);
         }
     }
 

@@ -117,18 +117,13 @@ impl Ring {
     }
 
     fn wait<'a>(&self, state: MutexGuard<'a, State>, timeout: Duration) -> MutexGuard<'a, State> {
-        match self.changed.wait_timeout(state, timeout) {
-            Ok((state, _)) => state,
-            Err(poisoned) => poisoned.into_inner().0,
-        }
+        crate::sync::wait(&self.changed, state, timeout)
     }
 
     /// The state even after a panic elsewhere: a queue of floats cannot be
     /// left inconsistent, and the audio callback must never panic.
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.state)
     }
 }
 

@@ -53,28 +53,9 @@ pub const DROPPED: &str = "dropped by the network";
 /// The application name written in the capture.
 const APP_NAME: &str = "streamlab-netsim";
 
-/// One end of the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Client,
-    Server,
-}
-
-impl Side {
-    pub fn index(self) -> usize {
-        match self {
-            Side::Client => 0,
-            Side::Server => 1,
-        }
-    }
-
-    pub fn peer(self) -> Side {
-        match self {
-            Side::Client => Side::Server,
-            Side::Server => Side::Client,
-        }
-    }
-}
+/// One end of the connection: the protocol observer's own `Side`, so the
+/// simulator and proto name the two ends with one type.
+pub use streamlab_proto::observe::Side;
 
 /// Everything a simulation is made of, apart from its applications.
 #[derive(Debug, Clone)]

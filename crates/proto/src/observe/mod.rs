@@ -73,6 +73,14 @@ impl Side {
             Side::Server => 1,
         }
     }
+
+    /// The other end.
+    pub fn peer(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
 }
 
 /// What a message is.
