@@ -16,7 +16,7 @@ use crate::CheckContext;
 
 /// The greeting the checker sends to a framed server.
 pub fn hello_line() -> String {
-    format!("hello {} conformance\n", framed::VERSION)
+    framed::hello("conformance")
 }
 
 /// A new connection; a framed server is greeted and must answer `OK`.
@@ -236,7 +236,7 @@ pub fn framed_download(conn: &mut Conn, name: &str) -> Result<(TrackHeader, Vec<
         conn.fail(expected, got)
             .hint("the count in track_data_start must be the audio's exact length")
     })?;
-    let want = format!("track_data_end {}", header.name);
+    let want = format!("{} {}", original::TRACK_END_WORD, header.name);
     let got = match conn.line() {
         Ok(end) if end == want => None,
         Ok(end) => Some(show(end.as_bytes())),

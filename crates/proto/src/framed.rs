@@ -23,7 +23,9 @@ use crate::request::{Device, PlayState};
 
 /// The greeting a framed client sends first; the server's auto-detection
 /// looks for it.
-pub const HELLO_PREFIX: &[u8] = b"hello ";
+pub const HELLO_PREFIX: &[u8] = HELLO_WORD.as_bytes();
+/// [`HELLO_PREFIX`] as text.
+pub const HELLO_WORD: &str = "hello ";
 /// Protocol name and version, as sent in the greeting.
 pub const VERSION: &str = "streamlab/1";
 /// The longest line, in bytes, a peer must accept (without the `\n`).
@@ -189,6 +191,11 @@ impl TrackHeader {
             name,
         })
     }
+}
+
+/// The greeting a framed client sends first: `hello streamlab/1 <agent>\n`.
+pub fn hello(agent: &str) -> String {
+    format!("{HELLO_WORD}{VERSION} {agent}\n")
 }
 
 /// The line after a track's audio.

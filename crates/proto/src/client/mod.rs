@@ -243,7 +243,7 @@ impl ClientSession {
         };
         if s.config.dialect == Dialect::Framed {
             let agent = s.config.agent.clone();
-            let line = format!("hello {} {agent}\n", framed::VERSION);
+            let line = framed::hello(&agent);
             s.out.push(line.into_bytes(), Duration::ZERO);
             let id = s.new_id();
             s.push_waiting(id, Expect::Hello);
