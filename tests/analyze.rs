@@ -10,8 +10,7 @@ use assert_cmd::Command;
 mod support;
 use support::streamlab;
 
-#[path = "../crates/analyzer/src/testutil.rs"]
-mod testutil;
+use streamlab_testkit::captures as testutil;
 
 fn capture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -79,7 +79,7 @@ pub mod tcp_analysis;
 #[cfg(test)]
 mod recorder;
 #[cfg(test)]
-mod testutil;
+use streamlab_testkit::captures as testutil;
 
 pub use capture::{CaptureError, CaptureReader, CaptureWarning, Format, Packet};
 pub use decode::{decode, Decoded, Malformed, Other};

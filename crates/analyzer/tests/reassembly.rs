@@ -8,8 +8,7 @@
 //! Without tshark on PATH its half is skipped (and says so), unless
 //! `STREAMLAB_REQUIRE_TSHARK` is set, as CI sets it.
 
-#[path = "../src/testutil.rs"]
-mod testutil;
+use streamlab_testkit::captures as testutil;
 
 mod support;
 

@@ -9,8 +9,7 @@
 //! tshark on PATH the comparison is skipped (and says so), unless
 //! `STREAMLAB_REQUIRE_TSHARK` is set, as CI sets it.
 
-#[path = "../src/testutil.rs"]
-mod testutil;
+use streamlab_testkit::captures as testutil;
 
 use std::path::Path;
 

@@ -1,9 +1,8 @@
 //! Test-side builders: packets layer by layer, and pcap and pcapng files
 //! in either byte order, written here from the format descriptions so the
-//! reader is checked against an independent writer. Shared with the
-//! integration tests (they include this file by path).
-
-#![allow(dead_code)]
+//! analyzer's reader is checked against an independent writer (not the
+//! simulator's, not a library's). Used by the analyzer's unit and
+//! integration tests and by the `streamlab` binary's.
 
 /// A TCP header without options and with a deliberately wrong checksum
 /// (0xdead): the analyzer must not care.
