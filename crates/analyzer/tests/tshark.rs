@@ -2,7 +2,7 @@
 //! frame: number, time, addresses, ports, sequence and acknowledgment
 //! numbers, flags and payload length.
 //!
-//! The files come from the test-side writer (`src/testutil.rs`): a pcapng
+//! The files come from the test-side writer (`streamlab_testkit::captures`): a pcapng
 //! of two sections in opposite byte orders, with interfaces of every link
 //! type the analyzer reads and several timestamp units, an unknown block
 //! and a simple packet block; and classic pcaps in both byte orders. Without
