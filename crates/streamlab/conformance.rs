@@ -137,8 +137,27 @@ fn client(args: ClientCheckArgs) -> Result<()> {
     let mut config = ClientConfig::new(args.command, dialect_of(args.dialect));
     config.timeout = Duration::from_millis(args.timeout_ms);
     config.stdin = args.stdin.as_deref().map(client::unescape);
-    let report = client::run(&config, only)?;
+    let report = client::run_with(&config, only, &mut progress())?;
     finish(&report, args.report.json, args.report.junit.as_deref())
+}
+
+/// On a terminal, one line on stderr as each check finishes, so a slow
+/// server is not a blank screen; nothing when stderr is a pipe or a file
+/// (the table or JSON on stdout says it all).
+fn progress() -> impl FnMut(&streamlab_conformance::CheckResult, usize) {
+    let on = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut n = 0;
+    move |result, total| {
+        n += 1;
+        if on {
+            let verdict = if result.passed() { "PASS" } else { "FAIL" };
+            eprintln!(
+                "[{n}/{total}] {:<20} {verdict}  {} ms",
+                result.name,
+                result.elapsed.as_millis()
+            );
+        }
+    }
 }
 
 /// Writes the JUnit file, prints the table or JSON, and turns failures
@@ -185,7 +204,7 @@ fn server(args: ServerCheckArgs) -> Result<()> {
         let library = crate::music::load_library(Some(dir))?;
         config.reference = Some(library.load_all()?);
     }
-    let report = streamlab_conformance::run(&config, only)?;
+    let report = streamlab_conformance::run_with(&config, only, &mut progress())?;
     finish(&report, args.report.json, args.report.junit.as_deref())
 }
 

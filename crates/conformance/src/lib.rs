@@ -186,9 +186,25 @@ pub fn preflight(config: &Config) -> Result<(), ConformanceError> {
 /// Runs the checks named in `only` (all when `None`), in the order of
 /// [`checks::ALL`], after a [`preflight`].
 pub fn run(config: &Config, only: Option<&[String]>) -> Result<Report, ConformanceError> {
+    run_with(config, only, &mut |_, _| {})
+}
+
+/// [`run`], telling `done` each result as its check finishes, with how
+/// many checks there are (for a progress line: a whole run can take
+/// half a minute).
+pub fn run_with(
+    config: &Config,
+    only: Option<&[String]>,
+    done: &mut dyn FnMut(&CheckResult, usize),
+) -> Result<Report, ConformanceError> {
     let selected = checks::select(only)?;
     preflight(config)?;
-    let results = selected.iter().map(|c| run_check(c, config)).collect();
+    let mut results = Vec::with_capacity(selected.len());
+    for check in &selected {
+        let result = run_check(check, config);
+        done(&result, selected.len());
+        results.push(result);
+    }
     Ok(Report::new(config, results))
 }
 

@@ -3,7 +3,7 @@
 
 mod support;
 
-use streamlab_conformance::{checks, run, run_check, Dialect, Report};
+use streamlab_conformance::{checks, run, run_check, run_with, Dialect, Report};
 use streamlab_proto::DialectChoice;
 use support::{catalogue, config, reference_server};
 
@@ -79,4 +79,25 @@ fn from_one_address_our_server_is_noted_as_keeping_status_per_connection() {
         result.note.as_deref(),
         Some("both clients came from 127.0.0.1: the server keeps att_status per connection")
     );
+}
+
+#[test]
+fn each_result_is_told_as_its_check_finishes_in_the_reports_order() {
+    let running = reference_server(DialectChoice::Framed, catalogue());
+    let config = config(running.addr, Dialect::Framed);
+    let only = ["quit-goodbye".to_string(), "list".to_string()];
+    let mut told = Vec::new();
+    let report = run_with(&config, Some(&only), &mut |result, total| {
+        told.push((result.name, result.passed(), total));
+    })
+    .expect("the server is listening");
+    running.shutdown();
+    let reported: Vec<_> = report
+        .results
+        .iter()
+        .map(|r| (r.name, r.passed(), 2))
+        .collect();
+    // In the order of checks::ALL, not of the command line.
+    assert_eq!(told, [("list", true, 2), ("quit-goodbye", true, 2)]);
+    assert_eq!(told, reported);
 }

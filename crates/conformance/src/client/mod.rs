@@ -114,13 +114,25 @@ pub fn preflight(config: &ClientConfig) -> Result<(), ConformanceError> {
 /// Runs the checks named in `only` (all when `None`), in the order of
 /// [`ALL`], after a [`preflight`].
 pub fn run(config: &ClientConfig, only: Option<&[String]>) -> Result<Report, ConformanceError> {
+    run_with(config, only, &mut |_, _| {})
+}
+
+/// [`run`], telling `done` each result as its check finishes, with how
+/// many checks there are.
+pub fn run_with(
+    config: &ClientConfig,
+    only: Option<&[String]>,
+    done: &mut dyn FnMut(&CheckResult, usize),
+) -> Result<Report, ConformanceError> {
     let selected = checks::select(only)?;
     preflight(config)?;
     let songs = songs();
-    let results = selected
-        .iter()
-        .map(|c| run_check(c, config, &songs))
-        .collect();
+    let mut results = Vec::with_capacity(selected.len());
+    for check in &selected {
+        let result = run_check(check, config, &songs);
+        done(&result, selected.len());
+        results.push(result);
+    }
     Ok(Report {
         subject: Subject::Client,
         server: config.display(),
