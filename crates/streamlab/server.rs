@@ -11,6 +11,7 @@ use streamlab_proto::{DialectChoice, ServerConfig};
 use streamlab_server::{Server, ServerOptions};
 
 use crate::music::scan_library;
+use crate::values::bandwidth;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ServerDialect {
@@ -64,6 +65,11 @@ pub struct ServerArgs {
     /// 64 KiB while the server has data for it (checked every 0.1 s).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub write_timeout: u64,
+    /// Send to each client at most this many bits per second (e.g. 1M,
+    /// 512k), so a song downloads in seconds even on loopback [default:
+    /// as fast as TCP takes it].
+    #[arg(long, value_name = "RATE", value_parser = bandwidth)]
+    pub rate: Option<u64>,
 }
 
 pub fn run(args: ServerArgs) -> Result<()> {
@@ -100,6 +106,7 @@ pub fn run(args: ServerArgs) -> Result<()> {
         greeting_timeout: Duration::from_secs(args.greeting_timeout),
         command_timeout: Duration::from_secs(args.command_timeout),
         write_timeout: Duration::from_secs(args.write_timeout),
+        rate: args.rate,
     };
     let addr = SocketAddr::new(args.bind, args.port);
     let names = library.names().join(", ");

@@ -16,7 +16,7 @@ use streamlab_netsim::sim::{CapturePoint, SimError};
 use streamlab_netsim::tcp::TcpFlavor;
 use streamlab_proto::Dialect;
 
-use crate::values::duration;
+use crate::values::{bandwidth, duration};
 
 mod kernel;
 
@@ -487,26 +487,6 @@ fn probability(text: &str) -> Result<f64, String> {
     }
 }
 
-/// `1M`, `512k`, `2.5M`, `1G` or plain bits per second; 1 kbit/s to 100 Gbit/s.
-fn bandwidth(text: &str) -> Result<u64, String> {
-    let bad = || {
-        format!("'{text}' is not a bandwidth like 512k, 10M or 1G (bits per second, 1k to 100G)")
-    };
-    let t = text.trim();
-    let (number, scale) = match t.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&t[..i], 1e3),
-        Some((i, 'm' | 'M')) => (&t[..i], 1e6),
-        Some((i, 'g' | 'G')) => (&t[..i], 1e9),
-        _ => (t, 1.0),
-    };
-    let value: f64 = number.trim().parse().map_err(|_| bad())?;
-    let bps = value * scale;
-    if !bps.is_finite() || !(1e3..=1e11).contains(&bps) {
-        return Err(bad());
-    }
-    Ok(bps.round() as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -519,18 +499,6 @@ mod tests {
         assert_eq!(probability("90%"), Ok(0.9));
         for bad in ["", "5", "91%", "-1%", "%", "five%", "NaN"] {
             assert!(probability(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn bandwidths_take_a_suffix() {
-        assert_eq!(bandwidth("1M"), Ok(1_000_000));
-        assert_eq!(bandwidth("512k"), Ok(512_000));
-        assert_eq!(bandwidth("2.5M"), Ok(2_500_000));
-        assert_eq!(bandwidth("1G"), Ok(1_000_000_000));
-        assert_eq!(bandwidth("64000"), Ok(64_000));
-        for bad in ["", "fast", "0", "999", "1T", "-5M"] {
-            assert!(bandwidth(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -65,6 +65,26 @@ pub fn duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(ns.round() as u64))
 }
 
+/// `1M`, `512k`, `2.5M`, `1G` or plain bits per second; 1 kbit/s to 100 Gbit/s.
+pub fn bandwidth(text: &str) -> Result<u64, String> {
+    let bad = || {
+        format!("'{text}' is not a bandwidth like 512k, 10M or 1G (bits per second, 1k to 100G)")
+    };
+    let t = text.trim();
+    let (number, scale) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1e3),
+        Some((i, 'm' | 'M')) => (&t[..i], 1e6),
+        Some((i, 'g' | 'G')) => (&t[..i], 1e9),
+        _ => (t, 1.0),
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    let bps = value * scale;
+    if !bps.is_finite() || !(1e3..=1e11).contains(&bps) {
+        return Err(bad());
+    }
+    Ok(bps.round() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +111,17 @@ mod tests {
         assert!(parse_size("12X").is_err());
         assert!(parse_size("M").is_err());
         assert!(parse_size("99999999999G").is_err());
+    }
+
+    #[test]
+    fn bandwidths_take_a_suffix() {
+        assert_eq!(bandwidth("1M"), Ok(1_000_000));
+        assert_eq!(bandwidth("512k"), Ok(512_000));
+        assert_eq!(bandwidth("2.5M"), Ok(2_500_000));
+        assert_eq!(bandwidth("1G"), Ok(1_000_000_000));
+        assert_eq!(bandwidth("64000"), Ok(64_000));
+        for bad in ["", "fast", "0", "999", "1T", "-5M"] {
+            assert!(bandwidth(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -28,6 +28,7 @@ use streamlab_proto::{original, Dialect, Outcome, ServerEvent, ServerSession};
 use tracing::{debug, info, warn};
 
 use crate::admission::Admission;
+use crate::pace::Pacer;
 use crate::registry::ServerState;
 use crate::{ServerOptions, ShutdownHandle};
 
@@ -75,6 +76,7 @@ pub(crate) fn serve(
         progress,
         greeted: false,
         read_timeout: None,
+        pacer: options.rate.map(|rate| Pacer::new(rate, Instant::now())),
     };
     let end = loop {
         if let Err(end) = driver.step() {
@@ -115,6 +117,8 @@ struct Driver<'a> {
     greeted: bool,
     /// The socket's read timeout as last set (`None`: none).
     read_timeout: Option<Duration>,
+    /// `--rate`: when the next write may go, and how big it may be.
+    pacer: Option<Pacer>,
 }
 
 impl Driver<'_> {
@@ -146,10 +150,22 @@ impl Driver<'_> {
     /// One write of what the session has pending; the socket may take
     /// only part of it, or (after the write timeout) nothing.
     fn write_step(&mut self, now: Duration) -> Result<(), ConnEnd> {
+        let mut most = usize::MAX;
+        if let Some(pacer) = &self.pacer {
+            let wait = pacer.wait(Instant::now());
+            if !wait.is_zero() {
+                return match self.stop.sleep(wait) {
+                    true => Err(ConnEnd::Stopped),
+                    false => Ok(()),
+                };
+            }
+            most = pacer.slice();
+        }
         let began = Instant::now();
         self.progress.writing(began);
         let mut stream = self.stream;
-        let written = match stream.write(self.session.pending(now)) {
+        let pending = self.session.pending(now);
+        let written = match stream.write(&pending[..pending.len().min(most)]) {
             Ok(n) => n,
             // A write that timed out took nothing; `Progress` decides
             // whether the client is slow or stuck.
@@ -157,6 +173,9 @@ impl Driver<'_> {
             Err(e) => return Err(ConnEnd::Error(e.to_string())),
         };
         self.session.consume(self.start.elapsed(), written);
+        if let Some(pacer) = &mut self.pacer {
+            pacer.sent(Instant::now(), written);
+        }
         self.progress.wrote(began, written).map_err(ConnEnd::Error)
     }
 

@@ -25,6 +25,7 @@ mod accept;
 pub mod admission;
 pub mod conn;
 pub mod limits;
+pub mod pace;
 pub mod registry;
 pub mod shutdown;
 
@@ -93,6 +94,9 @@ pub struct ServerOptions {
     /// has data for it, is dropped, give or take [`conn::WRITE_POLL`].
     /// Time with nothing to send does not count.
     pub write_timeout: Duration,
+    /// Pace every connection's writes to this many bits per second
+    /// (`streamlab server --rate`); `None`: as fast as TCP takes them.
+    pub rate: Option<u64>,
 }
 
 impl Default for ServerOptions {
@@ -104,6 +108,7 @@ impl Default for ServerOptions {
             greeting_timeout: admission::GREETING_TIMEOUT,
             command_timeout: admission::COMMAND_TIMEOUT,
             write_timeout: Duration::from_secs(30),
+            rate: None,
         }
     }
 }

@@ -249,3 +249,27 @@ fn names_that_could_be_paths_are_refused_in_both_dialects() {
         &buf[..n]
     );
 }
+
+#[test]
+fn a_paced_server_sends_no_faster_than_its_rate_and_loses_nothing() {
+    // 50,000 bytes of audio at 1 Mbit/s: 0.4 s at the least, in slices of
+    // 2,500 bytes, whatever loopback could do.
+    let mut options = support::options(DialectChoice::Framed, 0, 8);
+    options.rate = Some(1_000_000);
+    let server = support::start_with(options);
+    let mut s = connect(&server);
+    let began = std::time::Instant::now();
+    s.write_all(b"hello streamlab/1 test\ndownload RV\n")
+        .unwrap();
+    let lines = read_lines(&mut s, 2);
+    assert!(lines.contains("track_data_start 50000 "), "{lines}");
+    let mut audio = vec![0u8; 50_000];
+    s.read_exact(&mut audio).unwrap();
+    let took = began.elapsed();
+    assert!(audio[..] == tracks()[0].pcm[..], "PCM differs");
+    assert!(
+        took >= Duration::from_millis(380),
+        "50,000 B at 1 Mbit/s arrived in {took:?}"
+    );
+    s.write_all(b"quit\n").unwrap();
+}
