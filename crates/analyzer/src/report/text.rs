@@ -171,11 +171,10 @@ fn track(
             let glued = t.first_audio_frame == Some(spot.last_frame);
             let _ = writeln!(
                 s,
-                "     track_data_start: frame {}, {} s{}{}",
+                "     track_data_start: frame {}, {} s{}",
                 frames(spot.frame, spot.last_frame),
                 seconds(spot.time_ns, start),
-                split_text(spot.is_split()),
-                glued_text(glued)
+                placement(spot.is_split(), glued, "second", "first")
             );
         }
         None => {
@@ -190,11 +189,10 @@ fn track(
             let glued = t.last_audio_frame == Some(end.frame);
             let _ = writeln!(
                 s,
-                "     track_data_end:   frame {}, {} s{}{}",
+                "     track_data_end:   frame {}, {} s{}",
                 frames(end.frame, end.last_frame),
                 seconds(end.time_ns, start),
-                split_text(end.is_split()),
-                glued_text(glued)
+                placement(end.is_split(), glued, "first", "last")
             );
         }
         None => {
@@ -235,19 +233,17 @@ fn track(
     }
 }
 
-fn split_text(split: bool) -> &'static str {
-    if split {
-        ", split across two segments"
-    } else {
-        ""
-    }
-}
-
-fn glued_text(glued: bool) -> &'static str {
-    if glued {
-        ", glued to audio in the same segment"
-    } else {
-        ""
+/// Where a marker lies: split or not, and whether audio shares a segment
+/// with it. A split marker has two segments, so the words name the one
+/// that carries audio (`part`) and which audio (`which`).
+fn placement(split: bool, glued: bool, part: &str, which: &str) -> String {
+    match (split, glued) {
+        (false, false) => String::new(),
+        (false, true) => ", glued to audio in the same segment".into(),
+        (true, false) => ", split across two segments".into(),
+        (true, true) => {
+            format!(", split across two segments, the {part} of them shared with the {which} audio")
+        }
     }
 }
 
