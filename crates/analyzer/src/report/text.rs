@@ -315,6 +315,23 @@ mod tests {
     use crate::scan::Scanner;
     use crate::stream::{Chunk, DirStats, Handshake, StreamSink};
 
+    #[test]
+    fn a_markers_place_names_the_segment_that_shares_it_with_audio() {
+        assert_eq!(placement(false, false, "first", "last"), "");
+        assert_eq!(
+            placement(false, true, "first", "last"),
+            ", glued to audio in the same segment"
+        );
+        assert_eq!(
+            placement(true, false, "first", "last"),
+            ", split across two segments"
+        );
+        assert_eq!(
+            placement(true, true, "second", "first"),
+            ", split across two segments, the second of them shared with the first audio"
+        );
+    }
+
     /// A connection whose client asked for `name` and got a short track.
     fn download(name: &[u8]) -> Connection {
         let mut scanner = Scanner::new(None);
