@@ -47,7 +47,8 @@ fn bit_exact(run: &Run) -> bool {
 fn notable(row: &TraceRow) -> bool {
     let segment = row.who.contains('→');
     let routine = segment && (row.what == "ACK" || row.what.starts_with("data "));
-    !routine && !row.what.starts_with("client got TrackData")
+    let audio = row.what.starts_with("client got ") && row.what.contains(" B of track ");
+    !routine && !audio
 }
 
 fn notable_rows(run: &Run) -> String {

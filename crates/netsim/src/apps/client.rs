@@ -2,7 +2,6 @@
 
 use std::any::Any;
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 
 use streamlab_proto::{ClientConfig, ClientEvent, ClientSession, Dialect, Request};
 
@@ -135,32 +134,35 @@ impl ClientApp {
 
 /// A client event as one short line, without the audio itself.
 pub fn event_text(e: &ClientEvent) -> String {
+    let list = |what: &str, items: Vec<String>| match items.is_empty() {
+        true => format!("an empty {what} list"),
+        false => format!("the {what} list: {}", items.join(", ")),
+    };
     match e {
-        ClientEvent::Ready(s) => format!("Ready {}", preview(s.as_bytes())),
-        ClientEvent::Songs(names) => format!("Songs[{}]", names.join(", ")),
+        ClientEvent::Ready(s) => format!("the server's greeting: {}", preview(s.as_bytes())),
+        ClientEvent::Songs(names) => list("song", names.clone()),
         ClientEvent::TrackStart { name, bytes, .. } => match bytes {
-            Some(b) => format!("TrackStart {name} ({b} B)"),
-            None => format!("TrackStart {name}"),
+            Some(b) => format!("the start of track {name} ({b} B announced)"),
+            None => format!("the start of track {name}"),
         },
-        ClientEvent::TrackData { name, data } => format!("TrackData {name} {} B", data.len()),
-        ClientEvent::TrackEnd { name, bytes } => format!("TrackEnd {name} ({bytes} B)"),
+        ClientEvent::TrackData { name, data } => format!("{} B of track {name}", data.len()),
+        ClientEvent::TrackEnd { name, bytes } => format!("the end of track {name} ({bytes} B)"),
         ClientEvent::Devices(ds) => {
-            let mut s = String::from("Devices[");
-            for (i, d) in ds.iter().enumerate() {
-                let sep = if i == 0 { "" } else { ", " };
-                let _ = write!(s, "{sep}{}:{} {}", d.ip, d.port, d.state.as_str());
-            }
-            s + "]"
+            let items = ds
+                .iter()
+                .map(|d| format!("{}:{} {}", d.ip, d.port, d.state.as_str()))
+                .collect();
+            list("device", items)
         }
-        ClientEvent::Recorded => "Recorded".into(),
-        ClientEvent::NotFound { name, .. } => format!("NotFound {name}"),
+        ClientEvent::Recorded => "its status recorded".into(),
+        ClientEvent::NotFound { name, .. } => format!("no song {name} on the server"),
         ClientEvent::ServerError { code, message } => match code {
-            Some(c) => format!("ServerError {c} {}", preview(message.as_bytes())),
-            None => format!("ServerError {}", preview(message.as_bytes())),
+            Some(c) => format!("error {c}: {}", preview(message.as_bytes())),
+            None => format!("an error reply: {}", preview(message.as_bytes())),
         },
-        ClientEvent::Goodbye => "Goodbye".into(),
-        ClientEvent::Closed { reason: None } => "Closed".into(),
-        ClientEvent::Closed { reason: Some(r) } => format!("Closed ({r})"),
+        ClientEvent::Goodbye => "goodbye".into(),
+        ClientEvent::Closed { reason: None } => "the connection closed".into(),
+        ClientEvent::Closed { reason: Some(r) } => format!("the connection closed ({r})"),
     }
 }
 
