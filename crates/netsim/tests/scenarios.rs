@@ -14,6 +14,7 @@ use streamlab_netsim::apps::{ClientApp, NaiveClient};
 use streamlab_netsim::scenario::{marker_frames, stream_bytes, Options, Run, Scenario};
 use streamlab_netsim::sim::{CapturePoint, Side};
 use streamlab_netsim::trace::TraceRow;
+use streamlab_proto::observe::Marker;
 use streamlab_proto::{ClientEvent, Dialect};
 
 const MAX_EVENTS: usize = 1_000_000;
@@ -378,4 +379,27 @@ fn a_users_song_and_queue_reach_the_run_and_its_figures() {
     // 30 kB at 1 Mbit/s take at least 0.24 s on the wire.
     let download = f.download_s.expect("downloaded");
     assert!(download > 0.24, "{download}");
+}
+
+/// Lab 3, question 4: where TCP cuts the stream depends on the MSS. The
+/// handout's three values must show both answers.
+#[test]
+fn lab_3s_mss_values_split_the_end_marker_or_not() {
+    let split_at = |mss: u16| {
+        let options = Options {
+            mss: Some(mss),
+            dialect: Some(Dialect::Original),
+            ..Options::new(1)
+        };
+        let run = one(Scenario::Framing, &options);
+        let spots = marker_frames(&run.sim);
+        let end = spots
+            .iter()
+            .find(|s| s.marker == Marker::End)
+            .expect("the end marker was sent");
+        end.frames.len() == 2
+    };
+    assert!(split_at(1460), "the default MSS splits it");
+    assert!(!split_at(536), "536 leaves it whole");
+    assert!(split_at(426), "426 splits it");
 }
