@@ -148,6 +148,11 @@ pub struct SimArgs {
     /// Linux accepts).
     #[arg(long, value_parser = clap::value_parser!(u16).range(48..=9000))]
     pub mss: Option<u16>,
+    /// Original dialect: the server's milliseconds of silence after each
+    /// control message, as `streamlab server --pause-ms` [scenario's own:
+    /// 50, or 0 in framing].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub pause_ms: Option<u64>,
     /// Run in this dialect only.
     #[arg(long, value_enum)]
     pub dialect: Option<DialectArg>,
@@ -336,6 +341,7 @@ fn experiment(args: &SimArgs) -> Result<()> {
         args.duplicate.is_some(),
         args.reorder.is_some(),
         args.mss.is_some(),
+        args.pause_ms.is_some(),
         args.dialect.is_some(),
         args.pcap.is_some(),
         args.trace,
@@ -407,6 +413,7 @@ fn options(args: &SimArgs) -> Result<Options> {
         queue: args.queue,
         song,
         tcp: args.tcp.map(TcpFlavor::from),
+        pause: args.pause_ms.map(Duration::from_millis),
     })
 }
 
@@ -451,6 +458,7 @@ fn replay(args: &SimArgs) -> String {
     flag("duplicate", args.duplicate.map(|p| p.to_string()));
     flag("reorder", args.reorder.map(|p| p.to_string()));
     flag("mss", args.mss.map(|m| m.to_string()));
+    flag("pause-ms", args.pause_ms.map(|m| m.to_string()));
     flag("queue", args.queue.map(|d| format!("{}us", d.as_micros())));
     flag(
         "tcp",

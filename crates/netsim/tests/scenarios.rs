@@ -384,7 +384,7 @@ fn a_users_song_and_queue_reach_the_run_and_its_figures() {
 /// Lab 3, question 4: where TCP cuts the stream depends on the MSS. The
 /// handout's three values must show both answers.
 #[test]
-fn lab_3s_mss_values_split_the_end_marker_or_not() {
+fn lab_3s_mss_values_split_the_end_marker_or_not_and_the_pause_keeps_it_alone() {
     let split_at = |mss: u16| {
         let options = Options {
             mss: Some(mss),
@@ -402,4 +402,25 @@ fn lab_3s_mss_values_split_the_end_marker_or_not() {
     assert!(split_at(1460), "the default MSS splits it");
     assert!(!split_at(536), "536 leaves it whole");
     assert!(split_at(426), "426 splits it");
+
+    // With the original's 50 ms pause both markers travel alone, and the
+    // naive client plays the song.
+    let options = Options {
+        pause: Some(Duration::from_millis(50)),
+        dialect: Some(Dialect::Original),
+        ..Options::new(1)
+    };
+    let run = one(Scenario::Framing, &options);
+    for spot in marker_frames(&run.sim) {
+        assert_eq!(
+            (spot.frames.len(), spot.before, spot.after),
+            (1, 0, 0),
+            "{spot}"
+        );
+    }
+    let naive = run
+        .sim
+        .app::<NaiveClient>(Side::Client)
+        .expect("a naive client");
+    assert_eq!(naive.outcomes()[1].failure, None, "the download");
 }

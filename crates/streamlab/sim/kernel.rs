@@ -30,6 +30,8 @@ fn simulator_only(args: &SimArgs) -> Option<&'static str> {
         Some("--tcp (the kernel runs its own TCP: Linux's, with CUBIC)")
     } else if args.mss.is_some() {
         Some("--mss (the kernel's MSS follows the 1500-byte MTU)")
+    } else if args.pause_ms.is_some() {
+        Some("--pause-ms (the kernel runs download scenarios, whose server keeps its 50 ms)")
     } else if args.trace {
         Some("--trace (the kernel keeps no trace; use --pcap)")
     } else if args.capture_at != super::CaptureAtArg::Client {

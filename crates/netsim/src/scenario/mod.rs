@@ -163,6 +163,11 @@ pub struct Options {
     /// The TCP model both ends run; `None` keeps the default
     /// ([`TcpFlavor::Linux`]).
     pub tcp: Option<TcpFlavor>,
+    /// The server's silence after each control message in the original
+    /// dialect (`streamlab server --pause-ms`); `None` keeps the
+    /// scenario's own (50 ms, or none in `framing`, whose server writes
+    /// back to back).
+    pub pause: Option<Duration>,
 }
 
 impl Options {

@@ -105,14 +105,17 @@ pub(super) fn lossy(
     start(config, options, client, song, dialect)
 }
 
-fn server_config(dialect: Dialect) -> ServerConfig {
+/// The server's settings: the run's dialect, and the user's pause if any.
+fn server_config(dialect: Dialect, options: &Options) -> ServerConfig {
     let dialect = match dialect {
         Dialect::Original => DialectChoice::Original,
         Dialect::Framed => DialectChoice::Framed,
     };
+    let default = ServerConfig::default();
     ServerConfig {
         dialect,
-        ..ServerConfig::default()
+        pause: options.pause.unwrap_or(default.pause),
+        ..default
     }
 }
 
@@ -136,7 +139,7 @@ fn start(
 ) -> Sim {
     options.apply(&mut config);
     let ctx = Catalogue::new(vec![song.clone()], vec![device(config.client)]);
-    let server = ServerApp::new(server_config(dialect), ctx);
+    let server = ServerApp::new(server_config(dialect, options), ctx);
     Sim::new(config, Box::new(client), Box::new(server))
 }
 
@@ -150,7 +153,7 @@ fn report(mut config: SimConfig, dialect: Dialect, options: &Options) -> Sim {
         vec![synthetic_track("RV"), synthetic_track("VL")],
         vec![device(config.client)],
     );
-    let server = ServerApp::new(server_config(dialect), ctx);
+    let server = ServerApp::new(server_config(dialect, options), ctx);
     Sim::new(config, Box::new(client), Box::new(server))
 }
 
@@ -165,8 +168,8 @@ fn framing(mut config: SimConfig, dialect: Dialect, options: &Options, song: &Tr
     options.apply(&mut config);
     let ctx = Catalogue::new(vec![song.clone()], vec![device(config.client)]);
     let server_config = ServerConfig {
-        pause: Duration::ZERO,
-        ..server_config(dialect)
+        pause: options.pause.unwrap_or(Duration::ZERO),
+        ..server_config(dialect, options)
     };
     let server = Box::new(ServerApp::new(server_config, ctx));
     match dialect {
