@@ -274,6 +274,12 @@ impl Driver<'_> {
             match event {
                 ServerEvent::Dialect(d) => debug!(conn = id, %peer, "speaking the {d} dialect"),
                 ServerEvent::Command { text, outcome } => match outcome {
+                    Outcome::Goodbye => {
+                        // A client that said goodbye is no longer a device,
+                        // though its socket lingers for the goodbye to land.
+                        self.shared.registry.remove(id);
+                        info!(conn = id, %peer, "{text:?}: {}", describe(&Outcome::Goodbye));
+                    }
                     Outcome::Track { name, bytes } => {
                         info!(conn = id, %peer, "{text:?}: sending '{name}' ({bytes} bytes)")
                     }

@@ -273,3 +273,23 @@ fn a_paced_server_sends_no_faster_than_its_rate_and_loses_nothing() {
     );
     s.write_all(b"quit\n").unwrap();
 }
+
+#[test]
+fn a_client_that_said_goodbye_is_no_longer_listed_as_a_device() {
+    let server = start(DialectChoice::Auto, 0, 8);
+    let mut leaver = connect(&server);
+    let mut stayer = connect(&server);
+    let leaver_port = leaver.local_addr().unwrap().port();
+    let mut buf = [0u8; 1024];
+    leaver.write_all(b"quit").unwrap();
+    let n = leaver.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"goodbye");
+    // The leaver's socket may linger a moment for its goodbye to land; it
+    // is not a device any more all the same.
+    stayer.write_all(b"lista_dispositivos").unwrap();
+    let n = stayer.read(&mut buf).unwrap();
+    let devices = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let stayer_port = stayer.local_addr().unwrap().port();
+    assert!(devices.contains(&format!("; {stayer_port} ")), "{devices}");
+    assert!(!devices.contains(&format!("; {leaver_port} ")), "{devices}");
+}
