@@ -111,6 +111,8 @@ impl Sim {
         while let Some(e) = tcp.poll_event() {
             // The state row that follows says it better.
             if e != TcpEvent::Connected {
+                // Sequence numbers as Wireshark shows them: from the ISN.
+                let e = e.relative_to(tcp.iss());
                 self.trace
                     .push(now, host.addr.to_string(), format!("tcp {e}"));
             }

@@ -156,8 +156,35 @@ pub enum TcpEvent {
     Aborted { reason: TcpError },
 }
 
+impl TcpEvent {
+    /// The event with its sequence number counted from `iss`, the
+    /// sender's initial sequence number, as Wireshark shows them by
+    /// default (the SYN is 0, the first byte of data 1).
+    pub fn relative_to(self, iss: u32) -> TcpEvent {
+        match self {
+            TcpEvent::Retransmit {
+                seq,
+                len,
+                attempt,
+                why,
+            } => TcpEvent::Retransmit {
+                seq: seq.wrapping_sub(iss),
+                len,
+                attempt,
+                why,
+            },
+            TcpEvent::TailLossProbe { seq } => TcpEvent::TailLossProbe {
+                seq: seq.wrapping_sub(iss),
+            },
+            other => other,
+        }
+    }
+}
+
 impl fmt::Display for TcpEvent {
     /// One short line for a trace table: `retransmit seq=1461 len=1460 #2`.
+    /// (The simulator's trace shows sequence numbers relative to the ISN,
+    /// as Wireshark does: see [`TcpEvent::relative_to`].)
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TcpEvent::Connected => f.write_str("connected"),
@@ -188,6 +215,28 @@ impl fmt::Display for TcpEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sequence_numbers_count_from_the_isn_as_wiresharks_do() {
+        let e = TcpEvent::Retransmit {
+            seq: 2_235_377_818,
+            len: 1448,
+            attempt: 1,
+            why: RetransmitReason::SackHole,
+        };
+        // An ISN near the top of the space: the count wraps, as TCP's does.
+        let iss = 2_235_377_818u32.wrapping_sub(119_556);
+        assert_eq!(
+            e.relative_to(iss).to_string(),
+            "retransmit seq=119556 len=1448 (sack hole)"
+        );
+        let probe = TcpEvent::TailLossProbe { seq: 5 };
+        assert_eq!(
+            probe.relative_to(u32::MAX).to_string(),
+            "tail loss probe seq=6"
+        );
+        assert_eq!(TcpEvent::Connected.relative_to(7), TcpEvent::Connected);
+    }
 
     #[test]
     fn events_render_as_short_trace_lines() {

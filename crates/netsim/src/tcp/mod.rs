@@ -409,6 +409,11 @@ impl TcpEndpoint {
         self.send_mss
     }
 
+    /// The initial sequence number this end chose (its SYN's).
+    pub fn iss(&self) -> u32 {
+        self.snd.iss.get()
+    }
+
     pub fn local(&self) -> SocketAddrV4 {
         self.local
     }
