@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use streamlab_audio::buffer::TrackBuffer;
 use streamlab_audio::player::{Player, PlayerState};
-use streamlab_proto::{ClientEvent, Device, PlayState, Request};
+use streamlab_proto::{ClientEvent, Device, Dialect, PlayState, Request};
 
 use crate::commands::{UserCommand, HELP};
 use crate::connection::Connection;
@@ -345,7 +345,21 @@ impl<W: Write> App<W> {
                 self.say(&format!("{}:", plural(devices.len(), "device")));
                 let me = self.conn.local();
                 for (i, d) in devices.iter().enumerate() {
-                    self.say(&device_line(i + 1, d, me));
+                    let mut line = device_line(i + 1, d, me);
+                    // `att_status` can only say "playing": an original
+                    // server keeps a stopped client playing. Say so, rather
+                    // than let the two dialects seem to disagree.
+                    let mine = d.port == me.port() && d.ip == me.ip().to_string();
+                    let stale = self.conn.dialect() == Dialect::Original
+                        && d.state == PlayState::Playing
+                        && self.reported != PlayState::Playing;
+                    if mine && stale {
+                        line.push_str(
+                            "\n     (the server still says playing: the original dialect cannot \
+                             report a stop; this client is not playing)",
+                        );
+                    }
+                    self.say(&line);
                 }
                 self.devices = devices;
             }
