@@ -171,13 +171,16 @@ pub fn original_download(conn: &mut Conn, name: &str) -> Result<Vec<u8>, Diagnos
     // at the last marker, not at one inside the audio.
     let end_at = (r.bytes.len() - end.len()) as u64;
     if let Some(early) = first_track_end(name, &r.bytes).filter(|&at| at < end_at) {
+        let (start_word, end_word) = (original::TRACK_START_WORD, original::TRACK_END_WORD);
         let got = format!(
-            "\"track_data_end\" inside the audio, {} bytes after \"track_data_start\"",
+            "{end_word:?} inside the audio, {} bytes after {start_word:?}",
             early - start.len() as u64
         );
         let expected = "audio that does not contain the end marker";
-        let hint = "a reader (a capture, a client that searches the stream) ends the song at \
-                    the first \"track_data_end\": the original dialect cannot carry such audio";
+        let hint = format!(
+            "a reader (a capture, a client that searches the stream) ends the song at the \
+             first {end_word:?}: the original dialect cannot carry such audio"
+        );
         return Err(conn.fail(expected, got).hint(hint));
     }
     let audio = r.bytes[start.len()..r.bytes.len() - end.len()].to_vec();

@@ -199,13 +199,25 @@ pub fn run_with(
 ) -> Result<Report, ConformanceError> {
     let selected = checks::select(only)?;
     preflight(config)?;
-    let mut results = Vec::with_capacity(selected.len());
-    for check in &selected {
-        let result = run_check(check, config);
-        done(&result, selected.len());
+    let results = run_each(&selected, |check| run_check(check, config), done);
+    Ok(Report::new(config, results))
+}
+
+/// Runs `checks` in order with `run`, telling `done` each result as it
+/// comes (with how many there are): the loop of a server's and a client's
+/// run alike.
+pub(crate) fn run_each<C>(
+    checks: &[C],
+    mut run: impl FnMut(&C) -> CheckResult,
+    done: &mut dyn FnMut(&CheckResult, usize),
+) -> Vec<CheckResult> {
+    let mut results = Vec::with_capacity(checks.len());
+    for check in checks {
+        let result = run(check);
+        done(&result, checks.len());
         results.push(result);
     }
-    Ok(Report::new(config, results))
+    results
 }
 
 /// Runs one check on its own (no preflight).

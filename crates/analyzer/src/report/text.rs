@@ -17,6 +17,7 @@
 
 use std::fmt::Write as _;
 
+use streamlab_proto::observe::Marker;
 use streamlab_proto::PcmFormat;
 
 use super::{escape, is_binary, seconds, Analysis, Connection};
@@ -171,7 +172,8 @@ fn track(
             let glued = t.first_audio_frame == Some(spot.last_frame);
             let _ = writeln!(
                 s,
-                "     track_data_start: frame {}, {} s{}",
+                "     {}: frame {}, {} s{}",
+                Marker::Start.name(),
                 frames(spot.frame, spot.last_frame),
                 seconds(spot.time_ns, start),
                 placement(spot.is_split(), glued, "second", "first")
@@ -189,7 +191,8 @@ fn track(
             let glued = t.last_audio_frame == Some(end.frame);
             let _ = writeln!(
                 s,
-                "     track_data_end:   frame {}, {} s{}",
+                "     {}:   frame {}, {} s{}",
+                Marker::End.name(),
                 frames(end.frame, end.last_frame),
                 seconds(end.time_ns, start),
                 placement(end.is_split(), glued, "first", "last")

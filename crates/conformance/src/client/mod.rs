@@ -127,12 +127,7 @@ pub fn run_with(
     let selected = checks::select(only)?;
     preflight(config)?;
     let songs = songs();
-    let mut results = Vec::with_capacity(selected.len());
-    for check in &selected {
-        let result = run_check(check, config, &songs);
-        done(&result, selected.len());
-        results.push(result);
-    }
+    let results = crate::run_each(&selected, |check| run_check(check, config, &songs), done);
     Ok(Report {
         subject: Subject::Client,
         server: config.display(),
