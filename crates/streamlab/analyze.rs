@@ -20,6 +20,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::exit::{self, Exit};
+use crate::graphs::{self, Gathered, Plotter};
 use clap::Args;
 use streamlab_analyzer::capture::Format;
 use streamlab_analyzer::flows::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
@@ -54,6 +55,13 @@ pub struct AnalyzeArgs {
     /// dialect's format; CD audio for the original dialect).
     #[arg(long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
+    /// Draw each connection that carried data into DIR, as SVG files a
+    /// browser opens: stream-N-time-sequence.svg (the server's bytes
+    /// against time, with retransmissions, out-of-order segments, window
+    /// probes, zero windows and the track markers) and
+    /// stream-N-throughput.svg.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
     /// Only this TCP stream (Wireshark's tcp.stream number).
     #[arg(long, value_name = "N")]
     pub stream: Option<u64>,
@@ -109,15 +117,46 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
         (_, true) => Style::Follow,
         _ => Style::Text,
     };
+    if let Some(dir) = &args.plot {
+        graphs::make_dir(dir)?;
+    }
     let mut printer = Printer {
         style,
         out: BufWriter::new(std::io::stdout().lock()),
         count: 0,
         failed: None,
     };
-    let analysis = report::analyze_into(&name, input, &options, &mut outs, &mut printer)
-        .with_context(|| format!("reading {name}"))?;
+    let (analysis, plotted) = match &args.plot {
+        Some(dir) => {
+            let mut plotter = Plotter {
+                dir: dir.clone(),
+                gathered: Gathered::default(),
+                inner: &mut printer,
+                written: Vec::new(),
+                failed: None,
+            };
+            let analysis = report::analyze_into(&name, input, &options, &mut outs, &mut plotter)
+                .with_context(|| format!("reading {name}"))?;
+            (analysis, Some((plotter.written, plotter.failed)))
+        }
+        None => {
+            let analysis = report::analyze_into(&name, input, &options, &mut outs, &mut printer)
+                .with_context(|| format!("reading {name}"))?;
+            (analysis, None)
+        }
+    };
     printer.finish(&analysis).context("writing the report")?;
+    if let Some((written, failed)) = plotted {
+        if let Some(e) = failed {
+            return Err(e.context("drawing the plots"));
+        }
+        for path in &written {
+            eprintln!("plot written to {} (open it in a browser)", path.display());
+        }
+        if written.is_empty() {
+            eprintln!("no plot: no connection in {name} carried data");
+        }
+    }
     let extracted = extracted.take();
     report_extraction(&extracted, args.json)?;
     damage(&analysis, &name)

@@ -19,6 +19,7 @@ mod sim;
 // What the commands share, below them: none of these imports a command.
 mod address;
 mod exit;
+mod graphs;
 mod music;
 mod values;
 

@@ -19,6 +19,7 @@ use streamlab_proto::Dialect;
 use crate::values::{bandwidth, duration};
 
 mod kernel;
+mod plot;
 
 /// The scenarios `streamlab sim` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -179,6 +180,13 @@ pub struct SimArgs {
     /// two runs writes NAME-original.pcapng and NAME-framed.pcapng.
     #[arg(long)]
     pub pcap: Option<PathBuf>,
+    /// Draw the run as SVG: for a scenario, PATH is a folder that gets one
+    /// panel per run (LABEL.svg: the time-sequence graph, the congestion
+    /// window, the receive window and the player's buffer on one time
+    /// axis); for the experiment, PATH is the file for its two graphs
+    /// (stall time and download time against bandwidth, a line per loss).
+    #[arg(long, value_name = "PATH")]
+    pub plot: Option<PathBuf>,
     /// Print the trace table (every segment, drop and application event).
     #[arg(long)]
     pub trace: bool,
@@ -220,7 +228,16 @@ pub fn run(args: SimArgs) -> Result<()> {
         );
     }
     let options = options(&args)?;
-    let runs = scenario.build(&options);
+    let mut runs = scenario.build(&options);
+    if let Some(dir) = &args.plot {
+        if args.kernel {
+            anyhow::bail!("--plot draws simulated runs; for a --kernel run, give its --pcap to `streamlab analyze --plot`");
+        }
+        crate::graphs::make_dir(dir)?;
+        for run in &mut runs {
+            run.sim.record_windows();
+        }
+    }
     if args.kernel {
         return match runs.first() {
             Some(run) => kernel::run_on_kernel(&args, scenario, run),
@@ -262,6 +279,15 @@ pub fn run(args: SimArgs) -> Result<()> {
                 println!("{}", run.sim.trace());
             }
             print!("{}", run.summary());
+        }
+        if let Some(dir) = &args.plot {
+            let path =
+                plot::draw_run(&run, dir).with_context(|| format!("drawing {}", run.label()))?;
+            if args.json {
+                eprintln!("plot written to {} (open it in a browser)", path.display());
+            } else {
+                println!("plot written to {} (open it in a browser)", path.display());
+            }
         }
         if let Some((path, file)) = captures.take(i) {
             let written = run
@@ -352,12 +378,15 @@ fn experiment(args: &SimArgs) -> Result<()> {
     ];
     if knobs.iter().any(|&k| k) {
         anyhow::bail!(
-            "the experiment sets its own networks: only --seed, --tcp, --grid, --json and \
-             --csv apply to it"
+            "the experiment sets its own networks: only --seed, --tcp, --grid, --json, \
+             --csv and --plot apply to it"
         );
     }
     let tcp = args.tcp.map(TcpFlavor::from).unwrap_or_default();
     let grid = args.grid.unwrap_or(GridArg::Bandwidth);
+    if args.plot.is_some() && grid == GridArg::Mathis {
+        anyhow::bail!("--plot draws the bandwidth grid; the Mathis grid is a table (try --csv)");
+    }
     let runs = match grid {
         GridArg::Bandwidth => scenario::experiment_runs(args.seed, tcp),
         GridArg::Mathis => scenario::mathis_runs(args.seed, tcp),
@@ -378,6 +407,11 @@ fn experiment(args: &SimArgs) -> Result<()> {
         print!("{}", scenario::mathis_table(args.seed, &runs));
     } else {
         print!("{}", scenario::experiment_table(args.seed, &runs));
+    }
+    if let Some(path) = &args.plot {
+        plot::draw_experiment(&runs, args.seed, path)
+            .with_context(|| format!("drawing the experiment into {}", path.display()))?;
+        eprintln!("plot written to {} (open it in a browser)", path.display());
     }
     Ok(())
 }

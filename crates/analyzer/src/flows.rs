@@ -66,6 +66,7 @@ use crate::capture::Packet;
 use crate::reassembly::DEFAULT_HOLD_LIMIT;
 use crate::stream::{ConnInfo, StreamSink};
 use crate::tcp::{TcpFlags, TcpSegment};
+use crate::tcp_analysis::SegmentFacts;
 
 use conn::{first_sight, Conn};
 use table::{Age, Table};
@@ -215,6 +216,16 @@ impl<'f, S: StreamSink> Flows<'f, S> {
     /// table was full, or the number is past [`Flows::last_stream`]).
     /// Connections it finished wait in [`Flows::poll_finished`].
     pub fn segment(&mut self, packet: &Packet<'_>, seg: &TcpSegment<'_>) -> Option<u64> {
+        self.labelled(packet, seg).map(|(stream, _)| stream)
+    }
+
+    /// [`Flows::segment`], also answering with the segment's facts when
+    /// the filter wants its connection: what a graph of it draws.
+    pub fn labelled(
+        &mut self,
+        packet: &Packet<'_>,
+        seg: &TcpSegment<'_>,
+    ) -> Option<(u64, Option<SegmentFacts>)> {
         // Segments after `end`: what was ending finishes first.
         for id in std::mem::take(&mut self.ending).into_iter().rev() {
             self.retire(id);
@@ -236,7 +247,7 @@ impl<'f, S: StreamSink> Flows<'f, S> {
             }
         };
         let conn = self.table.get_mut(id);
-        conn.segment(packet, seg, &mut self.factory);
+        let facts = conn.segment(packet, seg, &mut self.factory);
         let age = if conn.is_closed() {
             Age::Closed
         } else {
@@ -244,7 +255,7 @@ impl<'f, S: StreamSink> Flows<'f, S> {
         };
         let stream = conn.stream;
         self.table.touch(id, age, self.clock_ns);
-        Some(stream)
+        Some((stream, facts))
     }
 
     /// The next finished connection, in the order they finished.

@@ -95,6 +95,38 @@ impl Flags {
     }
 }
 
+/// One segment as a graph of its connection draws it: where it lies in its
+/// direction's stream, what it acknowledges and offers, and its labels.
+/// [`crate::flows::Flows::labelled`] hands one out per segment of a wanted
+/// connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentFacts {
+    /// Wireshark's `tcp.stream`.
+    pub stream: u64,
+    pub dir: Dir,
+    pub frame: u64,
+    pub time_ns: u64,
+    /// Where its first byte lies in its direction's stream, counted as
+    /// [`crate::stream::Chunk::offset`] (Wireshark's relative sequence
+    /// number minus one; a SYN is at `u64::MAX`, one before the first
+    /// byte). Streams past 4 GiB wrap around here.
+    pub offset: u64,
+    /// Payload bytes (as on the wire, whatever the snapshot length kept).
+    pub len: u32,
+    /// What it acknowledges, as an offset in the other direction's stream;
+    /// `None` without the ACK flag or before that stream's start is known.
+    pub ack: Option<u64>,
+    /// The window it offers, in bytes: scaled by the shift its SYN asked
+    /// for once both SYNs were seen with the option, as Wireshark does;
+    /// raw otherwise (a capture that starts mid-stream cannot know it).
+    pub window: u64,
+    /// Wireshark's `tcp.analysis` flags for it.
+    pub labels: Flags,
+    pub syn: bool,
+    pub fin: bool,
+    pub rst: bool,
+}
+
 /// How many segments of one direction carried each flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct EventCounts {
@@ -347,6 +379,19 @@ impl TcpAnalysis {
         } else if let (true, None, Some(syn_ns)) = (ack, self.first_rtt_ns, self.syn_ns) {
             // The first ACK after the SYN (and the next, while it is 0).
             self.first_rtt_ns = Some(time_ns.saturating_sub(syn_ns)).filter(|&ns| ns > 0);
+        }
+    }
+
+    /// The window `seg`, sent in direction `dir`, offers in bytes: see
+    /// [`SegmentFacts::window`]. Call it after [`TcpAnalysis::segment`].
+    pub fn window_bytes(&self, dir: Dir, seg: &TcpSegment<'_>) -> u64 {
+        let raw = u64::from(seg.window);
+        if seg.flags.contains(TcpFlags::SYN) {
+            return raw;
+        }
+        match (self.sides[0].syn_scale, self.sides[1].syn_scale) {
+            (Some(_), Some(_)) => raw << self.sides[dir.index()].syn_scale.unwrap_or(0).min(14),
+            _ => raw,
         }
     }
 

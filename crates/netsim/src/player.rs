@@ -139,6 +139,21 @@ impl PlayerModel {
         self.duration_of(self.received)
     }
 
+    /// The audio held at `now` and not yet played (at or after the last
+    /// event the player was told of).
+    pub fn buffered_at(&self, now: SimTime) -> Duration {
+        let played = match self.state {
+            State::Playing { since, base } => {
+                let ns = u128::from(now.since(since).as_nanos() as u64);
+                let bytes = ns * u128::from(self.rate) / NANOS;
+                (base + u64::try_from(bytes).unwrap_or(u64::MAX)).min(self.received)
+            }
+            State::Done { .. } => self.received,
+            _ => self.played,
+        };
+        self.duration_of(self.received - played)
+    }
+
     /// True while playing (not waiting, not stalled, not done).
     pub fn is_playing(&self) -> bool {
         matches!(self.state, State::Playing { .. })
@@ -339,6 +354,10 @@ pub struct Playback {
     pub first_audio: Option<Duration>,
     pub stalls: Vec<Stall>,
     pub stalled: Duration,
+    /// The audio buffered over time: just before and just after each
+    /// arrival, and where the buffer ran dry (a saw-tooth: it falls while
+    /// playing and jumps at each arrival).
+    pub levels: Vec<(SimTime, Duration)>,
 }
 
 /// Plays `arrivals` back through a fresh [`PlayerModel`]: the same figures the
@@ -349,8 +368,16 @@ pub fn replay(config: PlayerConfig, arrivals: &Arrivals) -> Option<Playback> {
     let mut p = PlayerModel::new(config);
     p.requested(arrivals.requested.unwrap_or(start));
     p.start(start, format);
+    let mut levels = vec![(start, Duration::ZERO)];
     for &(at, n) in &arrivals.data {
+        // A buffer that ran dry since the last arrival touches zero.
+        if let Some(dry) = p.poll_timeout().filter(|&dry| dry < at) {
+            p.advance(dry);
+            levels.push((dry, Duration::ZERO));
+        }
+        levels.push((at, p.buffered_at(at)));
         p.data(at, n);
+        levels.push((at, p.buffered_at(at)));
     }
     if let Some(end) = arrivals.end {
         p.end(end);
@@ -358,12 +385,14 @@ pub fn replay(config: PlayerConfig, arrivals: &Arrivals) -> Option<Playback> {
         // runs dry, so a few steps finish any track.
         while let Some(at) = p.poll_timeout() {
             p.advance(at);
+            levels.push((at, p.buffered_at(at)));
         }
     }
     Some(Playback {
         first_audio: p.time_to_first_audio(),
         stalled: p.stalled_for(),
         stalls: p.stalls().to_vec(),
+        levels,
     })
 }
 
@@ -463,5 +492,40 @@ mod tests {
         assert_eq!(p.time_to_first_audio(), Some(Duration::from_millis(25)));
         p.advance(ms(55));
         assert_eq!(p.finished_at(), Some(ms(55)));
+    }
+
+    #[test]
+    fn replay_draws_the_buffer_as_a_saw_tooth() {
+        // 300 ms of audio at once, then nothing until 1 s: the buffer
+        // falls to zero at 0.3 s, the music stalls, and 300 ms more arrive.
+        let arrivals = Arrivals {
+            requested: Some(ms(0)),
+            start: Some((ms(0), SLOW)),
+            data: vec![(ms(0), 300), (ms(1000), 300)],
+            end: Some(ms(1000)),
+        };
+        let config = PlayerConfig {
+            prebuffer: Duration::from_millis(200),
+        };
+        let playback = replay(config, &arrivals).expect("a track");
+        let levels: Vec<(u64, u128)> = playback
+            .levels
+            .iter()
+            .map(|&(at, d)| (at.since(SimTime::ZERO).as_millis() as u64, d.as_millis()))
+            .collect();
+        assert_eq!(
+            levels,
+            vec![
+                (0, 0),
+                (0, 0),
+                (0, 300),
+                (300, 0),
+                (1000, 0),
+                (1000, 300),
+                (1300, 0)
+            ]
+        );
+        assert_eq!(playback.stalls.len(), 1);
+        assert_eq!(playback.stalled, Duration::from_millis(700));
     }
 }

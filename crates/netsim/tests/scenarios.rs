@@ -133,6 +133,46 @@ fn a_slow_reader_closes_the_window_and_the_sender_probes() {
 }
 
 #[test]
+fn recording_the_windows_changes_nothing_and_shows_them_move() {
+    let mut plain = Scenario::SlowReader.build(&Options::new(1)).remove(0);
+    let mut recorded = Scenario::SlowReader.build(&Options::new(1)).remove(0);
+    recorded.sim.record_windows();
+    for run in [&mut plain, &mut recorded] {
+        run.sim.run_until_idle(MAX_EVENTS).expect("a finished run");
+    }
+    assert!(plain.sim.windows().is_empty());
+    assert_eq!(plain.sim.pcapng_bytes(), recorded.sim.pcapng_bytes());
+    let samples = recorded.sim.windows();
+    // In time order; each differs from the one before.
+    for pair in samples.windows(2) {
+        assert!(pair[0].at <= pair[1].at);
+        assert_ne!(
+            (pair[0].cwnd, pair[0].in_flight, pair[0].peer_window),
+            (pair[1].cwnd, pair[1].in_flight, pair[1].peer_window)
+        );
+    }
+    // The slow reader's window closes and opens again; slow start grows
+    // the congestion window past its initial 10 segments.
+    let closed = samples
+        .iter()
+        .position(|w| w.peer_window == 0)
+        .expect("a zero window");
+    assert!(samples[closed..].iter().any(|w| w.peer_window > 0));
+    let mss = recorded.sim.tcp(Side::Server).expect("a server").send_mss() as u64;
+    assert!(samples.iter().filter_map(|w| w.cwnd).any(|c| c > 10 * mss));
+    // Go-back-N has no congestion window to show.
+    let options = Options {
+        tcp: Some(streamlab_netsim::tcp::TcpFlavor::Gbn),
+        ..Options::new(1)
+    };
+    let mut gbn = Scenario::Lossy.build(&options).remove(0);
+    gbn.sim.record_windows();
+    gbn.sim.run_until_idle(MAX_EVENTS).expect("a finished run");
+    assert!(!gbn.sim.windows().is_empty());
+    assert!(gbn.sim.windows().iter().all(|w| w.cwnd.is_none()));
+}
+
+#[test]
 fn a_starved_link_stalls_playback_and_a_fast_one_does_not() {
     let run = one(Scenario::Starved, &Options::new(1));
     let player = client(&run).player().expect("a player");

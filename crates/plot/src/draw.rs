@@ -101,16 +101,18 @@ pub fn panel(data: &Panel) -> Result<String, PlotError> {
         };
         let mut chart = time_chart(&areas[1], caption, end, nice_top(top), "kB")?;
         if let Some(cwnd) = cwnd {
-            step_line(&mut chart, &cwnd, end, CWND, series::CWND)?;
+            // Wide, under the bytes in flight: where they meet, the sender
+            // is limited by its congestion window.
+            step_line(&mut chart, &cwnd, end, CWND, series::CWND, 5)?;
         }
-        step_line(&mut chart, &flight, end, DATA, series::IN_FLIGHT)?;
+        step_line(&mut chart, &flight, end, DATA, series::IN_FLIGHT, 2)?;
         legend(&mut chart)?;
 
         let rwnd = kb(&data.rwnd);
         let top = rwnd.iter().map(|&(_, v)| v).fold(0.0, f64::max);
         let caption = "the client's receive window, as the server saw it";
         let mut chart = time_chart(&areas[2], caption, end, nice_top(top), "kB")?;
-        step_line(&mut chart, &rwnd, end, WINDOW, series::RWND)?;
+        step_line(&mut chart, &rwnd, end, WINDOW, series::RWND, 2)?;
         legend(&mut chart)?;
 
         let top = data.buffer_s.iter().map(|&(_, v)| v).fold(0.0, f64::max);
@@ -183,12 +185,16 @@ pub fn experiment(data: &ExperimentPlot) -> Result<String, PlotError> {
                 .axis_desc_style(("sans-serif", 16))
                 .draw()
                 .map_err(err)?;
+            // Earlier lines are wider, so a line hidden under a later one
+            // still shows at its edges.
+            let palette = [DATA, OUT_OF_ORDER, RETRANSMISSION, ACK, PROBE, CWND];
             for (i, curve) in curves.iter().enumerate() {
-                let colour = Palette99::pick(i).to_rgba();
+                let colour = palette[i % palette.len()];
+                let width = 2 + 2 * (curves.len() - i).min(3) as u32;
                 chart
                     .draw_series(LineSeries::new(
                         curve.points.iter().copied(),
-                        colour.stroke_width(2),
+                        colour.stroke_width(width),
                     ))
                     .map_err(err)?
                     .label(curve.label.as_str())
@@ -255,6 +261,19 @@ fn timeseq_top(data: &TimeSeq) -> f64 {
 
 fn draw_timeseq(chart: &mut Chart<'_, '_>, data: &TimeSeq, top: f64) -> Result<(), String> {
     let kb = |b: u64| b as f64 / 1000.0;
+    // The lines first: the segments' bars are drawn over them.
+    if !data.acks.is_empty() {
+        let acks: Vec<(f64, f64)> = data.acks.iter().map(|&(t, a)| (t, kb(a))).collect();
+        step_line(chart, &acks, data.end_s, ACK, series::ACK, 2)?;
+    }
+    if !data.window_edge.is_empty() {
+        let edge: Vec<(f64, f64)> = data
+            .window_edge
+            .iter()
+            .map(|&(t, e)| (t, kb(e).min(top)))
+            .collect();
+        step_line(chart, &edge, data.end_s, WINDOW, series::WINDOW_EDGE, 2)?;
+    }
     let kinds = [
         (SegmentKind::Data, DATA, series::DATA),
         (
@@ -296,18 +315,6 @@ fn draw_timeseq(chart: &mut Chart<'_, '_>, data: &TimeSeq, top: f64) -> Result<(
             .label(series::PROBE)
             .legend(|(x, y)| Circle::new((x + 10, y), 3, PROBE.filled()));
     }
-    if !data.acks.is_empty() {
-        let acks: Vec<(f64, f64)> = data.acks.iter().map(|&(t, a)| (t, kb(a))).collect();
-        step_line(chart, &acks, data.end_s, ACK, series::ACK)?;
-    }
-    if !data.window_edge.is_empty() {
-        let edge: Vec<(f64, f64)> = data
-            .window_edge
-            .iter()
-            .map(|&(t, e)| (t, kb(e).min(top)))
-            .collect();
-        step_line(chart, &edge, data.end_s, WINDOW, series::WINDOW_EDGE)?;
-    }
     if !data.zero_windows.is_empty() {
         chart
             .draw_series(
@@ -323,7 +330,8 @@ fn draw_timeseq(chart: &mut Chart<'_, '_>, data: &TimeSeq, top: f64) -> Result<(
     let late = data.end_s * 0.7;
     chart
         .draw_series(data.markers.iter().map(|m| {
-            let dx = if m.t > late { -150 } else { 8 };
+            let width = i32::try_from(m.label.chars().count() * 9).unwrap_or(300);
+            let dx = if m.t > late { -width - 10 } else { 8 };
             EmptyElement::at((m.t, kb(m.offset)))
                 + Circle::new((0, 0), 5, MARKER.filled())
                 + Text::new(m.label.clone(), (dx, -22), ("sans-serif", 20).into_font())
@@ -340,6 +348,7 @@ fn step_line(
     end_s: f64,
     colour: RGBColor,
     name: &'static str,
+    width: u32,
 ) -> Result<(), String> {
     let mut steps = Vec::with_capacity(points.len() * 2 + 1);
     for (i, &(t, v)) in points.iter().enumerate() {
@@ -355,7 +364,7 @@ fn step_line(
         }
     }
     chart
-        .draw_series(LineSeries::new(steps, colour.stroke_width(2)))
+        .draw_series(LineSeries::new(steps, colour.stroke_width(width)))
         .map_err(err)?
         .label(name)
         .legend(move |(x, y)| line_key(x, y, colour));

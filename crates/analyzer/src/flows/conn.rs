@@ -11,7 +11,7 @@ use crate::capture::Packet;
 use crate::reassembly::{Output, Reassembler};
 use crate::stream::{ClientBy, ConnInfo, Dir, DirStats, Handshake, StreamSink};
 use crate::tcp::{TcpFlags, TcpSegment};
-use crate::tcp_analysis::TcpAnalysis;
+use crate::tcp_analysis::{Flags, SegmentFacts, TcpAnalysis};
 
 use super::{SinkFactory, SERVER_PORT};
 
@@ -89,12 +89,14 @@ impl<S: StreamSink> Conn<S> {
         self.rst || (self.fin[0] && self.fin[1])
     }
 
+    /// Takes one segment of this connection; a wanted one answers with
+    /// the segment's [`SegmentFacts`].
     pub fn segment(
         &mut self,
         packet: &Packet<'_>,
         seg: &TcpSegment<'_>,
         factory: &mut SinkFactory<'_, S>,
-    ) {
+    ) -> Option<SegmentFacts> {
         let dir = self.dir_of(seg);
         let syn = seg.flags.contains(TcpFlags::SYN);
         self.base_seq[dir.index()].get_or_insert(if syn {
@@ -104,27 +106,72 @@ impl<S: StreamSink> Conn<S> {
         });
         self.fin[dir.index()] |= seg.flags.contains(TcpFlags::FIN);
         self.rst |= seg.flags.contains(TcpFlags::RST);
-        if let Some(tracked) = self.tracked.as_deref_mut() {
-            tracked.segment(dir, packet, seg, factory);
-        }
+        let tracked = self.tracked.as_deref_mut()?;
+        let labels = tracked.segment(dir, packet, seg, factory);
+        let other = match dir {
+            Dir::ToServer => Dir::ToClient,
+            Dir::ToClient => Dir::ToServer,
+        };
+        // Offsets count from the byte after the SYN.
+        let offset_in = |d: Dir, n: u32| {
+            self.base_seq[d.index()].map(|base| u64::from(n.wrapping_sub(base).wrapping_sub(1)))
+        };
+        let offset = if syn {
+            u64::MAX
+        } else {
+            offset_in(dir, seg.seq).unwrap_or(0)
+        };
+        let ack = if seg.flags.contains(TcpFlags::ACK) {
+            offset_in(other, seg.ack)
+        } else {
+            None
+        };
+        Some(SegmentFacts {
+            stream: self.stream,
+            dir,
+            frame: packet.frame,
+            time_ns: packet.timestamp_ns,
+            offset,
+            len: seg.wire_len,
+            ack,
+            window: tracked.analysis.window_bytes(dir, seg),
+            labels,
+            syn,
+            fin: seg.flags.contains(TcpFlags::FIN),
+            rst: seg.flags.contains(TcpFlags::RST),
+        })
     }
 }
 
 impl<S: StreamSink> Tracked<S> {
+    /// Takes one segment; answers with its Wireshark labels.
     fn segment(
         &mut self,
         dir: Dir,
         packet: &Packet<'_>,
         seg: &TcpSegment<'_>,
         factory: &mut SinkFactory<'_, S>,
-    ) {
+    ) -> Flags {
         let (frame, time_ns) = (packet.frame, packet.timestamp_ns);
-        let flags = seg.flags;
         self.info.last_frame = frame;
         self.info.last_time_ns = time_ns;
         self.handshake(dir, seg, frame);
-
         let labels = self.analysis.segment(dir, seg, time_ns);
+        self.account(dir, packet, seg, factory, labels);
+        labels
+    }
+
+    /// Counts the segment and hands its bytes to reassembly.
+    fn account(
+        &mut self,
+        dir: Dir,
+        packet: &Packet<'_>,
+        seg: &TcpSegment<'_>,
+        factory: &mut SinkFactory<'_, S>,
+        labels: Flags,
+    ) {
+        let (frame, time_ns) = (packet.frame, packet.timestamp_ns);
+        let flags = seg.flags;
         let stats = &mut self.info.dirs[dir.index()];
         stats.tcp_analysis.add(labels);
         stats.segments += 1;

@@ -34,6 +34,7 @@ use crate::flows::Flows;
 pub use crate::flows::{Limits, Skipped};
 use crate::scan::{AudioOut, Scan, Scanner};
 use crate::stream::ConnInfo;
+use crate::tcp_analysis::SegmentFacts;
 
 /// Which connections to report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,6 +67,9 @@ pub trait Report {
     fn begin(&mut self, file: &str, format: Format);
     /// A connection finished; `start_ns` is the capture's first timestamp.
     fn connection(&mut self, c: Connection, start_ns: Option<u64>);
+    /// A segment of a wanted connection, as it is read (before its
+    /// connection finishes): for a report that draws or counts segments.
+    fn segment(&mut self, _facts: &SegmentFacts) {}
 }
 
 /// One TCP connection: what TCP did and what the protocol said.
@@ -177,7 +181,7 @@ pub fn analyze_into<R: Read>(
     let mut tcp_segments = 0;
     let mut reported = 0;
     let mut other: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut hand_out = |flows: &mut Flows<'_, Scanner>, start_ns| {
+    let mut hand_out = |flows: &mut Flows<'_, Scanner>, report: &mut dyn Report, start_ns| {
         while let Some((info, scanner)) = flows.poll_finished() {
             let scan = scanner.finish();
             report.connection(Connection { info, scan }, start_ns);
@@ -191,8 +195,10 @@ pub fn analyze_into<R: Read>(
                 match decode(&packet) {
                     Decoded::Tcp(segment) => {
                         tcp_segments += 1;
-                        flows.segment(&packet, &segment);
-                        hand_out(&mut flows, start_ns);
+                        if let Some((_, Some(facts))) = flows.labelled(&packet, &segment) {
+                            report.segment(&facts);
+                        }
+                        hand_out(&mut flows, report, start_ns);
                     }
                     Decoded::Other(o) => *other.entry(o.category()).or_default() += 1,
                 }
@@ -202,7 +208,7 @@ pub fn analyze_into<R: Read>(
         }
     };
     flows.end();
-    hand_out(&mut flows, start_ns);
+    hand_out(&mut flows, report, start_ns);
     let skipped = flows.skipped();
     let mut warnings: Vec<String> = reader.warnings().iter().map(ToString::to_string).collect();
     warnings.extend(skip_warning(&skipped, options.limits.max_connections));

@@ -155,6 +155,22 @@ pub struct Sim {
     /// Every frame leaving and every frame arriving, in time order.
     sightings: Vec<capture::Sighting>,
     events: usize,
+    /// The server's windows over time, once [`Sim::record_windows`] asked.
+    windows: Option<Vec<WindowSample>>,
+}
+
+/// The server's sending state at one moment: what a graph of a run draws
+/// beside the segments ([`Sim::record_windows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowSample {
+    pub at: SimTime,
+    /// The congestion window in bytes (segments × MSS); `None` for a model
+    /// without congestion control.
+    pub cwnd: Option<u64>,
+    /// Bytes sent and not yet acknowledged.
+    pub in_flight: u64,
+    /// The window the client last offered, as the server holds it.
+    pub peer_window: u64,
 }
 
 impl Sim {
@@ -199,6 +215,7 @@ impl Sim {
             frames: Vec::new(),
             sightings: Vec::new(),
             events: 0,
+            windows: None,
             config,
         };
         sim.pump_all();
@@ -282,6 +299,18 @@ impl Sim {
         s
     }
 
+    /// From now on, keeps the server's [`WindowSample`] after each event
+    /// that changed it; the run is otherwise the same, byte for byte.
+    pub fn record_windows(&mut self) -> &mut Self {
+        self.windows.get_or_insert_with(Vec::new);
+        self
+    }
+
+    /// The samples kept since [`Sim::record_windows`], in time order.
+    pub fn windows(&self) -> &[WindowSample] {
+        self.windows.as_deref().unwrap_or_default()
+    }
+
     // ---- running -------------------------------------------------------
 
     /// Handles the next event; false when the queue is empty.
@@ -308,7 +337,29 @@ impl Sim {
             }
         }
         self.pump_all();
+        self.sample_windows();
         true
+    }
+
+    fn sample_windows(&mut self) {
+        let (Some(windows), Some(tcp)) = (&mut self.windows, &self.hosts[Side::Server.index()].tcp)
+        else {
+            return;
+        };
+        let cwnd = tcp.cwnd();
+        let sample = WindowSample {
+            at: self.now,
+            cwnd: (cwnd != u32::MAX).then(|| u64::from(cwnd) * tcp.send_mss() as u64),
+            in_flight: tcp.bytes_in_flight() as u64,
+            peer_window: tcp.peer_window() as u64,
+        };
+        let same = |w: &WindowSample| {
+            (w.cwnd, w.in_flight, w.peer_window)
+                == (sample.cwnd, sample.in_flight, sample.peer_window)
+        };
+        if !windows.last().is_some_and(same) {
+            windows.push(sample);
+        }
     }
 
     /// Runs until nothing is left to happen, at most `max_events` events.
