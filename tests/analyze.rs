@@ -308,3 +308,39 @@ fn a_full_connection_table_skips_with_a_warning() {
     assert_eq!(doc["skipped_segments"], 150);
     assert_eq!(doc["warnings"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn progress_goes_to_stderr_and_leaves_the_report_alone() {
+    let file = "captures/loopback-framed.pcapng";
+    let plain = streamlab()
+        .args(["analyze", file, "--json"])
+        .assert()
+        .success();
+    let plain = plain.get_output();
+    // Piped (as here), `auto` and `never` show nothing.
+    for mode in ["auto", "never"] {
+        let out = streamlab()
+            .args(["analyze", file, "--json", "--progress", mode])
+            .assert()
+            .success();
+        assert!(out.get_output().stderr.is_empty(), "{mode}");
+        assert_eq!(out.get_output().stdout, plain.stdout, "{mode}");
+    }
+    // `always` prints a line per tenth, then the end, on stderr only.
+    let out = streamlab()
+        .args(["analyze", file, "--json", "--progress", "always"])
+        .assert()
+        .success();
+    assert_eq!(out.get_output().stdout, plain.stdout);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 10, "{err}");
+    assert!(
+        lines[0].starts_with(&format!("reading {file}: 10% (")),
+        "{err}"
+    );
+    assert!(
+        lines[9].starts_with(&format!("reading {file}: done, ")),
+        "{err}"
+    );
+}

@@ -21,6 +21,7 @@ use anyhow::{Context, Result};
 
 use crate::exit::{self, Exit};
 use crate::graphs::{self, Gathered, Plotter};
+use crate::progress::{ProgressMode, ProgressReader};
 use clap::Args;
 use streamlab_analyzer::capture::Format;
 use streamlab_analyzer::flows::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
@@ -62,6 +63,11 @@ pub struct AnalyzeArgs {
     /// stream-N-throughput.svg.
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
+    /// Show how far the reading got, on stderr: `auto` draws a bar on a
+    /// terminal for files of 256 MB or more; `always` draws it on a
+    /// terminal and prints a line per tenth elsewhere.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
     /// Only this TCP stream (Wireshark's tcp.stream number).
     #[arg(long, value_name = "N")]
     pub stream: Option<u64>,
@@ -89,13 +95,23 @@ pub struct AnalyzeArgs {
 pub fn run(args: AnalyzeArgs) -> Result<()> {
     let name = args.file.display().to_string();
     // `-` is standard input: `tcpdump -w - | streamlab analyze -`.
-    let input: Box<dyn Read> = if name == "-" {
-        Box::new(std::io::stdin().lock())
+    let (input, size): (Box<dyn Read>, Option<u64>) = if name == "-" {
+        (Box::new(std::io::stdin().lock()), None)
     } else {
-        Box::new(File::open(&args.file).with_context(|| format!("opening {name}"))?)
+        let file = File::open(&args.file).with_context(|| format!("opening {name}"))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), size)
     };
-    let input = BufReader::new(input);
-    let options = options(&args);
+    let mut input = ProgressReader::new(input, &format!("reading {name}"), size, args.progress);
+    let result = analyze(&args, &name, BufReader::new(&mut input));
+    if result.is_ok() {
+        input.finish();
+    }
+    result
+}
+
+fn analyze(args: &AnalyzeArgs, name: &str, input: impl Read) -> Result<()> {
+    let options = options(args);
     let extracted: Rc<RefCell<Vec<Extracted>>> = Rc::default();
     let mut outs = |info: &ConnInfo| -> Option<Box<dyn AudioOut>> {
         let dir = args.extract.as_ref()?;
@@ -108,9 +124,9 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
     };
     if let Some(check) = &args.check {
         let mut grader = Grader::default();
-        let analysis = report::analyze_into(&name, input, &options, &mut outs, &mut grader)
+        let analysis = report::analyze_into(name, input, &options, &mut outs, &mut grader)
             .with_context(|| format!("reading {name}"))?;
-        return grade(&analysis, &name, check, grader.0.finish());
+        return grade(&analysis, name, check, grader.0.finish());
     }
     let style = match (args.json, args.follow) {
         (true, _) => Style::Json,
@@ -135,12 +151,12 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
                 written: Vec::new(),
                 failed: None,
             };
-            let analysis = report::analyze_into(&name, input, &options, &mut outs, &mut plotter)
+            let analysis = report::analyze_into(name, input, &options, &mut outs, &mut plotter)
                 .with_context(|| format!("reading {name}"))?;
             (analysis, Some((plotter.written, plotter.failed)))
         }
         None => {
-            let analysis = report::analyze_into(&name, input, &options, &mut outs, &mut printer)
+            let analysis = report::analyze_into(name, input, &options, &mut outs, &mut printer)
                 .with_context(|| format!("reading {name}"))?;
             (analysis, None)
         }
@@ -159,7 +175,7 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
     }
     let extracted = extracted.take();
     report_extraction(&extracted, args.json)?;
-    damage(&analysis, &name)
+    damage(&analysis, name)
 }
 
 /// The filters and bounds the flags ask for.

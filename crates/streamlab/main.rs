@@ -20,6 +20,7 @@ mod sim;
 mod address;
 mod exit;
 mod graphs;
+mod progress;
 mod music;
 mod values;
 
