@@ -136,10 +136,17 @@ pub fn run(args: ClientArgs) -> Result<()> {
         sink = Box::new(Paced::new(sink));
     }
     let stdout = std::io::stdout();
+    // A person at a terminal gets a status line redrawn in place; output
+    // to a file or a pipe gets plain lines only.
+    let live = stdout.is_terminal();
     let mut app = streamlab_client::start(conn, sink, stdout.lock())?;
     let stdin = std::io::stdin();
     match &args.script {
         Some(script) => menu::run_script(&mut app, script)?,
+        None if stdin.is_terminal() && live => {
+            let mut keyboard = menu::Keyboard::spawn(std::io::BufReader::new(stdin));
+            menu::run_live(&mut app, &mut keyboard)?
+        }
         None if stdin.is_terminal() => menu::run_interactive(&mut app, stdin.lock())?,
         None => menu::run_lines(&mut app, stdin.lock())?,
     }

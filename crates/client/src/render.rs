@@ -21,7 +21,7 @@ pub fn shown(text: &str) -> String {
 }
 
 /// Renders a status line from a player status and download progress:
-/// `playing ode_to_joy 1.2/4.8 s, downloading 42%`.
+/// `playing ode_to_joy 1.2/4.8 s, downloading 42%, 0.8 s buffered`.
 pub fn status_line(s: &PlayerStatus, download: Option<(u64, Option<u64>, bool)>) -> String {
     let Some(song) = &s.song else {
         return "idle".to_string();
@@ -47,7 +47,12 @@ pub fn status_line(s: &PlayerStatus, download: Option<(u64, Option<u64>, bool)>)
     match download {
         Some((_, _, true)) => line.push_str(", downloaded"),
         Some((got, Some(total), false)) if total > 0 => {
-            line.push_str(&format!(", downloading {}%", got * 100 / total))
+            line.push_str(&format!(", downloading {}%", got * 100 / total));
+            // How far the download is ahead of the music.
+            if let Some(f) = s.format {
+                let ahead = (f.seconds(got) - s.position_secs).max(0.0);
+                line.push_str(&format!(", {ahead:.1} s buffered"));
+            }
         }
         Some((got, _, false)) => line.push_str(&format!(", downloading ({got} bytes)")),
         None => {}
@@ -105,6 +110,28 @@ pub(crate) fn describe(e: &ClientEvent) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_download_in_progress_says_how_much_is_buffered() {
+        let status = PlayerStatus {
+            state: PlayerState::Playing,
+            song: Some("RV".into()),
+            format: Some(streamlab_proto::PcmFormat::CD),
+            position_secs: 1.0,
+            ..PlayerStatus::default()
+        };
+        // 3 s of CD audio downloaded of 10 s, 1 s played: 2 s ahead.
+        let cd = 176_400;
+        assert_eq!(
+            status_line(&status, Some((3 * cd, Some(10 * cd), false))),
+            "playing RV 1.0/10.0 s, downloading 30%, 2.0 s buffered"
+        );
+        // Done: nothing more to say about the buffer.
+        assert_eq!(
+            status_line(&status, Some((10 * cd, Some(10 * cd), true))),
+            "playing RV 1.0/10.0 s, downloaded"
+        );
+    }
 
     #[test]
     fn server_strings_are_printed_escaped() {

@@ -259,3 +259,61 @@ fn change_during_a_long_download_plays_the_new_song_and_keeps_the_old_one() {
     assert_eq!(long.len(), big.pcm.len() as u64);
     assert_eq!(cache["frere_jacques"].len(), short.pcm.len() as u64);
 }
+
+/// Lines typed slowly: before each, the menu waits `ticks` times.
+struct Slow {
+    lines: Vec<&'static str>,
+    ticks: usize,
+}
+
+impl menu::Lines for Slow {
+    fn next_line(&mut self, tick: &mut dyn FnMut()) -> std::io::Result<Option<String>> {
+        if self.lines.is_empty() {
+            return Ok(None);
+        }
+        for _ in 0..self.ticks {
+            std::thread::sleep(Duration::from_millis(40));
+            tick();
+        }
+        Ok(Some(self.lines.remove(0).to_string()))
+    }
+}
+
+#[test]
+fn the_live_menu_redraws_its_status_line_in_place() {
+    let (server, _) = start_server();
+    let mut live = app(&server, Dialect::Framed, Box::new(NullSink::new()));
+    // The null sink plays in real time; 10 × 40 ms of waiting after the
+    // song starts moves its position, so the status changes.
+    let mut keys = Slow {
+        lines: vec!["1", "frere_jacques", "7", "10"],
+        ticks: 10,
+    };
+    menu::run_menu_with(&mut live, &mut keys, true).expect("the menu runs");
+    let out = String::from_utf8_lossy(live.output()).into_owned();
+    // The status stands on its own line above the prompt...
+    assert!(out.contains("[idle]\n> "), "{out:?}");
+    // ...and is redrawn there while the menu waits: save the cursor, go up
+    // a line, clear it, write, restore.
+    let redraws: Vec<&str> = out.split("\x1b7\x1b[1A\r\x1b[2K[").skip(1).collect();
+    assert!(!redraws.is_empty(), "{out:?}");
+    for r in &redraws {
+        let (status, _) = r.split_once("]\x1b8").expect("a whole redraw");
+        assert!(status.contains("frere_jacques"), "{status}");
+    }
+    // The sub-prompt for the song name is not the place for it.
+    let song_prompt = out.find("song name: ").expect("the question");
+    let answered = out.find("playing 'frere_jacques'").expect("the answer");
+    assert!(!out[song_prompt..answered].contains('\x1b'), "{out:?}");
+    assert!(out.ends_with("goodbye\n"), "{out:?}");
+
+    // Not live: no escape sequence at all.
+    let mut plain = app(&server, Dialect::Framed, Box::new(NullSink::new()));
+    let mut keys = Slow {
+        lines: vec!["1", "frere_jacques", "10"],
+        ticks: 3,
+    };
+    menu::run_menu_with(&mut plain, &mut keys, false).expect("the menu runs");
+    let out = String::from_utf8_lossy(plain.output()).into_owned();
+    assert!(!out.contains('\x1b'), "{out:?}");
+}
