@@ -34,6 +34,9 @@ pub enum Command {
     Analyze(crate::analyze::AnalyzeArgs),
     /// Check a server or a client against the protocol: named checks, diagnoses, JSON, JUnit.
     Conformance(crate::conformance::ConformanceArgs),
+    /// Grade a student's hand-in for a lab (or print the student's answer key).
+    #[command(after_help = crate::check::CHECK_HELP)]
+    Check(crate::check::CheckArgs),
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 
 // The commands, one module each; `cli` lists them.
 mod analyze;
+mod check;
 mod client;
 mod conformance;
 mod demo;
@@ -20,8 +21,8 @@ mod sim;
 mod address;
 mod exit;
 mod graphs;
-mod progress;
 mod music;
+mod progress;
 mod values;
 
 mod cli;
@@ -67,6 +68,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Sim(args) => sim::run(args),
         cli::Command::Analyze(args) => analyze::run(args),
         cli::Command::Conformance(args) => conformance::run(args),
+        cli::Command::Check(args) => check::run(args),
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use streamlab_audio::library::ScanOptions;
+use streamlab_course::{Student, Variant};
 use streamlab_proto::{DialectChoice, ServerConfig};
 use streamlab_server::{Server, ServerOptions};
 
@@ -30,9 +31,15 @@ pub struct ServerArgs {
     /// Address to listen on (0.0.0.0 or :: for every interface).
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
-    /// TCP port (the original used 2635; 0 picks a free one).
-    #[arg(long, default_value_t = 2635)]
-    pub port: u16,
+    /// TCP port (the original used 2635; 0 picks a free one) [default:
+    /// 2635, or the student's own port with --student].
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// A student's ID (a matriculation number): listen on that student's
+    /// own port, so a lab's capture shows whose server it was; the log
+    /// says the port and the student's song for labs 1 and 2.
+    #[arg(long, value_name = "ID")]
+    pub student: Option<String>,
     /// Folder of WAV files to serve [default: the bundled music/].
     #[arg(long)]
     pub music: Option<PathBuf>,
@@ -108,7 +115,27 @@ pub fn run(args: ServerArgs) -> Result<()> {
         write_timeout: Duration::from_secs(args.write_timeout),
         rate: args.rate,
     };
-    let addr = SocketAddr::new(args.bind, args.port);
+    let student = args
+        .student
+        .as_deref()
+        .map(Student::new)
+        .transpose()?
+        .map(Variant::new);
+    let port = match (args.port, &student) {
+        (Some(p), _) => p,
+        (None, Some(v)) => v.port(),
+        (None, None) => 2635,
+    };
+    if let Some(v) = &student {
+        tracing::info!(
+            "student {}: port {} (the lab steps' 2635 becomes {}); your song for labs 1 and 2: {}",
+            v.student,
+            v.port(),
+            v.port(),
+            v.song()
+        );
+    }
+    let addr = SocketAddr::new(args.bind, port);
     let names = library.names().join(", ");
     let dir = library.dir().display().to_string();
     let server = Server::bind(addr, library, options)?;

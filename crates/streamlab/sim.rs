@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use streamlab_course::{Student, Variant};
 use streamlab_netsim::pcapng::PcapngError;
 use streamlab_netsim::scenario::{self, Options, Run, Scenario};
 use streamlab_netsim::sim::{CapturePoint, SimError};
@@ -125,6 +126,12 @@ pub struct SimArgs {
     /// The seed: the same seed gives the same run, byte for byte.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// A student's ID (a matriculation number): run that student's variant
+    /// of the lab — their own seed, and the lab's knob (starved's
+    /// bandwidth, lossy's loss, framing's MSS) unless set by hand — so two
+    /// students get different numbers and one always the same.
+    #[arg(long, value_name = "ID", conflicts_with = "seed")]
+    pub student: Option<String>,
     /// One-way delay of each link, e.g. 10ms, 0.5s, 250us [scenario's own].
     #[arg(long, value_parser = duration, allow_hyphen_values = true)]
     pub latency: Option<Duration>,
@@ -227,7 +234,15 @@ pub fn run(args: SimArgs) -> Result<()> {
             "{scenario} has no song to replace (--song is for lossy, slow-reader and starved)"
         );
     }
-    let options = options(&args)?;
+    let mut options = options(&args)?;
+    if let Some(v) = student(&args)? {
+        options = v.sim_options(scenario, options);
+        if args.json {
+            eprintln!("{}", v.describe(scenario));
+        } else {
+            println!("{}", v.describe(scenario));
+        }
+    }
     let mut runs = scenario.build(&options);
     if let Some(dir) = &args.plot {
         if args.kernel {
@@ -384,17 +399,24 @@ fn experiment(args: &SimArgs) -> Result<()> {
     }
     let tcp = args.tcp.map(TcpFlavor::from).unwrap_or_default();
     let grid = args.grid.unwrap_or(GridArg::Bandwidth);
+    let seed = match student(args)? {
+        Some(v) => {
+            let seed = v.seed("experiment");
+            eprintln!("student {}: seed {seed}", v.student);
+            seed
+        }
+        None => args.seed,
+    };
     if args.plot.is_some() && grid == GridArg::Mathis {
         anyhow::bail!("--plot draws the bandwidth grid; the Mathis grid is a table (try --csv)");
     }
     let runs = match grid {
-        GridArg::Bandwidth => scenario::experiment_runs(args.seed, tcp),
-        GridArg::Mathis => scenario::mathis_runs(args.seed, tcp),
+        GridArg::Bandwidth => scenario::experiment_runs(seed, tcp),
+        GridArg::Mathis => scenario::mathis_runs(seed, tcp),
     }
     .with_context(|| {
         format!(
-            "running the experiment (replay: streamlab sim experiment --seed {} --tcp {tcp})",
-            args.seed
+            "running the experiment (replay: streamlab sim experiment --seed {seed} --tcp {tcp})"
         )
     })?;
     if args.json {
@@ -404,16 +426,26 @@ fn experiment(args: &SimArgs) -> Result<()> {
     } else if args.csv {
         print!("{}", scenario::experiment_csv(&runs));
     } else if grid == GridArg::Mathis {
-        print!("{}", scenario::mathis_table(args.seed, &runs));
+        print!("{}", scenario::mathis_table(seed, &runs));
     } else {
-        print!("{}", scenario::experiment_table(args.seed, &runs));
+        print!("{}", scenario::experiment_table(seed, &runs));
     }
     if let Some(path) = &args.plot {
-        plot::draw_experiment(&runs, args.seed, path)
+        plot::draw_experiment(&runs, seed, path)
             .with_context(|| format!("drawing the experiment into {}", path.display()))?;
         eprintln!("plot written to {} (open it in a browser)", path.display());
     }
     Ok(())
+}
+
+/// The student's variant, if `--student` names one.
+fn student(args: &SimArgs) -> Result<Option<Variant>> {
+    Ok(args
+        .student
+        .as_deref()
+        .map(Student::new)
+        .transpose()?
+        .map(Variant::new))
 }
 
 fn options(args: &SimArgs) -> Result<Options> {
@@ -466,11 +498,17 @@ fn capture_path(path: &Path, run: &Run, several: bool) -> PathBuf {
 
 /// The command that replays a run: the same scenario, seed and knobs.
 fn replay(args: &SimArgs) -> String {
-    let mut cmd = format!(
-        "streamlab sim {} --seed {}",
-        Scenario::from(args.scenario),
-        args.seed
-    );
+    let mut cmd = match &args.student {
+        Some(id) => format!(
+            "streamlab sim {} --student {id}",
+            Scenario::from(args.scenario)
+        ),
+        None => format!(
+            "streamlab sim {} --seed {}",
+            Scenario::from(args.scenario),
+            args.seed
+        ),
+    };
     if args.capture_at != CaptureAtArg::Client {
         cmd += &format!(" --capture-at {}", CapturePoint::from(args.capture_at));
     }
