@@ -37,6 +37,9 @@ pub enum Command {
     /// Grade a student's hand-in for a lab (or print the student's answer key).
     #[command(after_help = crate::check::CHECK_HELP)]
     Check(crate::check::CheckArgs),
+    /// Grade a folder of submissions: CSV, JUnit XML and an HTML page.
+    #[command(after_help = crate::grade::GRADE_HELP)]
+    Grade(crate::grade::GradeArgs),
 }
 
 #[cfg(test)]

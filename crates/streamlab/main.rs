@@ -14,6 +14,7 @@ mod check;
 mod client;
 mod conformance;
 mod demo;
+mod grade;
 mod server;
 mod sim;
 
@@ -69,6 +70,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Analyze(args) => analyze::run(args),
         cli::Command::Conformance(args) => conformance::run(args),
         cli::Command::Check(args) => check::run(args),
+        cli::Command::Grade(args) => grade::run(args),
     }
 }
 

@@ -9,7 +9,7 @@
 //!   verdict with a one-line diagnosis;
 //! * [`answers`]: the answer key, computed for one student's variant (never
 //!   published), and the answers file a student hands in;
-//! * `grade` (next): a folder of submissions graded in one go, written as CSV,
+//! * [`grade`]: a folder of submissions graded in one go, written as CSV,
 //!   JUnit XML and an HTML page.
 //!
 //! Everything a check needs to know is recomputed from the student's ID:
@@ -24,6 +24,7 @@ use std::str::FromStr;
 
 pub mod answers;
 pub mod checks;
+pub mod grade;
 pub mod student;
 pub mod variant;
 

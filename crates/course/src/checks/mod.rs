@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::{CourseError, Graded, Lab, Variant, Verdict};
 
-mod capture;
+pub mod capture;
 mod lab1;
 mod lab3;
 mod lab4;
@@ -147,13 +147,22 @@ pub fn check(
     files: &[PathBuf],
     cx: &Context,
 ) -> Result<Graded, CourseError> {
-    let inputs = read_inputs(files)?;
+    check_inputs(lab, variant, &read_inputs(files)?, cx)
+}
+
+/// [`check`] over files already read.
+pub fn check_inputs(
+    lab: Lab,
+    variant: &Variant,
+    inputs: &[Input],
+    cx: &Context,
+) -> Result<Graded, CourseError> {
     let verdicts = match lab {
-        Lab::Lab1 => lab1::check(variant, &inputs),
-        Lab::Lab2 => capture::lab2(variant, &inputs),
-        Lab::Lab3 => lab3::check(variant, &inputs, cx)?,
-        Lab::Lab4 => lab4::check(variant, &inputs, cx)?,
-        Lab::Lab5 => lab5::check(variant, &inputs),
+        Lab::Lab1 => lab1::check(variant, inputs),
+        Lab::Lab2 => capture::lab2(variant, inputs),
+        Lab::Lab3 => lab3::check(variant, inputs, cx)?,
+        Lab::Lab4 => lab4::check(variant, inputs, cx)?,
+        Lab::Lab5 => lab5::check(variant, inputs),
     };
     Ok(Graded {
         student: variant.student.to_string(),
