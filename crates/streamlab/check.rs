@@ -35,6 +35,10 @@ pub struct CheckArgs {
     /// checking (the teacher's: never hand it out).
     #[arg(long, conflicts_with = "files")]
     pub answers: bool,
+    /// Print the student's variant instead of checking: their port, song,
+    /// seeds and each lab's knob (a student may run this).
+    #[arg(long, conflicts_with_all = ["files", "answers"])]
+    pub variant: bool,
     /// Print the verdicts as JSON.
     #[arg(long)]
     pub json: bool,
@@ -42,8 +46,27 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DIR")]
     pub music: Option<PathBuf>,
     /// The hand-in's files.
-    #[arg(required_unless_present = "answers")]
+    #[arg(required_unless_present_any = ["answers", "variant"])]
     pub files: Vec<PathBuf>,
+}
+
+/// The student's variant, lab by lab: what `--student` changes.
+fn variant_text(v: &Variant) -> String {
+    use streamlab_netsim::scenario::Scenario;
+    let id = &v.student;
+    format!(
+        "student {id}\n\
+         \x20 labs 1, 2 and 5: your server listens on port {port} (`streamlab server --student {id}`)\n\
+         \x20 labs 1 and 2: your song is {song}\n\
+         \x20 lab 3: framing: {framing}\n\
+         \x20 lab 4: starved: {starved}; lossy: {lossy}; experiment: seed {experiment}\n",
+        port = v.port(),
+        song = v.song(),
+        framing = v.knobs(Scenario::Framing),
+        starved = v.knobs(Scenario::Starved),
+        lossy = v.knobs(Scenario::Lossy),
+        experiment = v.seed("experiment"),
+    )
 }
 
 fn parse_lab(s: &str) -> Result<Lab, String> {
@@ -55,6 +78,10 @@ pub fn run(args: CheckArgs) -> Result<()> {
     let cx = Context {
         music: args.music.clone().unwrap_or_else(default_music_dir),
     };
+    if args.variant {
+        print!("{}", variant_text(&variant));
+        return Ok(());
+    }
     if args.answers {
         let key = answers::key(args.lab, &variant, &cx)?;
         print!("{}", answers::render_key(args.lab, &variant, &key));

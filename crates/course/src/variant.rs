@@ -117,20 +117,21 @@ impl Variant {
 
     /// What the student's variant of `scenario` is, in one line.
     pub fn describe(&self, scenario: Scenario) -> String {
-        let mut s = format!(
-            "student {}: seed {}",
-            self.student,
-            self.seed(scenario.name())
-        );
+        format!("student {}: {}", self.student, self.knobs(scenario))
+    }
+
+    /// The seed and the lab's knob of `scenario`: `seed 41, loss 4%`.
+    pub fn knobs(&self, scenario: Scenario) -> String {
+        let seed = self.seed(scenario.name());
         match scenario {
-            Scenario::Starved => {
-                s += &format!(", bandwidth {} kbit/s", self.starved_bandwidth() / 1000)
-            }
-            Scenario::Lossy => s += &format!(", loss {}%", self.lossy_loss() * 100.0),
-            Scenario::Framing => s += &format!(", MSS {}", self.framing_mss()),
-            Scenario::Report | Scenario::SlowReader => {}
+            Scenario::Starved => format!(
+                "seed {seed}, bandwidth {} kbit/s",
+                self.starved_bandwidth() / 1000
+            ),
+            Scenario::Lossy => format!("seed {seed}, loss {}%", self.lossy_loss() * 100.0),
+            Scenario::Framing => format!("seed {seed}, MSS {}", self.framing_mss()),
+            Scenario::Report | Scenario::SlowReader => format!("seed {seed}"),
         }
-        s
     }
 }
 
