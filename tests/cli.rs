@@ -692,7 +692,7 @@ fn sim_tcp_picks_the_model_and_kernel_runs_the_same_download_on_linux() {
     assert!(line.contains("--kernel does not take --tcp"), "{line}");
     let line = error_line(streamlab().args(["sim", "experiment", "--kernel"]));
     assert!(
-        line.contains("only --seed, --tcp, --grid, --json and --csv"),
+        line.contains("only --seed (or --student), --tcp, --grid, --json, --csv and --plot"),
         "{line}"
     );
 

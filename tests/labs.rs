@@ -14,6 +14,11 @@
 //!   `STREAMLAB_REQUIRE_TSHARK` is set, as CI sets it;
 //! * anything else (`text`, `python`, …) is read, not run.
 //!
+//! A handout shows a student only the steps a student types; what proves
+//! them (a `grep -q` of the output, a second client in the background) is
+//! in an HTML comment a reader never sees, `<!-- ci KIND` … `-->`, run as
+//! a block of that kind (`sh` when none is given) in its place.
+//!
 //! A block may also say `needs=TOOL` after its kind (`needs=python3`,
 //! `needs=tshark`, or `needs=root` for the kernel testbed): it runs where
 //! the tool is installed and is skipped elsewhere — except when
@@ -44,30 +49,43 @@ struct Block {
     line: usize,
 }
 
-/// The fenced blocks of a Markdown file, in order.
+/// The fenced blocks of a Markdown file, and its hidden checks
+/// (`<!-- ci KIND … -->`), in order.
 fn blocks(markdown: &str) -> Vec<Block> {
     let mut out = Vec::new();
     let mut open: Option<Block> = None;
+    // Which kind of block is open: a fence, or a hidden check.
+    let mut hidden = false;
+    let start = |info: &str, line: usize| {
+        let mut words = info.split_whitespace();
+        Block {
+            kind: words.next().unwrap_or("sh").to_string(),
+            needs: words
+                .filter_map(|w| w.strip_prefix("needs="))
+                .map(str::to_string)
+                .collect(),
+            code: String::new(),
+            line,
+        }
+    };
     for (i, line) in markdown.lines().enumerate() {
-        match (&mut open, line.trim_start().strip_prefix("```")) {
-            (None, Some(info)) => {
-                let mut words = info.split_whitespace();
-                open = Some(Block {
-                    kind: words.next().unwrap_or("").to_string(),
-                    needs: words
-                        .filter_map(|w| w.strip_prefix("needs="))
-                        .map(str::to_string)
-                        .collect(),
-                    code: String::new(),
-                    line: i + 1,
-                })
+        let trimmed = line.trim_start();
+        match &mut open {
+            None => {
+                if let Some(info) = trimmed.strip_prefix("```") {
+                    open = Some(start(info, i + 1));
+                    hidden = false;
+                } else if let Some(info) = trimmed.strip_prefix("<!-- ci") {
+                    open = Some(start(info, i + 1));
+                    hidden = true;
+                }
             }
-            (Some(_), Some(_)) => out.extend(open.take()),
-            (Some(b), None) => {
+            Some(_) if !hidden && trimmed.starts_with("```") => out.extend(open.take()),
+            Some(_) if hidden && trimmed.starts_with("-->") => out.extend(open.take()),
+            Some(b) => {
                 b.code.push_str(line);
                 b.code.push('\n');
             }
-            (None, None) => {}
         }
     }
     out
@@ -296,6 +314,18 @@ fn the_block_reader_finds_fences_and_their_kinds() {
         ("sh", "streamlab demo\n", 2)
     );
     assert_eq!(b[1].kind, "text");
+}
+
+#[test]
+fn hidden_checks_run_in_their_place() {
+    let md = "```sh\nstreamlab sim lossy | tee out.txt\n```\n<!-- ci\ngrep -q done out.txt\n-->\n\
+              <!-- ci sh-capture needs=tshark\ndumpcap -w x &\n-->\n```text\n```\n";
+    let b = blocks(md);
+    let kinds: Vec<&str> = b.iter().map(|b| b.kind.as_str()).collect();
+    assert_eq!(kinds, ["sh", "sh", "sh-capture", "text"]);
+    assert_eq!(b[1].code, "grep -q done out.txt\n");
+    assert_eq!(b[2].needs, ["tshark"]);
+    assert_eq!(b[2].line, 7);
 }
 
 #[test]

@@ -393,7 +393,7 @@ fn experiment(args: &SimArgs) -> Result<()> {
     ];
     if knobs.iter().any(|&k| k) {
         anyhow::bail!(
-            "the experiment sets its own networks: only --seed, --tcp, --grid, --json, \
+            "the experiment sets its own networks: only --seed (or --student), --tcp, --grid, --json, \
              --csv and --plot apply to it"
         );
     }
