@@ -291,7 +291,7 @@ pub fn run(args: SimArgs) -> Result<()> {
                 println!();
             }
             if args.trace {
-                println!("{}", run.sim.trace());
+                print!("{}", run.sim.trace_numbered(args.capture_at.into()));
             }
             print!("{}", run.summary());
         }

@@ -36,6 +36,9 @@ pub struct TraceRow {
     /// address for anything else.
     pub who: String,
     pub what: String,
+    /// For a segment (and its drop), the frame it was: an index into
+    /// [`Sim::frames`](crate::sim::Sim::frames).
+    pub frame: Option<usize>,
 }
 
 /// Every row of a run, in the order things happened.
@@ -54,7 +57,51 @@ impl Trace {
             at,
             who: who.into(),
             what: what.into(),
+            frame: None,
         });
+    }
+
+    /// A row about frame `frame` (its sending, or its drop).
+    pub fn push_frame(
+        &mut self,
+        at: SimTime,
+        who: impl Into<String>,
+        what: impl Into<String>,
+        frame: usize,
+    ) {
+        self.rows.push(TraceRow {
+            at,
+            who: who.into(),
+            what: what.into(),
+            frame: Some(frame),
+        });
+    }
+
+    /// The table with a first column `No.`: each segment's frame number in
+    /// a capture, as Wireshark numbers it (`numbers[frame]`, 1-based;
+    /// blank for rows that are no frame, and for frames the capture does
+    /// not hold, such as one dropped before it reached the capture point).
+    pub fn render_numbered(&self, numbers: &[Option<usize>]) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{:>6}  {:>TIME_WIDTH$}  {:<WHO_WIDTH$}  what",
+            "No.", "time", "who"
+        );
+        for row in &self.rows {
+            let no = row
+                .frame
+                .and_then(|f| numbers.get(f).copied().flatten())
+                .map(|n| n.to_string())
+                .unwrap_or_default();
+            let at = row.at.to_string();
+            let line = format!(
+                "{no:>6}  {at:>TIME_WIDTH$}  {:<WHO_WIDTH$}  {}",
+                row.who, row.what
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+        out
     }
 
     pub fn rows(&self) -> &[TraceRow] {

@@ -173,6 +173,52 @@ fn recording_the_windows_changes_nothing_and_shows_them_move() {
 }
 
 #[test]
+fn the_trace_numbers_each_segment_as_the_capture_does() {
+    let run = one(Scenario::Lossy, &Options::new(1));
+    let sim = &run.sim;
+    for point in [CapturePoint::Client, CapturePoint::Server] {
+        let numbers = sim.frame_numbers(point);
+        let capture = sim.capture(point);
+        // Frame n of the capture is the frame the trace numbers n.
+        for (index, n) in numbers.iter().enumerate() {
+            if let Some(n) = n {
+                assert_eq!(
+                    capture[n - 1].bytes,
+                    &sim.frames()[index].1[..],
+                    "{point}: {n}"
+                );
+            }
+        }
+        // A frame the network dropped reaches no capture but its sender's.
+        for (index, (_, bytes, dropped)) in sim.frames().iter().enumerate() {
+            if dropped.is_some() {
+                let from_server = capture_side_is_server(bytes);
+                let seen = numbers[index].is_some();
+                assert_eq!(
+                    seen,
+                    from_server == (point == CapturePoint::Server),
+                    "{point}: frame {index}"
+                );
+            }
+        }
+    }
+    let text = sim.trace_numbered(CapturePoint::Client);
+    assert!(text.starts_with("   No.        time  who"), "{text}");
+    // Every drop row of a server segment has no number at the client.
+    for line in text
+        .lines()
+        .filter(|l| l.contains("10.0.0.7:2635 → ") && l.contains("drop ("))
+    {
+        assert!(line.starts_with("      "), "{line}");
+    }
+}
+
+/// True when a frame's IPv4 source is the server (10.0.0.7).
+fn capture_side_is_server(frame: &[u8]) -> bool {
+    frame.get(26..30) == Some(&[10, 0, 0, 7][..])
+}
+
+#[test]
 fn a_starved_link_stalls_playback_and_a_fast_one_does_not() {
     let run = one(Scenario::Starved, &Options::new(1));
     let player = client(&run).player().expect("a player");

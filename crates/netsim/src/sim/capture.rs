@@ -120,6 +120,30 @@ impl Sim {
     }
 
     /// The frames of the configured capture ([`super::SimConfig::capture_at`]).
+    /// Each frame's number (1-based, as Wireshark counts) in the capture
+    /// taken at `point`, by index into [`Sim::frames`]: its first sighting
+    /// there; `None` for a frame that capture never holds.
+    pub fn frame_numbers(&self, point: CapturePoint) -> Vec<Option<usize>> {
+        let mut numbers = vec![None; self.frames.len()];
+        for (n, s) in self
+            .sightings
+            .iter()
+            .filter(|s| point.sees(s.side))
+            .enumerate()
+        {
+            if let Some(slot) = numbers.get_mut(s.frame) {
+                slot.get_or_insert(n + 1);
+            }
+        }
+        numbers
+    }
+
+    /// The trace with each segment's frame number in the capture taken at
+    /// `point` (what `streamlab sim --trace` prints).
+    pub fn trace_numbered(&self, point: CapturePoint) -> String {
+        self.trace.render_numbered(&self.frame_numbers(point))
+    }
+
     pub fn captured(&self) -> Vec<CapturedFrame<'_>> {
         self.capture(self.config.capture_at)
     }

@@ -167,8 +167,9 @@ impl Sim {
         };
 
         let who = format!("{from} → {to}");
-        self.trace.push(now, who.clone(), describe_segment(&seg));
         let index = self.frames.len();
+        self.trace
+            .push_frame(now, who.clone(), describe_segment(&seg), index);
         self.sightings.push(Sighting {
             at: now,
             side,
@@ -196,7 +197,8 @@ impl Sim {
                     DropReason::QueueFull => "queue full".to_string(),
                     DropReason::Rule(r) => r,
                 };
-                self.trace.push(now, who, format!("drop ({why})"));
+                self.trace
+                    .push_frame(now, who, format!("drop ({why})"), index);
                 Some(format!("{DROPPED}: {why}"))
             }
         };
