@@ -34,23 +34,14 @@ pub fn throughput(data: &Throughput) -> Result<String, PlotError> {
         let top = data.bins.iter().map(|&(_, r)| r).fold(0.0, f64::max) / 1e6;
         let top = nice_top(top);
         let title = &data.title;
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..axis_end(data.end_s), 0.0..top)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("time (s)")
-            .y_desc(format!("Mbit/s (per {} ms)", (data.bin_s * 1000.0).round()))
-            .x_label_formatter(&|v| number(*v))
-            .y_label_formatter(&|v| number(*v))
-            .label_style(("sans-serif", 16))
-            .axis_desc_style(("sans-serif", 16))
-            .draw()
-            .map_err(err)?;
+        let axes = Axes {
+            caption: title,
+            x: 0.0..axis_end(data.end_s),
+            y: 0.0..top,
+            x_desc: "time (s)",
+            y_desc: &format!("Mbit/s (per {} ms)", (data.bin_s * 1000.0).round()),
+        };
+        let mut chart = cartesian(root, &axes)?;
         let mut steps = Vec::with_capacity(data.bins.len() * 2);
         for &(t, rate) in &data.bins {
             steps.push((t, rate / 1e6));
@@ -168,23 +159,14 @@ pub fn experiment(data: &ExperimentPlot) -> Result<String, PlotError> {
                 });
             let left = if left > right { 0.0 } else { left };
             let top = nice_top(points.map(|&(_, y)| y).fold(0.0, f64::max));
-            let mut chart = ChartBuilder::on(area)
-                .caption(caption, ("sans-serif", 18))
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(70)
-                .build_cartesian_2d(left..right.max(left + 1.0), 0.0..top)
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc("bandwidth (Mbit/s)")
-                .y_desc(y_desc)
-                .x_label_formatter(&|v| number(*v))
-                .y_label_formatter(&|v| number(*v))
-                .label_style(("sans-serif", 16))
-                .axis_desc_style(("sans-serif", 16))
-                .draw()
-                .map_err(err)?;
+            let axes = Axes {
+                caption,
+                x: left..right.max(left + 1.0),
+                y: 0.0..top,
+                x_desc: "bandwidth (Mbit/s)",
+                y_desc,
+            };
+            let mut chart = cartesian(area, &axes)?;
             // Earlier lines are wider, so a line hidden under a later one
             // still shows at its edges.
             let palette = [DATA, OUT_OF_ORDER, RETRANSMISSION, ACK, PROBE, CWND];
@@ -230,17 +212,39 @@ fn time_chart<'a, 'b>(
     top: f64,
     y_desc: &str,
 ) -> Result<Chart<'a, 'b>, String> {
+    let axes = Axes {
+        caption,
+        x: 0.0..axis_end(end_s),
+        y: 0.0..top,
+        x_desc: "time (s)",
+        y_desc,
+    };
+    cartesian(area, &axes)
+}
+
+/// What a chart's frame shows: its caption, ranges and axis names.
+struct Axes<'t> {
+    caption: &'t str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    x_desc: &'t str,
+    y_desc: &'t str,
+}
+
+/// A chart with its caption, both axes (numbers as [`number`] writes
+/// them) and a light grid: the frame every picture here shares.
+fn cartesian<'a, 'b>(area: &'a Area<'b>, axes: &Axes<'_>) -> Result<Chart<'a, 'b>, String> {
     let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 18))
+        .caption(axes.caption, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..axis_end(end_s), 0.0..top)
+        .build_cartesian_2d(axes.x.clone(), axes.y.clone())
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("time (s)")
-        .y_desc(y_desc)
+        .x_desc(axes.x_desc)
+        .y_desc(axes.y_desc)
         .x_label_formatter(&|v| number(*v))
         .y_label_formatter(&|v| number(*v))
         .label_style(("sans-serif", 16))
