@@ -96,11 +96,12 @@
 //!   2 × SRTT or in the RTO's place. No D-SACK, so RACK's reordering
 //!   window never widens; a link that reorders (`--reorder`) gets more
 //!   spurious retransmissions than Linux would send.
-//! * **No restart after idle**: Linux, sending data again after more than
-//!   one RTO with nothing in flight (a zero window held open only by
-//!   probes, a paused application), shrinks cwnd towards the initial
-//!   window (`tcp_cwnd_restart`, `net.ipv4.tcp_slow_start_after_idle`);
-//!   the model keeps the cwnd it had.
+//! * **No restart after idle**: when the application queues new data
+//!   while nothing is in flight and the last data left more than one RTO
+//!   ago (a paused application), Linux shrinks cwnd towards the initial
+//!   window (`tcp_slow_start_after_idle_check` → `tcp_cwnd_restart`,
+//!   `net.ipv4.tcp_slow_start_after_idle`); the model keeps the cwnd it
+//!   had. A zero window does not trigger it while the data waits queued.
 //! * **No pacing, no TSO/GRO**: segments go out back to back, each at
 //!   most one MSS; Linux sends bursts of up to 64 KB to its NIC and paces
 //!   them. No ECN.
