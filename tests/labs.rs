@@ -293,12 +293,22 @@ fn port_of(addr: &str) -> &str {
     addr.rsplit(':').next().unwrap_or(addr)
 }
 
+/// The handouts: `labs/NN-name/README.md` (not labs/teacher, the
+/// teachers' rubrics, nor labs/pt-BR, the translations, which
+/// tests/translations.rs holds to these).
 fn handouts() -> Vec<PathBuf> {
+    let numbered = |p: &Path| {
+        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            n.len() > 3
+                && n.as_bytes()[..2].iter().all(u8::is_ascii_digit)
+                && n.as_bytes()[2] == b'-'
+        })
+    };
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(repo().join("labs"))
         .expect("the labs folder")
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.join("README.md").is_file())
+        .filter(|p| numbered(p) && p.join("README.md").is_file())
         .collect();
     dirs.sort();
     dirs.into_iter().map(|d| d.join("README.md")).collect()

@@ -71,8 +71,13 @@ local f = {
     audio = ProtoField.uint32("streamlab.audio", "Audio bytes"),
     missing = ProtoField.uint32("streamlab.missing", "Bytes not captured"),
 }
+-- Every expert info below is also written into this field, so one filter,
+-- streamlab.expert, finds them all (a display filter has no prefix match:
+-- streamlab.expert.glued_start and the like name one kind each).
+f.problem = ProtoField.string("streamlab.expert", "Problem")
+
 proto.fields = { f.dialect, f.command, f.reply, f.status, f.marker, f.name,
-                 f.length, f.format, f.audio, f.missing }
+                 f.length, f.format, f.audio, f.missing, f.problem }
 
 local e = {
     glued = ProtoExpert.new("streamlab.expert.glued_start",
@@ -92,6 +97,14 @@ local e = {
         expert.group.SEQUENCE, expert.severity.NOTE),
 }
 proto.experts = { e.glued, e.no_pause, e.split, e.two, e.gap }
+
+-- Raises expert info `which` on tree item `ti`, with `text` (or the expert's
+-- own), and writes the same text into streamlab.expert.
+local function warn(ti, which, text, default)
+    local words = text or default
+    ti:add(f.problem, words):set_generated()
+    if text then ti:add_proto_expert_info(which, text) else ti:add_proto_expert_info(which) end
+end
 
 proto.prefs.port = Pref.uint("TCP port", PORT,
     "The server's port (0: none; the heuristic still finds conversations on any port)")
@@ -556,7 +569,7 @@ local function draw(tvb, pinfo, tree, res)
         local rng = range(tvb, item)
         if item.kind == "command" then
             local ti = add(root, f.command, rng, item.text)
-            if item.expert == "two" then ti:add_proto_expert_info(e.two) end
+            if item.expert == "two" then warn(ti, e.two, nil, "two commands in one segment") end
         elseif item.kind == "reply" then
             local ti = add(root, f.reply, rng, item.text)
             if item.body then ti:append_text(" (counted body line)") end
@@ -564,9 +577,10 @@ local function draw(tvb, pinfo, tree, res)
         elseif item.kind == "audio" then
             local ti = add(root, f.audio, rng, item.n)
             if item.expert == "glued" then
-                ti:add_proto_expert_info(e.glued)
+                warn(ti, e.glued, nil,
+                    "start marker glued to audio: a client that treats one recv() as one message fails here")
             elseif item.expert == "no_pause" then
-                ti:add_proto_expert_info(e.no_pause, string.format(
+                warn(ti, e.no_pause, string.format(
                     "audio %d µs after the start marker, no pause: one recv() can still return both",
                     item.gap_us))
             end
@@ -577,7 +591,7 @@ local function draw(tvb, pinfo, tree, res)
         elseif item.kind == "missing" then
             local ti = root:add(f.missing, item.n)
             ti:set_generated()
-            ti:add_proto_expert_info(e.gap, string.format("%d bytes of this stream were not captured here: %s",
+            warn(ti, e.gap, string.format("%d bytes of this stream were not captured here: %s",
                 item.n, item.why))
         elseif item.kind == "data" then
             root:add(rng, item.text)
@@ -594,7 +608,7 @@ local function draw(tvb, pinfo, tree, res)
             end
             if item.split_from then
                 local which = item.text == TRACK_END and "end" or "start"
-                ti:add_proto_expert_info(e.split, string.format(
+                warn(ti, e.split, string.format(
                     "%s marker split across segments (it began in frame %d)", which, item.split_from))
             end
         end

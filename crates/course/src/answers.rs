@@ -35,6 +35,9 @@ pub enum Value {
     Frames(Vec<u64>),
     /// Within 1%.
     Mbps(f64),
+    /// A least value found by trying (Mbit/s): from it (less 0.005) to
+    /// 0.25 above it, since a student tries a few values, not every one.
+    AtLeast(f64),
 }
 
 impl Value {
@@ -44,6 +47,7 @@ impl Value {
             Value::Seconds(s) => format!("{s:.3}"),
             Value::Frames(f) => f.iter().map(u64::to_string).collect::<Vec<_>>().join(" "),
             Value::Mbps(m) => format!("{m}"),
+            Value::AtLeast(m) => format!("{m:.2}"),
         }
     }
 
@@ -75,6 +79,16 @@ impl Value {
                 ((g - m).abs() <= m.abs() * 0.01 + 1e-9)
                     .then_some(())
                     .ok_or_else(|| format!("{} Mbit/s is not right", given.trim()))
+            }
+            Value::AtLeast(m) => {
+                let g = number(given)?;
+                if g < m - 0.005 {
+                    Err(format!("{} Mbit/s still stalls", given.trim()))
+                } else if g > m + 0.25 {
+                    Err(format!("{} Mbit/s is more than the least", given.trim()))
+                } else {
+                    Ok(())
+                }
             }
             Value::Frames(f) => {
                 let mut g: Vec<u64> = given
@@ -133,13 +147,7 @@ pub fn key(lab: Lab, v: &Variant, cx: &Context) -> Result<Vec<Answer>, CourseErr
         Lab::Lab4 => {
             let starved = checks::starved_figures(v)?;
             let lossy = checks::lossy_figures(v, cx)?;
-            let (_, table) = checks::student_table(v)?;
-            let least = table
-                .iter()
-                .filter(|r| r.network.loss == 0.0 && r.stalls == Some(0))
-                .filter_map(|r| r.network.bandwidth_bps)
-                .min()
-                .map_or(0.0, |b| b as f64 / 1e6);
+            let least = checks::least_stall_free_mbps(v)?;
             Ok(vec![
                 Answer {
                     key: "starved_stalls",
@@ -163,8 +171,8 @@ pub fn key(lab: Lab, v: &Variant, cx: &Context) -> Result<Vec<Answer>, CourseErr
                 },
                 Answer {
                     key: "least_stall_free_mbps",
-                    question: "question 16",
-                    value: Value::Mbps(least),
+                    question: "question 4",
+                    value: Value::AtLeast(least),
                 },
             ])
         }
@@ -259,5 +267,12 @@ mod tests {
         assert!(Value::Frames(vec![12, 14]).check("12").is_err());
         assert!(Value::Mbps(2.0).check("2 Mbit/s").is_ok());
         assert!(Value::Mbps(2.0).check("1").is_err());
+        assert!(Value::AtLeast(1.43).check("1.5").is_ok());
+        assert!(Value::AtLeast(1.43).check("1.43 Mbit/s").is_ok());
+        assert!(Value::AtLeast(1.43)
+            .check("1.4")
+            .unwrap_err()
+            .contains("still stalls"));
+        assert!(Value::AtLeast(1.43).check("2").is_err());
     }
 }

@@ -42,6 +42,43 @@ pub fn starved_figures(v: &Variant) -> Result<RunFigures, CourseError> {
     figures(v, Scenario::Starved, Options::new(1))
 }
 
+/// The least bandwidth (Mbit/s, to 0.01) at which the student's `starved`
+/// run plays without a stall: a scan in steps of 0.05 from 1 Mbit/s, then
+/// halving between the last that stalls and the first that does not.
+pub fn least_stall_free_mbps(v: &Variant) -> Result<f64, CourseError> {
+    let stalls = |bps: u64| -> Result<bool, CourseError> {
+        let base = Options {
+            bandwidth: Some(bps),
+            ..Options::new(1)
+        };
+        Ok(figures(v, Scenario::Starved, base)?.stalls.unwrap_or(0) > 0)
+    };
+    let (mut low, mut high) = (1_000_000u64, None);
+    for step in 1..=60u64 {
+        let bps = 1_000_000 + step * 50_000;
+        if stalls(bps)? {
+            low = bps;
+        } else {
+            high = Some(bps);
+            break;
+        }
+    }
+    let mut high = high
+        .ok_or_else(|| CourseError::Simulation("the starved run stalls even at 4 Mbit/s".into()))?;
+    while high - low > 10_000 {
+        let mid = (low + high) / 2 / 10_000 * 10_000;
+        if mid <= low {
+            break;
+        }
+        if stalls(mid)? {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    Ok(high as f64 / 1e6)
+}
+
 /// `streamlab sim lossy --student ID --song ode_to_joy --bandwidth 10M`'s
 /// figures.
 pub fn lossy_figures(v: &Variant, cx: &Context) -> Result<RunFigures, CourseError> {
