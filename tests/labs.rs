@@ -56,11 +56,19 @@ fn blocks(markdown: &str) -> Vec<Block> {
     let mut open: Option<Block> = None;
     // Which kind of block is open: a fence, or a hidden check.
     let mut hidden = false;
-    let start = |info: &str, line: usize| {
-        let mut words = info.split_whitespace();
+    // A fence's first word is its kind (none: not run); a hidden check
+    // is `sh` unless it names another kind, and may start with needs=.
+    let start = |info: &str, line: usize, hidden: bool| {
+        let words: Vec<&str> = info.split_whitespace().collect();
+        let (kind, rest) = match words.split_first() {
+            Some((k, rest)) if !k.starts_with("needs=") => (k.to_string(), rest),
+            _ if hidden => ("sh".to_string(), &words[..]),
+            _ => (String::new(), &words[..]),
+        };
         Block {
-            kind: words.next().unwrap_or("sh").to_string(),
-            needs: words
+            kind,
+            needs: rest
+                .iter()
                 .filter_map(|w| w.strip_prefix("needs="))
                 .map(str::to_string)
                 .collect(),
@@ -73,15 +81,28 @@ fn blocks(markdown: &str) -> Vec<Block> {
         match &mut open {
             None => {
                 if let Some(info) = trimmed.strip_prefix("```") {
-                    open = Some(start(info, i + 1));
+                    open = Some(start(info, i + 1, false));
                     hidden = false;
-                } else if let Some(info) = trimmed.strip_prefix("<!-- ci") {
-                    open = Some(start(info, i + 1));
+                } else if let Some(info) = trimmed
+                    .strip_prefix("<!-- ci")
+                    .filter(|rest| rest.is_empty() || rest.starts_with(' '))
+                {
+                    open = Some(start(info, i + 1, true));
                     hidden = true;
                 }
             }
             Some(_) if !hidden && trimmed.starts_with("```") => out.extend(open.take()),
-            Some(_) if hidden && trimmed.starts_with("-->") => out.extend(open.take()),
+            Some(_) if hidden && trimmed.trim_end().ends_with("-->") => {
+                if let (Some(b), Some(code)) =
+                    (open.as_mut(), trimmed.trim_end().strip_suffix("-->"))
+                {
+                    if !code.trim().is_empty() {
+                        b.code.push_str(code);
+                        b.code.push('\n');
+                    }
+                }
+                out.extend(open.take())
+            }
             Some(b) => {
                 b.code.push_str(line);
                 b.code.push('\n');
@@ -329,13 +350,18 @@ fn the_block_reader_finds_fences_and_their_kinds() {
 #[test]
 fn hidden_checks_run_in_their_place() {
     let md = "```sh\nstreamlab sim lossy | tee out.txt\n```\n<!-- ci\ngrep -q done out.txt\n-->\n\
-              <!-- ci sh-capture needs=tshark\ndumpcap -w x &\n-->\n```text\n```\n";
+              <!-- ci sh-capture needs=tshark\ndumpcap -w x &\n-->\n```text\n```\n\
+              <!-- ci needs=sox\ntest -s a.png -->\n<!-- cite: not a check -->\n```\nplain\n```\n";
     let b = blocks(md);
     let kinds: Vec<&str> = b.iter().map(|b| b.kind.as_str()).collect();
-    assert_eq!(kinds, ["sh", "sh", "sh-capture", "text"]);
+    assert_eq!(kinds, ["sh", "sh", "sh-capture", "text", "sh", ""]);
     assert_eq!(b[1].code, "grep -q done out.txt\n");
     assert_eq!(b[2].needs, ["tshark"]);
     assert_eq!(b[2].line, 7);
+    // A check that names only what it needs is `sh`; its last line may
+    // close the comment.
+    assert_eq!(b[4].needs, ["sox"]);
+    assert_eq!(b[4].code, "test -s a.png \n");
 }
 
 #[test]

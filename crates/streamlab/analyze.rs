@@ -61,7 +61,7 @@ pub struct AnalyzeArgs {
     /// against time, with retransmissions, out-of-order segments, window
     /// probes, zero windows and the track markers) and
     /// stream-N-throughput.svg.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "check")]
     pub plot: Option<PathBuf>,
     /// Show how far the reading got, on stderr: `auto` draws a bar on a
     /// terminal for files of 256 MB or more; `always` draws it on a
@@ -99,7 +99,12 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
         (Box::new(std::io::stdin().lock()), None)
     } else {
         let file = File::open(&args.file).with_context(|| format!("opening {name}"))?;
-        let size = file.metadata().ok().map(|m| m.len());
+        // A pipe or a FIFO named on the command line has no size.
+        let size = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file() && m.len() > 0)
+            .map(|m| m.len());
         (Box::new(file), size)
     };
     let mut input = ProgressReader::new(input, &format!("reading {name}"), size, args.progress);

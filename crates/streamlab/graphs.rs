@@ -81,6 +81,19 @@ pub fn dir_words(dir: Dir) -> &'static str {
     }
 }
 
+/// The latest time of the connection: its last packet's, or a later one a
+/// segment carried (a capture's clock may jump back), so that every point
+/// lies on the time axis.
+fn end_ns(c: &Connection, seg: &Segments) -> u64 {
+    seg.facts
+        .iter()
+        .map(|f| f.time_ns)
+        .fold(c.info.last_time_ns, u64::max)
+}
+
+/// The most throughput bins drawn, however long the connection.
+const MAX_BINS: f64 = 10_000.0;
+
 /// The time-sequence graph of direction `dir` of connection `c`.
 pub fn time_sequence(c: &Connection, seg: &Segments, start_ns: u64, dir: Dir) -> TimeSeq {
     let info = &c.info;
@@ -110,7 +123,7 @@ pub fn time_sequence(c: &Connection, seg: &Segments, start_ns: u64, dir: Dir) ->
     let plain = data.iter().filter(|f| kind(f) == SegmentKind::Data).count();
     let every = plain.div_ceil(MAX_BARS).max(1);
     if every > 1 {
-        title += &format!(" — every {every}th in-order segment drawn");
+        title += &format!(" — 1 in every {every} in-order segments drawn");
     }
     if seg.left_out > 0 {
         title += &format!(" — the last {} segments not drawn", seg.left_out);
@@ -184,7 +197,7 @@ pub fn time_sequence(c: &Connection, seg: &Segments, start_ns: u64, dir: Dir) ->
         window_edge,
         zero_windows,
         markers,
-        end_s: secs(info.last_time_ns, start_ns),
+        end_s: secs(end_ns(c, seg), start_ns),
     }
 }
 
@@ -192,9 +205,13 @@ pub fn time_sequence(c: &Connection, seg: &Segments, start_ns: u64, dir: Dir) ->
 /// retransmissions too, as Wireshark's throughput graph counts), in about
 /// a hundred bins.
 pub fn throughput(c: &Connection, seg: &Segments, start_ns: u64, dir: Dir) -> Throughput {
-    let end_s = secs(c.info.last_time_ns, start_ns);
-    let first_s = secs(c.info.first_time_ns, start_ns);
-    let bin_s = bin_width(end_s - first_s);
+    let end_s = secs(end_ns(c, seg), start_ns);
+    let first_s = seg
+        .facts
+        .iter()
+        .map(|f| secs(f.time_ns, start_ns))
+        .fold(secs(c.info.first_time_ns, start_ns), f64::min);
+    let bin_s = bin_for(end_s - first_s);
     let first_bin = (first_s / bin_s).floor();
     let mut bins: Vec<f64> = Vec::new();
     for f in seg.facts.iter().filter(|f| f.dir == dir && f.len > 0) {
@@ -214,6 +231,13 @@ pub fn throughput(c: &Connection, seg: &Segments, start_ns: u64, dir: Dir) -> Th
         bin_s,
         end_s,
     }
+}
+
+/// The bin width for `span` seconds: a round one giving about a hundred
+/// bins; for a connection whose clock jumped far, wider ones, so never
+/// more than [`MAX_BINS`].
+fn bin_for(span: f64) -> f64 {
+    bin_width(span).max(span / MAX_BINS)
 }
 
 /// A round bin width giving about a hundred bins over `span` seconds.
@@ -303,5 +327,8 @@ mod tests {
         assert_eq!(bin_width(3.2), 0.05);
         assert_eq!(bin_width(0.0), 0.001);
         assert_eq!(bin_width(1e9), 60.0);
+        // A billion seconds (a clock that jumped): at most MAX_BINS bins.
+        assert!(1e9 / bin_for(1e9) <= MAX_BINS);
+        assert_eq!(bin_for(1.0), 0.01);
     }
 }

@@ -100,7 +100,8 @@ impl<R: Read> ProgressReader<R> {
             Shown::None => {}
             Shown::Bar(bar) => bar.set_position(self.done),
             Shown::Lines { label, next } => {
-                while self.done >= *next {
+                // The whole file is said by `finish`, not as 100%.
+                while self.done >= *next && self.total.is_none_or(|t| *next < t) {
                     eprintln!("{label}: {}", words(*next, self.total));
                     *next += step(self.total);
                 }
@@ -200,7 +201,7 @@ mod tests {
         assert_eq!(words(6_100, Some(61_000)), "10% (6 kB of 61 kB)");
         assert_eq!(size(2_500_000), "2.5 MB");
         assert_eq!(step(Some(5)), 1);
-        assert_eq!(step(Some(0)), 1);
+        assert_eq!(step(Some(95)), 10);
     }
 
     #[test]

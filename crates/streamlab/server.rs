@@ -134,6 +134,13 @@ pub fn run(args: ServerArgs) -> Result<()> {
             v.port(),
             v.song()
         );
+        if port != v.port() {
+            tracing::warn!(
+                "--port {port} is not student {}'s port {}: a lab check of this server's capture will say it is not the student's",
+                v.student,
+                v.port()
+            );
+        }
     }
     let addr = SocketAddr::new(args.bind, port);
     let names = library.names().join(", ");

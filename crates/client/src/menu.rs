@@ -198,7 +198,30 @@ pub fn run_menu_with<W: Write>(
 /// the cursor back where it was: save (ESC 7), up one line, clear it,
 /// write, restore (ESC 8).
 pub fn redraw_above(status: &str) -> String {
-    format!("\x1b7\x1b[1A\r\x1b[2K[{status}]\x1b8")
+    format!("\x1b7\x1b[1A\r\x1b[2K[{}]\x1b8", fit(status, width()))
+}
+
+/// The terminal's width in columns, from `COLUMNS` when the shell exports
+/// it, else 80.
+fn width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c >= 20)
+        .unwrap_or(80)
+}
+
+/// `status` cut to fit one line of `columns` with its brackets, ending in
+/// `…` when cut: a line that wrapped would put the redraw on the wrong
+/// line.
+fn fit(status: &str, columns: usize) -> String {
+    let room = columns.saturating_sub(3);
+    if status.chars().count() <= room {
+        return status.to_string();
+    }
+    let mut cut: String = status.chars().take(room.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// After a device list: a number plays that device's song. The prompt says
@@ -265,4 +288,19 @@ fn ask_live<W: Write>(
     input
         .next_line(&mut tick)
         .map_err(|e| ClientError::Io(format!("reading the keyboard: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_status_is_cut_to_one_line() {
+        assert_eq!(fit("playing RV 1.0/2.0 s", 80), "playing RV 1.0/2.0 s");
+        let long = "x".repeat(200);
+        let cut = fit(&long, 40);
+        assert_eq!(cut.chars().count(), 37);
+        assert!(cut.ends_with('…'));
+        assert!(redraw_above(&long).chars().count() < 100);
+    }
 }

@@ -53,11 +53,13 @@ impl Value {
 
     /// `Ok(())` when `given` is this answer; `Err(why not)` otherwise.
     pub fn check(&self, given: &str) -> Result<(), String> {
+        // "0,533" as a Brazilian (or French, or German) student writes it.
         let number = |s: &str| -> Result<f64, String> {
             let t = s
                 .trim()
                 .trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '/')
-                .trim();
+                .trim()
+                .replace(',', ".");
             t.parse::<f64>()
                 .map_err(|_| format!("'{}' is not a number", s.trim()))
         };
@@ -261,6 +263,7 @@ mod tests {
             .unwrap_err()
             .contains("not a number"));
         assert!(Value::Seconds(1.5).check("1.52 s").is_ok());
+        assert!(Value::Seconds(1.5).check("1,52").is_ok());
         assert!(Value::Seconds(1.5).check("1.6").is_err());
         assert!(Value::Seconds(0.0).check("0.005").is_ok());
         assert!(Value::Frames(vec![12, 14]).check("14, 12").is_ok());

@@ -178,12 +178,15 @@ const IDENTITY: [&str; 4] = [
 /// captures' bytes (lab 3), its table (lab 4).
 fn marks(lab: Lab, inputs: &[Input]) -> Vec<Vec<u8>> {
     match lab {
+        // Only connections that speak the protocol: a capture may hold
+        // other loopback traffic.
         Lab::Lab1 | Lab::Lab2 => checks::of_kind(inputs, Kind::Capture)
             .iter()
             .filter_map(|i| capture::analyze(i).ok())
             .flat_map(|a| {
                 a.connections
                     .into_iter()
+                    .filter(|c| c.scan.dialect.is_some())
                     .map(|c| c.info.server.port().to_be_bytes().to_vec())
             })
             .collect(),
@@ -224,16 +227,23 @@ fn own_marks(lab: Lab, v: &Variant) -> Vec<Vec<u8>> {
 
 /// Adds "it is student X's" to identity verdicts that failed because the
 /// file is another student's of the batch.
+/// A student and their submission's folder.
+type Owner = (String, String);
+
 fn name_copies(batch: &mut Batch, handed: &[Option<(Lab, Vec<Input>)>]) {
-    let mut owners: BTreeMap<(Lab, Vec<u8>), (String, String)> = BTreeMap::new();
+    // Every student of the batch whose own hand-in would carry each mark
+    // (two students may share a port: then both are named).
+    let mut owners: BTreeMap<(Lab, Vec<u8>), Vec<Owner>> = BTreeMap::new();
     for (s, h) in batch.submissions.iter().zip(handed) {
         let (Some((lab, _)), Ok(student)) = (h, Student::new(&s.graded.student)) else {
             continue;
         };
         for mark in own_marks(*lab, &Variant::new(student)) {
-            owners
-                .entry((*lab, mark))
-                .or_insert_with(|| (s.graded.student.clone(), s.folder.clone()));
+            let list = owners.entry((*lab, mark)).or_default();
+            let me = (s.graded.student.clone(), s.folder.clone());
+            if !list.contains(&me) {
+                list.push(me);
+            }
         }
     }
     for (s, h) in batch.submissions.iter_mut().zip(handed) {
@@ -246,16 +256,31 @@ fn name_copies(batch: &mut Batch, handed: &[Option<(Lab, Vec<Input>)>]) {
         if !copied {
             continue;
         }
-        let whose = marks(*lab, inputs)
+        let mut whose: Vec<&Owner> = marks(*lab, inputs)
             .into_iter()
             .filter_map(|m| owners.get(&(*lab, m)))
-            .find(|(student, _)| *student != s.graded.student)
-            .cloned();
-        if let Some((student, folder)) = whose {
-            for v in s.graded.verdicts.iter_mut() {
-                if !v.passed && IDENTITY.contains(&v.name.as_str()) {
-                    v.detail += &format!(" — it is student {student}'s (folder {folder})");
-                }
+            .flatten()
+            .filter(|(student, _)| *student != s.graded.student)
+            .collect();
+        whose.sort();
+        whose.dedup();
+        let said = match whose.as_slice() {
+            [] => continue,
+            [(student, folder)] => format!(" — it is student {student}'s (folder {folder})"),
+            many => {
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|(student, folder)| format!("{student} (folder {folder})"))
+                    .collect();
+                format!(
+                    " — it matches the work of {}, who share that mark",
+                    names.join(" and ")
+                )
+            }
+        };
+        for v in s.graded.verdicts.iter_mut() {
+            if !v.passed && IDENTITY.contains(&v.name.as_str()) {
+                v.detail += &said;
             }
         }
     }
@@ -264,10 +289,17 @@ fn name_copies(batch: &mut Batch, handed: &[Option<(Lab, Vec<Input>)>]) {
 /// One row per verdict: folder, student, lab, check, passed, diagnosis.
 pub fn csv(batch: &Batch) -> String {
     let field = |s: &str| {
+        // A spreadsheet runs a cell that starts with = + - @ as a formula:
+        // a student's file name must not.
+        let s = if s.starts_with(['=', '+', '-', '@']) {
+            format!("'{s}")
+        } else {
+            s.to_string()
+        };
         if s.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", s.replace('"', "\"\""))
         } else {
-            s.to_string()
+            s
         }
     };
     let mut out = String::from("folder,student,lab,check,passed,diagnosis\n");
@@ -402,6 +434,14 @@ mod tests {
                 },
             }],
         }
+    }
+
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        let mut b = batch();
+        b.submissions[0].graded.verdicts[0].detail = "=HYPERLINK(\"x\")".into();
+        let text = csv(&b);
+        assert!(text.contains(",\"'=HYPERLINK(\"\"x\"\")\"\n"), "{text}");
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crate::CourseError;
 pub const MAX_ID: usize = 64;
 
 /// A student's ID: 1 to 64 letters, digits, `.`, `_` or `-` (it becomes
-/// part of file names and of the HTML report, so nothing else is taken).
+/// part of file names and of the HTML report, so nothing else is taken),
+/// kept in lower case: `AB123` and `ab123` are one student.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Student(String);
 
@@ -30,7 +31,7 @@ impl Student {
             (_, Some(c)) => Err(CourseError::Student(format!(
                 "student ID '{id}' has {c:?}: use letters, digits, '.', '_' and '-'"
             ))),
-            _ => Ok(Student(id.to_string())),
+            _ => Ok(Student(id.to_ascii_lowercase())),
         }
     }
 
@@ -86,6 +87,7 @@ mod tests {
         assert!(Student::new("<script>").is_err());
         assert!(Student::new(&"x".repeat(65)).is_err());
         assert!(Student::new(&"x".repeat(64)).is_ok());
+        assert_eq!(Student::new("AB123"), Student::new("ab123"));
     }
 
     #[test]

@@ -147,29 +147,42 @@ fn lab2_takes_the_students_own_session_only() {
 
     // No capture at all.
     let g = check(Lab::Lab2, "2023-0001", &[("notes.txt", b"I forgot")]);
-    assert!(failing(&g)[0].contains("no a capture") || failing(&g)[0].contains("capture"));
+    assert_eq!(
+        failing(&g),
+        vec!["capture handed in: no capture among the files; capture your session as part 2 of the handout says".to_string()]
+    );
 }
 
 #[test]
 fn lab1_ties_the_transcript_to_the_capture() {
     let me = variant("2023-0001");
     let capture = session(me.port(), me.song(), Dialect::Framed);
-    // The simulated client is 10.0.0.10:45926.
-    let transcript = |port: u16, commands: &[&str]| -> String {
-        let mut t: String = commands.iter().map(|c| format!("> {c}\n")).collect();
-        t += &format!(
-            "playing '{}' (44100 Hz, 2 ch, s16le, streaming)\n",
-            me.song()
-        );
-        t += &format!(
-            "  1. 10.0.0.10:{port} playing {}  (this client)\n",
-            me.song()
-        );
-        t += "goodbye\n";
-        t
+    // The simulated client is 10.0.0.10:45926. A transcript as the client
+    // writes it: each command echoed, then its answer.
+    let song = me.song();
+    let transcript = |port: u16, commands: &[(&str, String)]| -> String {
+        commands
+            .iter()
+            .map(|(c, answer)| format!("> {c}\n{answer}\n"))
+            .collect::<String>()
+            .replace("PORT", &port.to_string())
     };
-    let all = [
-        "list", "play x", "pause", "resume", "restart", "loop on", "stop", "devices", "quit",
+    let all: Vec<(&str, String)> = vec![
+        ("list", "5 songs:".into()),
+        (
+            "play x",
+            format!("playing '{song}' (44100 Hz, 2 ch, s16le, streaming)"),
+        ),
+        ("pause", format!("paused {song} 0.6/3.4 s, downloaded")),
+        ("resume", format!("playing {song} 0.6/3.4 s, downloaded")),
+        ("restart", format!("playing {song} 0.0/3.4 s, downloaded")),
+        ("loop on", "loop on".into()),
+        ("stop", format!("stopped {song} 0.1/3.4 s, downloaded")),
+        (
+            "devices",
+            format!("1 device:\n  1. 10.0.0.10:PORT stopped {song}  (this client)"),
+        ),
+        ("quit", "goodbye".into()),
     ];
     let good = transcript(45926, &all);
     let g = check(
@@ -179,16 +192,40 @@ fn lab1_ties_the_transcript_to_the_capture() {
     );
     assert!(g.passed(), "{}", g.render());
 
-    // A command left out, and a transcript of another session.
+    // Commands left out; and a pause that did nothing, as without
+    // --realtime, when the song is over before the script pauses it.
     let short = transcript(45926, &all[..6]);
     let g = check(
         Lab::Lab1,
         "2023-0001",
         &[("session.txt", short.as_bytes()), ("lab1.pcapng", &capture)],
     );
-    assert_eq!(
-        failing(&g),
-        vec!["every menu command: session.txt never uses stop, devices, quit".to_string()]
+    let fails = failing(&g);
+    assert!(
+        fails[0].starts_with(
+            "every menu command: session.txt: stop never used; devices never used; quit never used"
+        ),
+        "{fails:?}"
+    );
+    // Without quit no goodbye, without devices no client port to tie.
+    assert!(
+        fails[1].starts_with("goodbye:") && fails[2].starts_with("one session:"),
+        "{fails:?}"
+    );
+    let mut idle = all.clone();
+    idle[2].1 = "nothing is playing".into();
+    let g = check(
+        Lab::Lab1,
+        "2023-0001",
+        &[
+            ("session.txt", transcript(45926, &idle).as_bytes()),
+            ("lab1.pcapng", &capture),
+        ],
+    );
+    let fails = failing(&g);
+    assert!(
+        fails[0].contains("pause said \"nothing is playing\""),
+        "{fails:?}"
     );
     let elsewhere = transcript(50000, &all);
     let g = check(

@@ -19,7 +19,7 @@ pub fn time_sequence(data: &TimeSeq) -> Result<String, PlotError> {
         let mut chart = time_chart(
             root,
             &data.title,
-            data.end_s,
+            timeseq_end(data),
             top,
             "kB (relative sequence number)",
         )?;
@@ -61,16 +61,27 @@ pub fn panel(data: &Panel) -> Result<String, PlotError> {
     render("the run's panel", (1000, 1300), |root| {
         let root = root.titled(&data.title, ("sans-serif", 22)).map_err(err)?;
         let areas = root.split_evenly((4, 1));
-        let end = data.timeseq.end_s;
+        // One time axis for all four graphs, covering every point (the
+        // player may play on after the last segment).
+        let last = |v: &[(f64, u64)]| v.iter().map(|p| p.0).fold(0.0, f64::max);
+        let end = [
+            timeseq_end(&data.timeseq),
+            data.buffer_s.iter().map(|p| p.0).fold(0.0, f64::max),
+            data.stalls.iter().map(|s| s.1).fold(0.0, f64::max),
+            last(&data.in_flight),
+            last(&data.rwnd),
+            data.cwnd.as_deref().map_or(0.0, last),
+        ]
+        .into_iter()
+        .filter(|t| t.is_finite())
+        .fold(0.0, f64::max);
 
         let top = timeseq_top(&data.timeseq);
-        let mut chart = time_chart(
-            &areas[0],
-            "the server's data (time-sequence)",
-            end,
-            top,
-            "kB",
-        )?;
+        let caption = match data.timeseq.title.as_str() {
+            "" => "the server's data (time-sequence)",
+            title => title,
+        };
+        let mut chart = time_chart(&areas[0], caption, end, top, "kB")?;
         draw_timeseq(&mut chart, &data.timeseq, top)?;
         legend(&mut chart)?;
 
@@ -260,7 +271,23 @@ fn cartesian<'a, 'b>(area: &'a Area<'b>, axes: &Axes<'_>) -> Result<Chart<'a, 'b
 fn timeseq_top(data: &TimeSeq) -> f64 {
     let sent = data.segments.iter().map(|s| s.end).max().unwrap_or(0);
     let acked = data.acks.iter().map(|&(_, a)| a).max().unwrap_or(0);
-    nice_top(sent.max(acked) as f64 / 1000.0)
+    let marked = data.markers.iter().map(|m| m.offset).max().unwrap_or(0);
+    nice_top(sent.max(acked).max(marked) as f64 / 1000.0)
+}
+
+/// The time axis's end for a time-sequence graph: `end_s`, or the latest
+/// point if one lies beyond it (a point off the axis would overflow the
+/// drawing's pixel arithmetic).
+fn timeseq_end(data: &TimeSeq) -> f64 {
+    let times = data
+        .segments
+        .iter()
+        .map(|s| s.t)
+        .chain(data.acks.iter().map(|p| p.0))
+        .chain(data.window_edge.iter().map(|p| p.0))
+        .chain(data.zero_windows.iter().map(|p| p.0))
+        .chain(data.markers.iter().map(|m| m.t));
+    times.filter(|t| t.is_finite()).fold(data.end_s, f64::max)
 }
 
 fn draw_timeseq(chart: &mut Chart<'_, '_>, data: &TimeSeq, top: f64) -> Result<(), String> {
@@ -268,7 +295,7 @@ fn draw_timeseq(chart: &mut Chart<'_, '_>, data: &TimeSeq, top: f64) -> Result<(
     // The lines first: the segments' bars are drawn over them.
     if !data.acks.is_empty() {
         let acks: Vec<(f64, f64)> = data.acks.iter().map(|&(t, a)| (t, kb(a))).collect();
-        step_line(chart, &acks, data.end_s, ACK, series::ACK, 2)?;
+        step_line(chart, &acks, timeseq_end(data), ACK, series::ACK, 2)?;
     }
     if !data.window_edge.is_empty() {
         let edge: Vec<(f64, f64)> = data
@@ -276,7 +303,14 @@ fn draw_timeseq(chart: &mut Chart<'_, '_>, data: &TimeSeq, top: f64) -> Result<(
             .iter()
             .map(|&(t, e)| (t, kb(e).min(top)))
             .collect();
-        step_line(chart, &edge, data.end_s, WINDOW, series::WINDOW_EDGE, 2)?;
+        step_line(
+            chart,
+            &edge,
+            timeseq_end(data),
+            WINDOW,
+            series::WINDOW_EDGE,
+            2,
+        )?;
     }
     let kinds = [
         (SegmentKind::Data, DATA, series::DATA),
@@ -331,7 +365,7 @@ fn draw_timeseq(chart: &mut Chart<'_, '_>, data: &TimeSeq, top: f64) -> Result<(
             .legend(|(x, y)| Cross::new((x + 10, y), 5, BLACK.stroke_width(2)));
     }
     // A marker late in the run is named to its left, inside the plot.
-    let late = data.end_s * 0.7;
+    let late = timeseq_end(data) * 0.7;
     chart
         .draw_series(data.markers.iter().map(|m| {
             let width = i32::try_from(m.label.chars().count() * 9).unwrap_or(300);

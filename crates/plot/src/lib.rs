@@ -90,7 +90,8 @@ pub enum SegmentKind {
     Data,
     /// Data sent before (Wireshark's `tcp.analysis.retransmission`).
     Retransmission,
-    /// Data that arrived beyond a hole (`tcp.analysis.out_of_order`).
+    /// Data below the highest sent that filled a hole sooner than a
+    /// retransmission could (Wireshark's `tcp.analysis.out_of_order`).
     OutOfOrder,
     /// A window probe or keep-alive: 0 or 1 byte at the window's edge.
     Probe,

@@ -228,6 +228,27 @@ fn the_experiment_has_a_line_per_loss_rate() {
 }
 
 #[test]
+fn a_point_beyond_the_stated_end_widens_the_axis_instead_of_breaking() {
+    // A capture whose clock jumped: one segment a billion seconds late.
+    let mut data = transfer(false);
+    data.segments.push(Segment {
+        t: 1e9,
+        start: 0,
+        end: 1448,
+        kind: SegmentKind::Retransmission,
+    });
+    let svg = parse(&time_sequence(&data).expect("drawn"));
+    let x = &svg.x_axes()[0];
+    assert!(*x.last().unwrap_or(&0.0) > 1e8, "{x:?}");
+    let panel = Panel {
+        timeseq: data,
+        buffer_s: vec![(0.0, 0.0), (2e9, 0.1)],
+        ..Panel::default()
+    };
+    parse(&streamlab_plot::panel(&panel).expect("drawn"));
+}
+
+#[test]
 fn an_empty_picture_is_still_a_picture() {
     let svg = parse(&time_sequence(&TimeSeq::default()).expect("drawn"));
     assert_eq!(svg.x_axes().len(), 1);

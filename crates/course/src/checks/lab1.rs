@@ -4,10 +4,50 @@ use super::capture::{analyze, own_connections, own_song};
 use super::{missing, of_kind, Input, Kind};
 use crate::{Variant, Verdict};
 
-/// The menu commands the hand-in session uses, as the script echoes them.
-pub const COMMANDS: [&str; 9] = [
-    "list", "play", "pause", "resume", "restart", "loop", "stop", "devices", "quit",
+/// The menu commands the hand-in session uses, and what the client says
+/// when each one took effect (the first line of its answer starts so).
+pub const COMMANDS: [(&str, &str); 9] = [
+    ("list", ""),
+    ("play", "playing '"),
+    ("pause", "paused "),
+    ("resume", "playing "),
+    ("restart", "playing "),
+    ("loop", "loop on"),
+    ("stop", "stopped "),
+    ("devices", ""),
+    ("quit", "goodbye"),
 ];
+
+/// A script transcript cut into commands (`> play RV`) and what followed
+/// each, up to the next command.
+fn exchanges(text: &str) -> Vec<(&str, Vec<&str>)> {
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+    for line in text.lines() {
+        match line.strip_prefix("> ") {
+            Some(cmd) => out.push((cmd.split_whitespace().next().unwrap_or(""), Vec::new())),
+            None => {
+                if let Some((_, answer)) = out.last_mut() {
+                    answer.push(line);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `Ok` when some `command` in the transcript was answered as it is when it
+/// works; otherwise what it said instead, or that it was never used.
+fn took_effect(exchanges: &[(&str, Vec<&str>)], command: &str, answer: &str) -> Result<(), String> {
+    let mut said = None;
+    for (cmd, lines) in exchanges.iter().filter(|(c, _)| *c == command) {
+        let first = lines.first().copied().unwrap_or("");
+        if first.starts_with(answer) {
+            return Ok(());
+        }
+        said.get_or_insert_with(|| format!("{cmd} said \"{first}\""));
+    }
+    Err(said.unwrap_or_else(|| format!("{command} never used")))
+}
 
 pub fn check(v: &Variant, inputs: &[Input]) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
@@ -20,25 +60,28 @@ pub fn check(v: &Variant, inputs: &[Input]) -> Vec<Verdict> {
         )),
         Some(t) => {
             let text = t.text();
-            let echoed: Vec<&str> = text
-                .lines()
-                .filter_map(|l| l.strip_prefix("> "))
-                .filter_map(|c| c.split_whitespace().next())
-                .collect();
-            let absent: Vec<&str> = COMMANDS
+            let said = exchanges(&text);
+            let absent: Vec<String> = COMMANDS
                 .iter()
-                .copied()
-                .filter(|c| !echoed.contains(c))
+                .filter_map(|(c, answer)| took_effect(&said, c, answer).err())
                 .collect();
             verdicts.push(if absent.is_empty() {
                 Verdict::pass(
                     "every menu command",
-                    format!("{}: all {} used", t.name(), COMMANDS.len()),
+                    format!(
+                        "{}: all {} used, each took effect",
+                        t.name(),
+                        COMMANDS.len()
+                    ),
                 )
             } else {
                 Verdict::fail(
                     "every menu command",
-                    format!("{} never uses {}", t.name(), absent.join(", ")),
+                    format!(
+                        "{}: {} (play in real time, --realtime, so the song lasts)",
+                        t.name(),
+                        absent.join("; ")
+                    ),
                 )
             });
             let song = v.song();

@@ -6,10 +6,13 @@
 //! else that is text as a transcript), so the order and the file names
 //! do not matter, except for the answers.
 //!
-//! A check never trusts the student's word for which variant a file is:
+//! A check does not take the student's word for which variant a file is:
 //! simulated files are compared with the kit's own run for the student's
 //! ID, byte for byte; real captures must show the student's port and song.
-//! A file that is right for someone else says so in one line.
+//! A file that is right for someone else says so in one line. Lab 5's
+//! report is the exception: it is read as it is, and a JSON file is easy
+//! to edit, so a teacher who needs certainty runs the checker on the
+//! student's server (`streamlab conformance server --exec`).
 
 use std::path::{Path, PathBuf};
 
@@ -38,13 +41,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn words(self) -> &'static str {
+    /// The kind as a noun, without an article: "capture".
+    fn noun(self) -> &'static str {
         match self {
-            Kind::Capture => "a capture",
-            Kind::Table => "the experiment table",
-            Kind::Report => "a conformance report",
+            Kind::Capture => "capture",
+            Kind::Table => "experiment table",
+            Kind::Report => "conformance report",
             Kind::Answers => "answers.txt",
-            Kind::Transcript => "a transcript",
+            Kind::Transcript => "transcript",
         }
     }
 }
@@ -135,8 +139,8 @@ pub fn of_kind(inputs: &[Input], kind: Kind) -> Vec<&Input> {
 /// A failing verdict when the hand-in has no file of `kind`.
 pub fn missing(kind: Kind, how: &str) -> Verdict {
     Verdict::fail(
-        format!("{} handed in", kind.words()),
-        format!("no {} among the files; {how}", kind.words()),
+        format!("{} handed in", kind.noun()),
+        format!("no {} among the files; {how}", kind.noun()),
     )
 }
 

@@ -119,7 +119,6 @@ impl Sim {
             .collect()
     }
 
-    /// The frames of the configured capture ([`super::SimConfig::capture_at`]).
     /// Each frame's number (1-based, as Wireshark counts) in the capture
     /// taken at `point`, by index into [`Sim::frames`]: its first sighting
     /// there; `None` for a frame that capture never holds.
@@ -144,6 +143,7 @@ impl Sim {
         self.trace.render_numbered(&self.frame_numbers(point))
     }
 
+    /// The frames of the configured capture ([`super::SimConfig::capture_at`]).
     pub fn captured(&self) -> Vec<CapturedFrame<'_>> {
         self.capture(self.config.capture_at)
     }
