@@ -352,3 +352,540 @@ fn a_client_check_needs_a_command() {
         .assert()
         .code(2);
 }
+
+// `streamlab conformance server --exec CMD` (issue 12): the checker starts
+// the server, checks it and stops it. Each command below first writes its
+// shell's pid (`echo $$`) to a file: that shell leads the server's process
+// group, and each test ends by asking the kernel whether anything of that
+// group is left (`kill(-pgid, 0)` must fail with ESRCH).
+
+/// The lab 5 starter, as a student runs it.
+#[cfg(unix)]
+const STARTER: &str = "labs/05-build-your-own/server.py";
+
+/// Is python3 installed? Where it is not, the tests that need it say so and
+/// pass, except when `STREAMLAB_REQUIRE_PYTHON` is set, as CI sets it (the
+/// rule of tests/labs.rs).
+#[cfg(unix)]
+fn python3(test: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok && std::env::var_os("STREAMLAB_REQUIRE_PYTHON").is_some() {
+        panic!("STREAMLAB_REQUIRE_PYTHON is set but python3 is not installed");
+    }
+    if !ok {
+        println!("{test}: skipped (python3 is not installed)");
+    }
+    ok
+}
+
+/// `command` preceded by writing the group's id to `pidfile`.
+#[cfg(unix)]
+fn recording_group(pidfile: &std::path::Path, command: &str) -> String {
+    format!("echo $$ > '{}'; {command}", pidfile.display())
+}
+
+/// The process group a command of [`recording_group`] ran in.
+#[cfg(unix)]
+fn group_of(pidfile: &std::path::Path) -> libc::pid_t {
+    let text = std::fs::read_to_string(pidfile).expect("the command wrote its group's id");
+    text.trim().parse().expect("a pid")
+}
+
+/// Whether no process of group `pgid` is left, zombies included.
+#[cfg(unix)]
+fn group_is_gone(pgid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only asks whether the group exists.
+    let rc = unsafe { libc::kill(-pgid, 0) };
+    rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+/// The check name → "pass"/"fail" of a JSON report.
+#[cfg(unix)]
+fn verdicts(json: &serde_json::Value) -> Vec<(String, String)> {
+    let checks = json["checks"].as_array().expect("a checks array");
+    checks
+        .iter()
+        .map(|c| (c["name"].to_string(), c["result"].to_string()))
+        .collect()
+}
+
+/// The starter started by hand with `--port 0`, and the address it printed.
+#[cfg(unix)]
+fn starter_by_hand() -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new("python3")
+        .args([STARTER, "--port", "0"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs the starter");
+    let stderr = child.stderr.take().expect("a piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(rest) = line.strip_prefix("listening on ") {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the starter says where it listens");
+    (child, addr)
+}
+
+#[cfg(unix)]
+#[test]
+fn exec_gives_the_starter_the_verdicts_it_gets_when_started_by_hand() {
+    if !python3("exec_gives_the_starter_the_verdicts_it_gets_when_started_by_hand") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let pidfile = dir.path().join("group");
+    let patience = ["--timeout-ms", "1500", "--dialect", "original", "--json"];
+    let (mut by_hand, addr) = starter_by_hand();
+    let exec = recording_group(&pidfile, &format!("exec python3 {STARTER} --port {{port}}"));
+    let (hand, started) = std::thread::scope(|s| {
+        let hand = s.spawn(|| {
+            streamlab()
+                .args(["conformance", "server", &addr])
+                .args(patience)
+                .assert()
+                .code(4)
+                .get_output()
+                .stdout
+                .clone()
+        });
+        let started = streamlab()
+            .args(["conformance", "server", "--exec", &exec])
+            .args(patience)
+            .assert()
+            .code(4)
+            .get_output()
+            .stdout
+            .clone();
+        (hand.join().expect("the run by hand"), started)
+    });
+    let _ = by_hand.kill();
+    let _ = by_hand.wait();
+    let hand: serde_json::Value = serde_json::from_slice(&hand).expect("JSON");
+    let started: serde_json::Value = serde_json::from_slice(&started).expect("JSON");
+    assert_eq!(verdicts(&started), verdicts(&hand));
+    // The starter passes some checks and fails others: the comparison
+    // means something.
+    assert!(hand["passed"].as_u64() > Some(0) && hand["failed"].as_u64() > Some(0));
+    assert_eq!(started["exec"]["starts"], 1);
+    assert_eq!(started["exec"]["deaths"], serde_json::json!([]));
+    assert!(hand.get("exec").is_none(), "{hand}");
+    assert!(
+        group_is_gone(group_of(&pidfile)),
+        "the starter outlived the run"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn exec_checks_our_server_and_stops_it() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let pidfile = dir.path().join("group");
+    let server = format!(
+        "exec '{}' server --port {{port}}",
+        env!("CARGO_BIN_EXE_streamlab")
+    );
+    let out = streamlab()
+        .args([
+            "conformance",
+            "server",
+            "--exec",
+            &recording_group(&pidfile, &server),
+        ])
+        .args(["--check", "list", "--check", "quit-goodbye"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("started with: echo $$ > "), "{text}");
+    assert!(text.contains("(one server for every check)"), "{text}");
+    assert!(text.contains("2 of 2 checks passed"), "{text}");
+    assert!(group_is_gone(group_of(&pidfile)));
+}
+
+/// Runs `streamlab conformance server --exec CMD ARGS…` for a server that
+/// never gets to listen: exit code 1, one line on stderr, within `within`.
+#[cfg(unix)]
+fn exec_that_fails_to_start(
+    command: &str,
+    args: &[&str],
+    within: Duration,
+) -> (String, std::process::Output) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let pidfile = dir.path().join("group");
+    let started = std::time::Instant::now();
+    let out = streamlab()
+        .args([
+            "conformance",
+            "server",
+            "--exec",
+            &recording_group(&pidfile, command),
+        ])
+        .args(args)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(started.elapsed() < within, "took {:?}", started.elapsed());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        group_is_gone(group_of(&pidfile)),
+        "a process was left behind"
+    );
+    (stderr, out)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_server_that_exits_at_once_is_one_line_with_its_last_words() {
+    let (stderr, out) = exec_that_fails_to_start(
+        "echo 'no music folder here' >&2; exit 3 # {port}",
+        &[],
+        Duration::from_secs(5),
+    );
+    assert!(
+        stderr.starts_with(
+            "streamlab: the server exited with status 3 before listening on 127.0.0.1:"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.ends_with(": no music folder here\n"), "{stderr}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("no check ran: the server exited with status 3"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("check  "),
+        "no table when nothing ran: {text}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_server_that_exits_at_once_gives_a_json_and_junit_report_that_says_so() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let junit = dir.path().join("report.xml");
+    let (_, out) = exec_that_fails_to_start(
+        "echo 'Traceback (most recent call last):' >&2; echo 'NameError: x' >&2; exit 1 # {port}",
+        &[
+            "--json",
+            "--check",
+            "list",
+            "--check",
+            "quit-goodbye",
+            "--junit",
+            junit.to_str().expect("a UTF-8 path"),
+        ],
+        Duration::from_secs(5),
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(
+        (json["passed"].as_u64(), json["failed"].as_u64()),
+        (Some(0), Some(2))
+    );
+    let error = json["exec"]["start_error"].as_str().expect("a start error");
+    assert!(
+        error.contains("exited with status 1 before listening"),
+        "{error}"
+    );
+    assert!(error.ends_with(": NameError: x"), "{error}");
+    assert_eq!(
+        json["exec"]["output"],
+        serde_json::json!(["Traceback (most recent call last):", "NameError: x"])
+    );
+    assert_eq!(
+        json["checks"][0]["diagnosis"]["sent"],
+        "nothing (the check did not run)"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
+    assert!(xml.contains("tests=\"2\" failures=\"2\""), "{xml}");
+    assert!(
+        xml.contains(
+            "<system-err>Traceback (most recent call last):&#10;NameError: x</system-err>"
+        ),
+        "{xml}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_server_that_never_listens_is_stopped_at_the_start_timeout() {
+    // Two sleepers in the group: the shell's child in the background too.
+    let (stderr, _) = exec_that_fails_to_start(
+        "sleep 60 & sleep 60 # {port}",
+        &["--start-timeout-ms", "500"],
+        Duration::from_secs(5),
+    );
+    assert!(
+        stderr.starts_with("streamlab: the server did not accept connections on 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with(" within 500 ms (it printed nothing)\n"),
+        "{stderr}"
+    );
+}
+
+/// An original-dialect server that lists one song, says goodbye, and dies
+/// with a traceback on any other command (a download, say).
+#[cfg(unix)]
+const DYING_SERVER: &str = r#"
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+while True:
+    c, _ = s.accept()
+    with c:
+        while True:
+            d = c.recv(1024)
+            if not d:
+                break
+            if d.startswith(b"lista"):
+                c.sendall(b"song\n")
+            elif d.startswith(b"quit"):
+                c.sendall(b"goodbye")
+                break
+            else:
+                raise RuntimeError("cannot handle %r" % d)
+"#;
+
+/// Runs the dying server through `--exec` on three checks (`list` passes,
+/// `download-integrity` kills it, `quit-goodbye` comes after), with `extra`
+/// arguments; exit code 4 within 20 s and no process left.
+#[cfg(unix)]
+fn check_the_dying_server(extra: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let script = dir.path().join("dying.py");
+    std::fs::write(&script, DYING_SERVER).expect("writing the script");
+    let pidfile = dir.path().join("group");
+    let command = format!("exec python3 '{}' {{port}}", script.display());
+    let started = std::time::Instant::now();
+    let out = streamlab()
+        .args([
+            "conformance",
+            "server",
+            "--dialect",
+            "original",
+            "--timeout-ms",
+            "1000",
+        ])
+        .args(["--exec", &recording_group(&pidfile, &command)])
+        .args([
+            "--check",
+            "list",
+            "--check",
+            "download-integrity",
+            "--check",
+            "quit-goodbye",
+        ])
+        .args(extra)
+        .assert()
+        .code(4)
+        .get_output()
+        .clone();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(
+        group_is_gone(group_of(&pidfile)),
+        "a process was left behind"
+    );
+    out
+}
+
+#[cfg(unix)]
+#[test]
+fn a_server_that_dies_mid_checks_fails_the_rest_without_running_them() {
+    if !python3("a_server_that_dies_mid_checks_fails_the_rest_without_running_them") {
+        return;
+    }
+    let out = check_the_dying_server(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr,
+        "streamlab: 2 of 3 conformance checks failed; \
+         the server exited with status 1 during download-integrity\n"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("list                pass"), "{text}");
+    assert!(
+        text.contains("  hint:     the server exited with status 1 during this check"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "FAIL quit-goodbye: \"quit\" gets \"goodbye\", then the server closes\n  \
+             sent:     nothing (the check did not run)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  got:      the server is no longer running (it died during download-integrity: it exited with status 1)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("its last output:\n  Traceback (most recent call last):\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  RuntimeError: cannot handle b'download song'\n"),
+        "{text}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn restart_per_check_gives_each_check_a_fresh_server() {
+    if !python3("restart_per_check_gives_each_check_a_fresh_server") {
+        return;
+    }
+    let out = check_the_dying_server(&["--restart-per-check", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(
+        verdicts(&json),
+        [
+            ("\"list\"".to_string(), "\"pass\"".to_string()),
+            ("\"download-integrity\"".into(), "\"fail\"".into()),
+            // The server that download-integrity killed is not the one
+            // quit-goodbye talks to.
+            ("\"quit-goodbye\"".into(), "\"pass\"".into()),
+        ]
+    );
+    assert_eq!(json["exec"]["restart_per_check"], true);
+    assert_eq!(json["exec"]["starts"], 3);
+    assert_eq!(
+        json["exec"]["deaths"],
+        serde_json::json!(["exited with status 1 during download-integrity"])
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_the_checks_stops_the_server_too() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let pidfile = dir.path().join("group");
+    // A framed server waits for the end of a line that an original-dialect
+    // checker never sends: the checker sits in its first check for up to
+    // the minute of --timeout-ms.
+    let server = format!(
+        "exec '{}' server --dialect framed --port {{port}}",
+        env!("CARGO_BIN_EXE_streamlab")
+    );
+    let mut checker = std::process::Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(["conformance", "server", "--dialect", "original"])
+        .args(["--timeout-ms", "60000", "--check", "list"])
+        .args(["--exec", &recording_group(&pidfile, &server)])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the checker starts");
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&pidfile).map_or(true, |t| !t.ends_with('\n')) {
+        assert!(
+            std::time::Instant::now() < until,
+            "the server never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Into the check.
+    std::thread::sleep(Duration::from_millis(1000));
+    let pgid = group_of(&pidfile);
+    assert!(!group_is_gone(pgid), "the server runs during the check");
+    assert!(
+        checker.try_wait().expect("waiting").is_none(),
+        "the checker is in its check"
+    );
+    let pid = libc::pid_t::try_from(checker.id()).expect("a pid");
+    // SAFETY: kill has no memory preconditions; `pid` is our unreaped child.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = checker.try_wait().expect("waiting for the checker") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the checker ignored Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    let mut stderr = String::new();
+    let _ = checker
+        .stderr
+        .take()
+        .map(|mut e| e.read_to_string(&mut stderr));
+    assert_eq!(stderr, "streamlab: interrupted; stopping the server\n");
+    assert!(group_is_gone(pgid), "the server outlived the checker");
+}
+
+#[test]
+fn an_empty_exec_command_is_one_line_and_exit_code_2() {
+    let out = streamlab()
+        .args(["conformance", "server", "--exec", ""])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "streamlab: --exec: the command is empty\n"
+    );
+}
+
+#[test]
+fn an_exec_command_without_a_port_is_one_line_and_exit_code_2() {
+    let out = streamlab()
+        .args(["conformance", "server", "--exec", "python3 server.py"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "streamlab: --exec: 'python3 server.py' does not say where to listen: \
+         put {port} (or {addr}) in it, as in \"python3 server.py --port {port}\"\n"
+    );
+}
+
+#[test]
+fn exec_and_an_address_are_one_or_the_other() {
+    streamlab()
+        .args([
+            "conformance",
+            "server",
+            "127.0.0.1:2635",
+            "--exec",
+            "s {port}",
+        ])
+        .assert()
+        .code(2);
+    streamlab()
+        .args([
+            "conformance",
+            "server",
+            "127.0.0.1:2635",
+            "--restart-per-check",
+        ])
+        .assert()
+        .code(2);
+}

@@ -1,6 +1,6 @@
-//! `streamlab conformance server ADDR` and `streamlab conformance client --
-//! CMD…`: run the named checks of `streamlab-conformance` against anybody's
-//! server or client and print the table, JSON, and/or JUnit XML.
+//! `streamlab conformance server ADDR|--exec CMD` and `streamlab conformance
+//! client -- CMD…`: run the named checks of `streamlab-conformance` against
+//! anybody's server or client and print the table, JSON, and/or JUnit XML.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,17 +12,28 @@ use streamlab_conformance::{preflight, Config, ConformanceError, Dialect, Limits
 use crate::exit::{self, Exit};
 use crate::values::ClientDialect;
 
+/// A mistake on the command line that clap cannot see (a bad `--exec`
+/// command): clap's own exit code for the mistakes it does see.
+const USAGE: u8 = 2;
+
 const EXIT_HELP: &str = "\
 Checks (in order): list, download-integrity, unknown-command, song-not-found,
 quit-goodbye, devices-status, split-command, coalesced-commands,
 vanishing-client, concurrent-clients, over-long-input (docs/conformance.md).
 
+With --exec CMD the checker starts the server itself: CMD runs through sh -c,
+{port} (a free loopback port) and {addr} (127.0.0.1:PORT) filled in; the checks
+run once it accepts connections; then it is stopped (SIGTERM to its process
+group, SIGKILL 2 s later), also on a failure or Ctrl-C.
+
 Exit status: 0 every check passed; 4 some checks failed; 1 the checks could
-not start (bad address, no connection, unknown --check, unreadable --music);
-2 a mistake on the command line.
+not start (bad address, no connection, a server that exited or never listened,
+unknown --check, unreadable --music); 2 a mistake on the command line.
 
 A teacher grading a student's server:
-  streamlab conformance server 127.0.0.1:2635 --dialect original --junit report.xml";
+  streamlab conformance server 127.0.0.1:2635 --dialect original --junit report.xml
+A student, in one command:
+  streamlab conformance server --exec \"python3 server.py --port {port}\" --dialect original";
 
 #[derive(Debug, Args)]
 pub struct ConformanceArgs {
@@ -96,7 +107,17 @@ pub struct ReportArgs {
 #[command(allow_negative_numbers = true)]
 pub struct ServerCheckArgs {
     /// Server address: HOST:PORT, or HOST for port 2635.
-    pub addr: String,
+    #[arg(required_unless_present = "exec", conflicts_with = "exec")]
+    pub addr: Option<String>,
+    /// Start the server with this shell command ({port} and {addr} filled in), check it, stop it.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// --exec: how long the server may take to accept a connection, in milliseconds.
+    #[arg(long, default_value_t = 10_000, conflicts_with = "addr", value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub start_timeout_ms: u64,
+    /// --exec: a fresh server for each check, so that a crash spoils only its own check.
+    #[arg(long, conflicts_with = "addr")]
+    pub restart_per_check: bool,
     /// Which protocol the server speaks.
     #[arg(long, value_enum, default_value_t = ClientDialect::Framed)]
     pub dialect: ClientDialect,
@@ -167,6 +188,31 @@ fn finish(
     json: bool,
     junit: Option<&std::path::Path>,
 ) -> Result<()> {
+    write_report(report, json, junit)?;
+    // With --exec, a server that died says so on the one line too.
+    let died = match report.launched.as_ref().and_then(|l| l.deaths.first()) {
+        Some(death) => format!("; the server {death}"),
+        None => String::new(),
+    };
+    match report.failed() {
+        0 => Ok(()),
+        failed => Err(Exit::new(
+            exit::CHECKS_FAILED,
+            format!(
+                "{failed} of {} conformance checks failed{died}",
+                report.results.len()
+            ),
+        )
+        .into()),
+    }
+}
+
+/// Writes the JUnit file and prints the table or JSON.
+fn write_report(
+    report: &streamlab_conformance::Report,
+    json: bool,
+    junit: Option<&std::path::Path>,
+) -> Result<()> {
     if let Some(path) = junit {
         std::fs::write(path, report.to_junit())
             .with_context(|| format!("writing {}", path.display()))?;
@@ -177,24 +223,19 @@ fn finish(
     };
     // A reader that went away (`… | head`) is not an error worth a line.
     let _ = std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes());
-    match report.failed() {
-        0 => Ok(()),
-        failed => Err(Exit::new(
-            exit::CHECKS_FAILED,
-            format!(
-                "{failed} of {} conformance checks failed",
-                report.results.len()
-            ),
-        )
-        .into()),
-    }
+    Ok(())
 }
 
 fn server(args: ServerCheckArgs) -> Result<()> {
     let dialect = dialect_of(args.dialect);
     let only = (!args.report.checks.is_empty()).then_some(args.report.checks.as_slice());
     streamlab_conformance::checks::select(only)?;
-    let mut config = Config::new(first_reachable(&args.addr, dialect)?, dialect);
+    let addr = match (&args.addr, &args.exec) {
+        (Some(addr), _) => first_reachable(addr, dialect)?,
+        // Filled in with the started server's address.
+        (None, _) => std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
+    let mut config = Config::new(addr, dialect);
     config.limits = Limits {
         timeout: Duration::from_millis(args.timeout_ms),
         settle: Duration::from_millis(args.settle_ms),
@@ -204,8 +245,50 @@ fn server(args: ServerCheckArgs) -> Result<()> {
         let library = crate::music::load_library(Some(dir))?;
         config.reference = Some(library.load_all()?);
     }
+    if let Some(command) = &args.exec {
+        return exec(&config, command, &args, only);
+    }
     let report = streamlab_conformance::run_with(&config, only, &mut progress())?;
     finish(&report, args.report.json, args.report.junit.as_deref())
+}
+
+/// `--exec CMD`: start the server, check it, stop it, on every path.
+#[cfg(unix)]
+fn exec(
+    config: &Config,
+    command: &str,
+    args: &ServerCheckArgs,
+    only: Option<&[String]>,
+) -> Result<()> {
+    use streamlab_conformance::launch::{self, Exec, ServerCommand, Stopper};
+    let command =
+        ServerCommand::parse(command).map_err(|e| Exit::new(USAGE, format!("--exec: {e}")))?;
+    let exec = Exec {
+        start_timeout: Duration::from_millis(args.start_timeout_ms),
+        restart_per_check: args.restart_per_check,
+        ..Exec::new(command)
+    };
+    let stopper = Stopper::new(launch::GRACE);
+    let on_interrupt = stopper.clone();
+    // Ctrl-C reaches the checker, not the server (in a group of its own):
+    // stop the server, then end as an interrupted program does.
+    ctrlc::set_handler(move || {
+        eprintln!("streamlab: interrupted; stopping the server");
+        on_interrupt.stop_now();
+        std::process::exit(130);
+    })
+    .context("installing the Ctrl-C handler")?;
+    let report = launch::run_exec(config, &exec, only, &stopper, &mut progress())?;
+    if let Some(error) = report.start_error() {
+        write_report(&report, args.report.json, args.report.junit.as_deref())?;
+        anyhow::bail!("{error}");
+    }
+    finish(&report, args.report.json, args.report.junit.as_deref())
+}
+
+#[cfg(not(unix))]
+fn exec(_: &Config, _: &str, _: &ServerCheckArgs, _: Option<&[String]>) -> Result<()> {
+    Err(Exit::new(USAGE, "--exec needs a Unix system (process groups)").into())
 }
 
 /// The first address of `addr` that accepts a connection (`localhost` may

@@ -21,12 +21,18 @@
 //!
 //! What each check sends and expects, per dialect, is in
 //! `docs/conformance.md`; the checks' own descriptions say it in one line.
+//! The checker can also start the server itself, check it and stop it
+//! (`--exec`, [`launch`]), and check a client program ([`client`]).
 
 pub mod checks;
 pub mod client;
 pub mod connection;
 pub mod diagnosis;
 pub mod exchanges;
+#[cfg(unix)]
+pub mod launch;
+#[cfg(unix)]
+pub mod process;
 pub mod report;
 pub mod source;
 
@@ -36,7 +42,7 @@ use std::time::{Duration, Instant};
 
 pub use checks::Check;
 pub use diagnosis::Diagnosis;
-pub use report::{CheckResult, Report, Subject, Verdict, JSON_SCHEMA};
+pub use report::{CheckResult, Launched, Report, Subject, Verdict, JSON_SCHEMA};
 pub use streamlab_proto::{Dialect, Track};
 
 /// What can stop the checker before any check runs.

@@ -59,6 +59,29 @@ pub struct Report {
     pub dialect: &'static str,
     pub timeout_ms: u64,
     pub results: Vec<CheckResult>,
+    /// With `--exec`: the server the checker started, and what became of it.
+    pub launched: Option<Launched>,
+}
+
+/// A server the checker started itself (`--exec`), and what became of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Launched {
+    /// The command as given, placeholders not filled in.
+    pub command: String,
+    /// A fresh server for each check, or one for the whole run.
+    pub restart_per_check: bool,
+    /// How many times it was started and listened.
+    pub starts: usize,
+    /// Why no check ran: it exited before listening, or never listened
+    /// (with its last line of output).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_error: Option<String>,
+    /// Each time it ended by itself during a check:
+    /// `exited with status 1 during download-integrity`.
+    pub deaths: Vec<String>,
+    /// Its last lines on stderr (or stdout when stderr had none), when it
+    /// did not start or died; else empty.
+    pub output: Vec<String>,
 }
 
 impl Report {
@@ -69,7 +92,19 @@ impl Report {
             dialect: config.dialect.as_str(),
             timeout_ms: u64::try_from(config.limits.timeout.as_millis()).unwrap_or(u64::MAX),
             results,
+            launched: None,
         }
+    }
+
+    /// The report of a run whose server the checker started.
+    pub fn with_launched(mut self, launched: Launched) -> Report {
+        self.launched = Some(launched);
+        self
+    }
+
+    /// With `--exec`, why no check ran, when the server did not start.
+    pub fn start_error(&self) -> Option<&str> {
+        self.launched.as_ref()?.start_error.as_deref()
     }
 
     pub fn failed(&self) -> usize {
@@ -98,6 +133,16 @@ impl Report {
             "conformance of {of} ({} dialect, timeout {} ms)\n\n",
             self.dialect, self.timeout_ms
         );
+        if let Some(launched) = &self.launched {
+            out.insert_str(out.len() - 1, &launched.heading());
+            if let Some(error) = &launched.start_error {
+                let _ = writeln!(out, "no check ran: {error}");
+                if !launched.output.is_empty() {
+                    out.push_str(&launched.render_output());
+                }
+                return out;
+            }
+        }
         let _ = write!(out, "{:<width$}  result", "check");
         out.push_str(if times { "      ms\n" } else { "\n" });
         for r in &self.results {
@@ -117,6 +162,10 @@ impl Report {
             if let Verdict::Fail(d) = &r.verdict {
                 let _ = write!(out, "\nFAIL {}: {}\n{}", r.name, r.description, d.render());
             }
+        }
+        if let Some(launched) = self.launched.as_ref().filter(|l| !l.deaths.is_empty()) {
+            let _ = writeln!(out, "\nthe server {}", launched.deaths.join("; then "));
+            out.push_str(&launched.render_output());
         }
         let total = self.results.len();
         let _ = write!(
@@ -157,6 +206,7 @@ impl Report {
             passed: self.results.len() - self.failed(),
             failed: self.failed(),
             checks,
+            exec: self.launched.as_ref(),
         };
         // Plain structs of strings and numbers always serialize.
         serde_json::to_string_pretty(&doc).unwrap_or_default()
@@ -214,7 +264,37 @@ impl Report {
             }
             out.push_str("  </testcase>\n");
         }
+        if let Some(launched) = self.launched.as_ref().filter(|l| !l.output.is_empty()) {
+            let _ = writeln!(
+                out,
+                "  <system-err>{}</system-err>",
+                xml(&launched.output.join("\n"))
+            );
+        }
         out.push_str("</testsuite>\n");
+        out
+    }
+}
+
+impl Launched {
+    /// The heading's second line: `started with: CMD (one server for every check)`.
+    fn heading(&self) -> String {
+        let how = match self.restart_per_check {
+            true => "a fresh server for each check",
+            false => "one server for every check",
+        };
+        format!("started with: {} ({how})\n", self.command)
+    }
+
+    /// The server's last lines, indented, under a line that says so.
+    fn render_output(&self) -> String {
+        if self.output.is_empty() {
+            return "it printed nothing\n".into();
+        }
+        let mut out = String::from("its last output:\n");
+        for line in &self.output {
+            let _ = writeln!(out, "  {line}");
+        }
         out
     }
 }
@@ -232,6 +312,9 @@ struct JsonReport<'a> {
     passed: usize,
     failed: usize,
     checks: Vec<JsonCheck<'a>>,
+    /// With `--exec` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exec: Option<&'a Launched>,
 }
 
 #[derive(Serialize)]

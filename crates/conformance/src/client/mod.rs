@@ -134,6 +134,7 @@ pub fn run_with(
         dialect: config.dialect.as_str(),
         timeout_ms: u64::try_from(config.timeout.as_millis()).unwrap_or(u64::MAX),
         results,
+        launched: None,
     })
 }
 

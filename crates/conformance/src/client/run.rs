@@ -69,7 +69,7 @@ pub fn run(argv: &[String], stdin: Option<&[u8]>, timeout: Duration) -> std::io:
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    crate::process::lead_own_group(&mut command);
     let start = Instant::now();
     let mut child = command.spawn()?;
     if let (Some(mut pipe), Some(bytes)) = (child.stdin.take(), stdin) {
@@ -168,14 +168,7 @@ fn exit_of(status: std::process::ExitStatus) -> Exit {
 /// Whether the child has exited, leaving it a zombie (not reaped).
 #[cfg(unix)]
 fn exited_unreaped(child: &mut Child) -> bool {
-    let pid: libc::id_t = child.id();
-    // SAFETY: `info` is a plain C struct that waitid fills in; WNOWAIT
-    // leaves the child to be reaped by `Child::wait` later.
-    unsafe {
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
-        libc::waitid(libc::P_PID, pid, &mut info, flags) == 0 && info.si_pid() != 0
-    }
+    crate::process::Group::of(child).ended().is_some()
 }
 
 #[cfg(not(unix))]
@@ -183,16 +176,11 @@ fn exited_unreaped(child: &mut Child) -> bool {
     matches!(child.try_wait(), Ok(Some(_)))
 }
 
+/// Kills whatever the client left running in its group; the child is not
+/// reaped yet, so the group's id is still its own.
 #[cfg(unix)]
 fn kill_group(child: &Child) {
-    if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: kill has no memory preconditions; the group is the one
-        // the child leads (`process_group(0)`), and the child is not yet
-        // reaped, so the id still names that group.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-    }
+    crate::process::Group::of(child).signal(libc::SIGKILL);
 }
 
 #[cfg(not(unix))]
