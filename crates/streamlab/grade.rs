@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use streamlab_conformance::launch::{self, Stopper};
 use streamlab_course::checks::Context;
 use streamlab_course::grade;
 
@@ -18,7 +19,10 @@ use crate::music::default_music_dir;
 pub const GRADE_HELP: &str = "\
 DIR holds one folder per submission; each has a submission.txt with two
 lines, 'student: ID' and 'lab: labN', and the hand-in's files (see
-`streamlab check --help` for what each lab takes). The exit status is 0
+`streamlab check --help` for what each lab takes). For lab 5 a line
+'exec: python3 server.py --port {port}' has grade start the hand-in's
+server from its folder and check it (add 'dialect: framed' for a framed
+server), instead of reading a report. The exit status is 0
 when every submission was graded, whatever the grades; 1 when DIR cannot be
 read.";
 
@@ -35,6 +39,10 @@ pub struct GradeArgs {
     /// The folder the bundled songs are in [default: music/].
     #[arg(long, value_name = "DIR")]
     pub music: Option<PathBuf>,
+    /// Submissions graded at once [default: the number of cores]. A lab 5
+    /// server spends most of a check waiting, so more than the cores pays.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub jobs: Option<u64>,
 }
 
 pub fn run(args: GradeArgs) -> Result<()> {
@@ -43,7 +51,22 @@ pub fn run(args: GradeArgs) -> Result<()> {
     };
     let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
     std::fs::create_dir_all(&out).with_context(|| format!("making {}", out.display()))?;
-    let batch = grade::grade_dir(&args.dir, &cx, &mut |i, n, s| {
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    );
+    // One stopper per worker: a Ctrl-C stops every lab 5 server running.
+    let stoppers: Vec<Stopper> = (0..jobs).map(|_| Stopper::new(launch::GRACE)).collect();
+    let on_interrupt = stoppers.clone();
+    ctrlc::set_handler(move || {
+        for s in &on_interrupt {
+            s.stop_now();
+        }
+        eprintln!("streamlab: interrupted; every server started is stopped");
+        std::process::exit(130);
+    })
+    .context("installing the stop-signal handler")?;
+    let batch = grade::grade_dir(&args.dir, &cx, &stoppers, &mut |i, n, s| {
         let (p, t) = s.graded.score();
         eprintln!(
             "[{i}/{n}] {}: student {} {} — {p} of {t} passed",

@@ -16,7 +16,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
 use minijinja::{context, Environment};
+use streamlab_conformance::launch::{self, Exec, ServerCommand, Stopper, GRACE};
+use streamlab_conformance::Config;
+use streamlab_proto::Dialect;
 
 use crate::checks::{self, capture, Context, Input, Kind};
 use crate::{answers, CourseError, Graded, Lab, Student, Variant, Verdict};
@@ -66,10 +72,15 @@ pub fn folders(dir: &Path) -> Result<Vec<PathBuf>, CourseError> {
 
 /// Grades every submission folder of `dir`; `progress` hears of each as
 /// it is done (its number, how many, and it).
+///
+/// Submissions are graded by `stoppers.len()` workers at once (at least
+/// one); each worker starts a lab 5 server with its own stopper, which a
+/// Ctrl-C handler may use to stop it.
 pub fn grade_dir(
     dir: &Path,
     cx: &Context,
-    progress: &mut dyn FnMut(usize, usize, &Submission),
+    stoppers: &[Stopper],
+    progress: &mut (dyn FnMut(usize, usize, &Submission) + Send),
 ) -> Result<Batch, CourseError> {
     let folders = folders(dir)?;
     if folders.is_empty() {
@@ -78,17 +89,62 @@ pub fn grade_dir(
             dir.display()
         )));
     }
+    let fallback = [Stopper::new(GRACE)];
+    let stoppers = if stoppers.is_empty() {
+        &fallback[..]
+    } else {
+        stoppers
+    };
+    let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Graded1>>> = folders.iter().map(|_| Mutex::new(None)).collect();
+    let progress = Mutex::new(progress);
+    std::thread::scope(|scope| {
+        for stopper in stoppers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(folder) = folders.get(i) else { break };
+                let graded = grade_one(folder, cx, stopper);
+                let n = finished.fetch_add(1, Ordering::Relaxed) + 1;
+                if let Ok(mut report) = progress.lock() {
+                    (*report)(n, folders.len(), &graded.0);
+                }
+                if let Ok(mut slot) = results[i].lock() {
+                    *slot = Some(graded);
+                }
+            });
+        }
+    });
     let mut batch = Batch::default();
-    let mut handed: Vec<Option<(Lab, Vec<Input>)>> = Vec::new();
-    for (i, folder) in folders.iter().enumerate() {
-        let (submission, inputs) = grade_one(folder, cx);
-        progress(i + 1, folders.len(), &submission);
-        batch.submissions.push(submission);
-        handed.push(inputs);
+    let mut handed = Vec::new();
+    for (slot, folder) in results.into_iter().zip(&folders) {
+        let graded = slot.into_inner().ok().flatten().unwrap_or_else(|| {
+            // A worker that panicked: its folder says so.
+            let name = folder_name(folder);
+            (
+                Submission {
+                    folder: name.clone(),
+                    graded: Graded {
+                        student: name,
+                        lab: "?".into(),
+                        verdicts: vec![Verdict::fail(
+                            "the submission",
+                            "grading it failed unexpectedly",
+                        )],
+                    },
+                },
+                None,
+            )
+        });
+        batch.submissions.push(graded.0);
+        handed.push(graded.1);
     }
     name_copies(&mut batch, &handed);
     Ok(batch)
 }
+
+/// One folder graded, and what it handed in (for naming copies).
+type Graded1 = (Submission, Option<(Lab, Vec<Input>)>);
 
 fn folder_name(folder: &Path) -> String {
     folder.file_name().map_or_else(
@@ -98,7 +154,7 @@ fn folder_name(folder: &Path) -> String {
 }
 
 /// One folder: its manifest, its files, its check.
-fn grade_one(folder: &Path, cx: &Context) -> (Submission, Option<(Lab, Vec<Input>)>) {
+fn grade_one(folder: &Path, cx: &Context, stopper: &Stopper) -> Graded1 {
     let name = folder_name(folder);
     let broken = |why: String| Submission {
         folder: name.clone(),
@@ -108,7 +164,7 @@ fn grade_one(folder: &Path, cx: &Context) -> (Submission, Option<(Lab, Vec<Input
             verdicts: vec![Verdict::fail("the submission", why)],
         },
     };
-    let (student, lab) = match manifest(folder) {
+    let (student, lab, fields) = match manifest(folder) {
         Ok(m) => m,
         Err(why) => return (broken(why), None),
     };
@@ -122,6 +178,25 @@ fn grade_one(folder: &Path, cx: &Context) -> (Submission, Option<(Lab, Vec<Input
     };
     files.sort();
     let variant = Variant::new(student.clone());
+    if let (Lab::Lab5, Some(exec)) = (lab, fields.get("exec")) {
+        let dialect = fields
+            .get("dialect")
+            .map(String::as_str)
+            .unwrap_or("original");
+        let verdicts = run_server(folder, exec, dialect, stopper);
+        let graded = Graded {
+            student: student.to_string(),
+            lab: lab.name().into(),
+            verdicts,
+        };
+        return (
+            Submission {
+                folder: name,
+                graded,
+            },
+            None,
+        );
+    }
     let inputs = match checks::read_inputs(&files) {
         Ok(i) => i,
         Err(e) => {
@@ -149,7 +224,7 @@ fn grade_one(folder: &Path, cx: &Context) -> (Submission, Option<(Lab, Vec<Input
 }
 
 /// The student and lab a folder's manifest names.
-fn manifest(folder: &Path) -> Result<(Student, Lab), String> {
+fn manifest(folder: &Path) -> Result<(Student, Lab, BTreeMap<String, String>), String> {
     let path = folder.join(MANIFEST);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         format!("no readable {MANIFEST} ({e}): write one with 'student: ID' and 'lab: labN' lines")
@@ -163,7 +238,57 @@ fn manifest(folder: &Path) -> Result<(Student, Lab), String> {
         .ok_or_else(|| format!("{MANIFEST} has no 'lab: labN' line"))?;
     let student = Student::new(student).map_err(|e| format!("{MANIFEST}: {e}"))?;
     let lab = lab.parse::<Lab>().map_err(|e| format!("{MANIFEST}: {e}"))?;
-    Ok((student, lab))
+    Ok((student, lab, fields))
+}
+
+/// Lab 5 with an `exec:` line: starts the hand-in's server from its folder
+/// (`cd FOLDER && EXEC`, `{port}` a free loopback port), runs the
+/// conformance checks against it and stops it, as `streamlab conformance
+/// server --exec` does. The teacher ran it, so the report needs no port
+/// of the student's to be believed.
+fn run_server(folder: &Path, exec: &str, dialect: &str, stopper: &Stopper) -> Vec<Verdict> {
+    let name = "your own server";
+    let dialect = match dialect {
+        "original" => Dialect::Original,
+        "framed" => Dialect::Framed,
+        other => {
+            return vec![Verdict::fail(
+                name,
+                format!("{MANIFEST}: dialect '{other}' (original or framed)"),
+            )]
+        }
+    };
+    let Some(dir) = folder.to_str().filter(|d| !d.contains('\'')) else {
+        return vec![Verdict::fail(
+            name,
+            format!(
+                "{}: a folder name with a quote cannot be run",
+                folder.display()
+            ),
+        )];
+    };
+    let template = format!("cd '{dir}' && {exec}");
+    let command = match ServerCommand::parse(&template) {
+        Ok(c) => c,
+        Err(e) => return vec![Verdict::fail(name, format!("{MANIFEST}: exec: {e}"))],
+    };
+    let config = Config::new(launch::placeholder_addr(), dialect);
+    let report = match launch::run_exec(&config, &Exec::new(command), None, stopper, &mut |_, _| {})
+    {
+        Ok(r) => r,
+        Err(e) => return vec![Verdict::fail(name, e.to_string())],
+    };
+    let doc: serde_json::Value = match serde_json::from_str(&report.to_json()) {
+        Ok(d) => d,
+        Err(e) => return vec![Verdict::fail(name, format!("the checker's report: {e}"))],
+    };
+    let started = match report.start_error() {
+        None => Verdict::pass(name, format!("started by grade from this folder: {exec}")),
+        Some(why) => Verdict::fail(name, why.to_string()),
+    };
+    std::iter::once(started)
+        .chain(checks::lab5_verdicts(&doc))
+        .collect()
 }
 
 /// The verdicts that say whose a file is.

@@ -74,6 +74,14 @@ pub fn check(v: &Variant, inputs: &[Input]) -> Vec<Verdict> {
             format!("the report does not say which server it checked ({server:?}); {how}"),
         ),
     });
+    verdicts.extend(check_verdicts(&doc));
+    verdicts
+}
+
+/// A verdict per check of a conformance report (JSON): passed, or failed
+/// with what was expected and what came.
+pub fn check_verdicts(doc: &Value) -> Vec<Verdict> {
+    let mut verdicts = Vec::new();
     let checks = doc["checks"].as_array().cloned().unwrap_or_default();
     if checks.is_empty() {
         verdicts.push(Verdict::fail("the checks", "the report holds no check"));
