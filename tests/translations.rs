@@ -23,7 +23,7 @@
 //!   handout that has a translation points to the translation instead.
 //!
 //! And every English handout (`labs/*.md`, `labs/NN-name/README.md`) has a
-//! translation, except those in `NOT_YET_TRANSLATED`.
+//! translation.
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -32,13 +32,6 @@ use sha2::{Digest, Sha256};
 
 /// Where the translations live, under the repository's root.
 const TRANSLATIONS: &str = "labs/pt-BR";
-
-/// English handouts allowed to have no translation yet, and why.
-const NOT_YET_TRANSLATED: &[&str] = &[
-    // Lab 5 was being rewritten while labs 1-4 were translated (issue 12);
-    // it is to be translated once it settles. Remove it from here then.
-    "labs/05-build-your-own/README.md",
-];
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -367,7 +360,7 @@ fn every_english_handout_has_a_translation() {
     );
     let problems: Vec<String> = handouts
         .iter()
-        .filter(|h| !translated.contains(*h) && !NOT_YET_TRANSLATED.contains(&h.as_str()))
+        .filter(|h| !translated.contains(*h))
         .map(|h| {
             format!(
                 "{h} has no translation: write {TRANSLATIONS}/{}",
