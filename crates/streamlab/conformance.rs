@@ -200,7 +200,7 @@ fn finish(
             exit::CHECKS_FAILED,
             format!(
                 "{failed} of {} conformance checks failed{died}",
-                report.results.len()
+                report.results.len() - report.not_applicable()
             ),
         )
         .into()),

@@ -18,6 +18,8 @@ pub const JSON_SCHEMA: &str = "streamlab-conformance/1";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Pass,
+    /// The check is not about this dialect; why, in a line.
+    NotApplicable(&'static str),
     Fail(Diagnosis),
 }
 
@@ -36,8 +38,10 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// True unless the check failed: a check that does not apply to the
+    /// dialect is not held against the server.
     pub fn passed(&self) -> bool {
-        self.verdict == Verdict::Pass
+        !matches!(self.verdict, Verdict::Fail(_))
     }
 }
 
@@ -111,6 +115,14 @@ impl Report {
         self.results.iter().filter(|r| !r.passed()).count()
     }
 
+    /// Checks that are about the other dialect only.
+    pub fn not_applicable(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| matches!(r.verdict, Verdict::NotApplicable(_)))
+            .count()
+    }
+
     pub fn all_passed(&self) -> bool {
         self.failed() == 0
     }
@@ -146,7 +158,11 @@ impl Report {
         let _ = write!(out, "{:<width$}  result", "check");
         out.push_str(if times { "      ms\n" } else { "\n" });
         for r in &self.results {
-            let result = if r.passed() { "pass" } else { "FAIL" };
+            let result = match r.verdict {
+                Verdict::Pass => "pass",
+                Verdict::NotApplicable(_) => "n/a",
+                Verdict::Fail(_) => "FAIL",
+            };
             let _ = write!(out, "{:<width$}  {result}", r.name);
             if times {
                 let _ = write!(out, "  {:>8}", r.elapsed.as_millis());
@@ -168,11 +184,21 @@ impl Report {
             out.push_str(&launched.render_output());
         }
         let total = self.results.len();
+        let na = self.not_applicable();
+        let applied = total - na;
         let _ = write!(
             out,
-            "\n{} of {total} checks passed\n",
-            total - self.failed()
+            "\n{} of {applied} checks passed",
+            applied - self.failed()
         );
+        if na > 0 {
+            let _ = write!(
+                out,
+                " ({na} not applicable to the {} dialect)",
+                self.dialect
+            );
+        }
+        out.push('\n');
         out
     }
 
@@ -184,10 +210,14 @@ impl Report {
             .map(|r| JsonCheck {
                 name: r.name,
                 description: &r.description,
-                result: if r.passed() { "pass" } else { "fail" },
+                result: match r.verdict {
+                    Verdict::Pass => "pass",
+                    Verdict::NotApplicable(_) => "n/a",
+                    Verdict::Fail(_) => "fail",
+                },
                 ms: u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
                 diagnosis: match &r.verdict {
-                    Verdict::Pass => None,
+                    Verdict::Pass | Verdict::NotApplicable(_) => None,
                     Verdict::Fail(d) => Some(d),
                 },
                 note: r.note.as_deref(),
@@ -203,8 +233,9 @@ impl Report {
             client,
             dialect: self.dialect,
             timeout_ms: self.timeout_ms,
-            passed: self.results.len() - self.failed(),
+            passed: self.results.len() - self.failed() - self.not_applicable(),
             failed: self.failed(),
+            not_applicable: self.not_applicable(),
             checks,
             exec: self.launched.as_ref(),
         };
@@ -220,7 +251,7 @@ impl Report {
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let _ = writeln!(
             out,
-            "<testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{}\">",
+            "<testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{}\">",
             xml(&format!(
                 "streamlab conformance {}{} ({})",
                 match self.subject {
@@ -232,6 +263,7 @@ impl Report {
             )),
             self.results.len(),
             self.failed(),
+            self.not_applicable(),
             secs(total)
         );
         for r in &self.results {
@@ -251,6 +283,9 @@ impl Report {
                 continue;
             }
             out.push_str(">\n");
+            if let Verdict::NotApplicable(why) = &r.verdict {
+                let _ = writeln!(out, "    <skipped message=\"{}\"/>", xml(why));
+            }
             if let Verdict::Fail(d) = &r.verdict {
                 let _ = writeln!(
                     out,
@@ -311,6 +346,8 @@ struct JsonReport<'a> {
     timeout_ms: u64,
     passed: usize,
     failed: usize,
+    /// Checks about the other dialect only (`"result": "n/a"`).
+    not_applicable: usize,
     checks: Vec<JsonCheck<'a>>,
     /// With `--exec` only.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -58,6 +58,9 @@ broken_servers! {
     unknown_command_as_a_server_error: framed, Err500ForUnknown fails "unknown-command" saying "got:      \"ERR 500 what?\"";
     not_found_in_english: original, EnglishNotFound fails "song-not-found" saying "não encontrada";
     not_found_as_a_bad_request: framed, NotFoundAs400 fails "song-not-found" saying "expected: \"ERR 404 <message>\"";
+    help_that_forgets_a_command: framed, HelpWithoutDevices fails "help" saying "no line for devices";
+    a_nameless_download_as_not_found: framed, EmptyDownloadIsNotFound fails "bad-request" saying "expected: \"ERR 400 <message>\"";
+    any_state_taken: framed, AnyStatus fails "bad-request" saying "got:      \"OK\"";
     quit_without_goodbye: original, NoGoodbye fails "quit-goodbye" saying "got:      the connection closed";
     goodbye_without_the_close: framed, StaysOpenAfterQuit fails "quit-goodbye" saying "must close its socket";
     att_status_answered: original, AnswersAttStatus fails "devices-status" saying "got:      \"ok\"";

@@ -393,6 +393,8 @@ fn lab5_reads_the_conformance_report_of_the_students_server() {
             "passed": 1, "failed": 0,
             "checks": [
                 {"name": "list", "description": "", "result": "pass", "ms": 3, "diagnosis": null},
+                {"name": "help", "description": "not applicable: the original dialect has no help command",
+                 "result": "n/a", "ms": 0, "diagnosis": null},
                 {"name": "download", "description": "", "result": result, "ms": 3,
                  "diagnosis": {"sent": "download x", "expected": "track_data_start", "got": "a close", "hint": "look at recv"}},
             ]
@@ -405,6 +407,12 @@ fn lab5_reads_the_conformance_report_of_the_students_server() {
         &[("conformance.json", report(v.port(), "pass").as_bytes())],
     );
     assert!(g.passed(), "{}", g.render());
+    // The check that does not apply to the dialect gives no verdict.
+    assert!(
+        !g.verdicts.iter().any(|v| v.name == "check help"),
+        "{}",
+        g.render()
+    );
     let g = check(
         Lab::Lab5,
         "s1",

@@ -28,6 +28,11 @@ pub const HELLO_PREFIX: &[u8] = HELLO_WORD.as_bytes();
 pub const HELLO_WORD: &str = "hello ";
 /// Protocol name and version, as sent in the greeting.
 pub const VERSION: &str = "streamlab/1";
+/// The framed dialect's commands, as `help` lists them (each line of its
+/// answer starts with one), aliases aside.
+pub const COMMAND_WORDS: [&str; 7] = [
+    "hello", "list", "download", "devices", "status", "quit", "help",
+];
 /// The longest line, in bytes, a peer must accept (without the `\n`).
 pub const MAX_LINE: usize = 1024;
 /// The longest framed line a client accepts from a server. Commands are

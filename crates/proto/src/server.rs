@@ -605,6 +605,7 @@ impl ServerSession {
     }
 }
 
+/// `help`'s lines: one per command of [`framed::COMMAND_WORDS`], in order.
 const HELP: [&str; 7] = [
     "hello <agent>              greet the server (first line)",
     "list                       the song names (aliases: lista, 7)",
@@ -614,3 +615,17 @@ const HELP: [&str; 7] = [
     "quit                       say goodbye and close (alias: 9)",
     "help                       this list",
 ];
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+
+    #[test]
+    fn help_names_every_command_in_order() {
+        let words: Vec<&str> = HELP
+            .iter()
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(words, framed::COMMAND_WORDS);
+    }
+}

@@ -33,6 +33,10 @@ pub struct Check {
     pub original: &'static str,
     pub framed: &'static str,
     pub run: fn(&CheckContext) -> Result<(), Diagnosis>,
+    /// The one dialect the check is about (`None`: both). In the other the
+    /// check does not run, and its result says "not applicable" with that
+    /// dialect's line as the reason.
+    pub only: Option<Dialect>,
 }
 
 impl Check {
@@ -51,6 +55,7 @@ pub const ALL: &[Check] = &[
         original: "\"lista\" gets the song names, each followed by \\n",
         framed: "\"list\" gets \"OK <n> songs\" and exactly n names, nothing more",
         run: replies::list,
+        only: None,
     },
     Check {
         name: "download-integrity",
@@ -60,24 +65,45 @@ pub const ALL: &[Check] = &[
         framed: "each song arrives as exactly the announced bytes, whole frames, \
                  then \"track_data_end <name>\" (and as in --music)",
         run: tracks::download_integrity,
+        only: None,
     },
     Check {
         name: "unknown-command",
         original: "\"frobnicate\" gets \"Comando Inexistente.\"",
         framed: "\"frobnicate\" gets \"ERR 400 …\" and the connection stays open",
         run: replies::unknown_command,
+        only: None,
     },
     Check {
         name: "song-not-found",
         original: "downloading a missing song gets the Portuguese not-found message",
         framed: "downloading a missing song gets \"ERR 404 …\" and the connection stays open",
         run: replies::song_not_found,
+        only: None,
+    },
+    Check {
+        name: "help",
+        original: "not applicable: the original dialect has no help command",
+        framed: "\"help\" gets \"OK <n> commands\" and n lines, one starting with each command \
+                 (hello, list, download, devices, status, quit, help)",
+        run: replies::help,
+        only: Some(Dialect::Framed),
+    },
+    Check {
+        name: "bad-request",
+        original: "not applicable: the original dialect has no arguments to get wrong \
+                   (an unknown or malformed command is unknown-command's \"Comando Inexistente.\")",
+        framed: "\"download\" with no name and \"status flying\" each get \"ERR 400 …\", \
+                 and the connection stays open",
+        run: replies::bad_request,
+        only: Some(Dialect::Framed),
     },
     Check {
         name: "quit-goodbye",
         original: "\"quit\" gets \"goodbye\", then the server closes",
         framed: "\"quit\" gets \"OK goodbye\", then the server closes",
         run: replies::quit_goodbye,
+        only: None,
     },
     Check {
         name: "devices-status",
@@ -89,6 +115,7 @@ pub const ALL: &[Check] = &[
                  as \"<n> <ip> <port> <state> [<song>]\", the song only on the reporting \
                  connection",
         run: devices::devices_status,
+        only: None,
     },
     Check {
         name: "split-command",
@@ -96,6 +123,7 @@ pub const ALL: &[Check] = &[
                    \"Comando Inexistente.\" twice (the original's defect, kept)",
         framed: "\"li\", a pause, \"st\\n\": no reply before the \\n, then the list",
         run: framing::split_command,
+        only: None,
     },
     Check {
         name: "coalesced-commands",
@@ -103,6 +131,7 @@ pub const ALL: &[Check] = &[
                    \"Comando Inexistente.\" and the connection stays open (the original's defect, kept)",
         framed: "\"list\\nquit\\n\" in one write gets the list, then \"OK goodbye\" and the close",
         run: framing::coalesced_commands,
+        only: None,
     },
     Check {
         name: "vanishing-client",
@@ -111,12 +140,14 @@ pub const ALL: &[Check] = &[
         framed: "a client that drops mid-track does not disturb the server: \
                  a new client gets the list",
         run: tracks::vanishing_client,
+        only: None,
     },
     Check {
         name: "concurrent-clients",
         original: "5 clients connected at once each get the list and the smallest song, intact",
         framed: "5 clients connected at once each get the list and the smallest song, intact",
         run: tracks::concurrent_clients,
+        only: None,
     },
     Check {
         name: "over-long-input",
@@ -124,6 +155,7 @@ pub const ALL: &[Check] = &[
                    \"Comando Inexistente.\" replies, and the server still answers \"lista\"",
         framed: "a 2048-byte line gets \"ERR 413 …\", then the server closes",
         run: framing::over_long_input,
+        only: None,
     },
 ];
 

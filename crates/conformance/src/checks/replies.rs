@@ -46,6 +46,46 @@ pub fn unknown_command(ctx: &CheckContext) -> Result<(), Diagnosis> {
     }
 }
 
+/// `help` (framed): the list of commands, each named at a line's start.
+pub fn help(ctx: &CheckContext) -> Result<(), Diagnosis> {
+    let mut conn = ctx.connect()?;
+    conn.send(b"help\n")?;
+    let lines = framed_counted(&mut conn, "commands")?;
+    let first: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let missing: Vec<&str> = framed::COMMAND_WORDS
+        .iter()
+        .copied()
+        .filter(|w| !first.contains(w))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let expected = format!(
+        "a line starting with each of {}",
+        framed::COMMAND_WORDS.join(", ")
+    );
+    let got = format!(
+        "no line for {} in {}",
+        missing.join(", "),
+        show(lines.join("\n").as_bytes())
+    );
+    Err(conn.fail(expected, got))
+}
+
+/// `bad-request` (framed): a command with a missing or wrong argument is
+/// refused with 400, and the connection goes on.
+pub fn bad_request(ctx: &CheckContext) -> Result<(), Diagnosis> {
+    let mut conn = ctx.connect()?;
+    for wrong in ["download\n", "status flying\n"] {
+        conn.send(wrong.as_bytes())?;
+        expect_error(&mut conn, code::BAD_REQUEST)?;
+    }
+    still_open(&mut conn)
+}
+
 /// `song-not-found`: a download of a song nobody has.
 pub fn song_not_found(ctx: &CheckContext) -> Result<(), Diagnosis> {
     let mut conn = ctx.connect()?;

@@ -245,7 +245,7 @@ fn died_during(result: &mut CheckResult, ended: crate::process::Ended) {
                 None => line,
             })
         }
-        Verdict::Pass => result.note = Some(line),
+        Verdict::Pass | Verdict::NotApplicable(_) => result.note = Some(line),
     }
 }
 

@@ -48,6 +48,12 @@ pub enum Flaw {
     ReadIsALine,
     FirstLineOnly,
     IgnoresLongLines,
+    /// `help` forgets a command.
+    HelpWithoutDevices,
+    /// A `download` with no name looks for a song named "" (404).
+    EmptyDownloadIsNotFound,
+    /// `status` takes any state at all.
+    AnyStatus,
 }
 
 /// The songs of every fake server.
@@ -278,11 +284,25 @@ fn framed_command(s: &mut TcpStream, id: u64, state: &State, flaw: Flaw, line: &
             }
             return true;
         }
+        "help" => {
+            let lines: Vec<String> = framed::COMMAND_WORDS
+                .iter()
+                .filter(|w| !(flaw == Flaw::HelpWithoutDevices && **w == "devices"))
+                .map(|w| format!("{w:<10} what it does"))
+                .collect();
+            framed::counted_list("commands", &lines)
+        }
         "status" => {
-            if flaw != Flaw::IgnoresStatus {
-                set_song(state, id, arg.strip_prefix("playing ").unwrap_or(arg), flaw);
+            let state_word = arg.split_whitespace().next().unwrap_or("");
+            let known = ["idle", "playing", "paused", "stopped"].contains(&state_word);
+            if !known && flaw != Flaw::AnyStatus {
+                framed::err(400, &format!("bad state '{state_word}'"))
+            } else {
+                if flaw != Flaw::IgnoresStatus {
+                    set_song(state, id, arg.strip_prefix("playing ").unwrap_or(arg), flaw);
+                }
+                framed::ok("")
             }
-            framed::ok("")
         }
         "devices" => {
             let devices = state.devices.lock().unwrap();
@@ -295,6 +315,9 @@ fn framed_command(s: &mut TcpStream, id: u64, state: &State, flaw: Flaw, line: &
                 })
                 .collect();
             framed::counted_list("devices", &lines)
+        }
+        "download" if arg.is_empty() && flaw != Flaw::EmptyDownloadIsNotFound => {
+            framed::err(400, "download needs a song name")
         }
         "download" => match songs().into_iter().find(|(n, _)| n == arg) {
             Some((name, pcm)) => {

@@ -176,8 +176,8 @@ pub fn check_inputs(
 }
 
 pub use lab3::{framing_runs, FramingRun};
-pub use lab5::check_verdicts as lab5_verdicts;
 pub use lab4::{least_stall_free_mbps, lossy_figures, starved_figures, student_table, table};
+pub use lab5::check_verdicts as lab5_verdicts;
 
 #[cfg(test)]
 mod tests {
