@@ -47,6 +47,7 @@ fn catalogue(marker_inside: bool) -> Catalogue {
             port: 45926,
             state: PlayState::Playing,
             song: Some("RV".into()),
+            position_ms: None,
         }],
     }
 }
@@ -64,6 +65,7 @@ fn requests(rng: &mut SimRng) -> Vec<Request> {
         Request::Status {
             state: PlayState::Playing,
             song: Some("RV".into()),
+            position_ms: None,
         },
     ];
     let n = 1 + rng.index(5);

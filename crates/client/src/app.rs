@@ -57,8 +57,23 @@ pub struct App<W: Write> {
     songs: Vec<String>,
     /// What the server was last told we do.
     reported: PlayState,
+    /// The device `listen N` follows, until another playback command.
+    following: Option<Following>,
     out: W,
 }
+
+/// A device whose song this client plays along with.
+#[derive(Debug, Clone)]
+struct Following {
+    ip: String,
+    port: u16,
+    song: String,
+    /// When the device list was last asked for.
+    asked: std::time::Instant,
+}
+
+/// How often a listener asks where the device it follows is.
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(2);
 
 impl<W: Write> App<W> {
     pub fn new(conn: Connection, player: Player, out: W) -> Self {
@@ -69,6 +84,7 @@ impl<W: Write> App<W> {
             devices: Vec::new(),
             songs: Vec::new(),
             reported: PlayState::Idle,
+            following: None,
             out,
         }
     }
@@ -118,6 +134,17 @@ impl<W: Write> App<W> {
             return Err(ClientError::Closed(reason));
         }
         self.catch_up();
+        // Choosing what to play stops following another device.
+        if matches!(
+            cmd,
+            UserCommand::Play(_)
+                | UserCommand::Change(_)
+                | UserCommand::Stop
+                | UserCommand::Restart
+                | UserCommand::Listen(_)
+        ) {
+            self.following = None;
+        }
         match cmd {
             UserCommand::Play(name) => self.play(name)?,
             UserCommand::Change(Some(name)) => self.play(Some(name))?,
@@ -132,7 +159,7 @@ impl<W: Write> App<W> {
             UserCommand::Listen(n) => self.listen(n)?,
             UserCommand::Quit => return self.quit(),
             UserCommand::Wait => self.wait(),
-            UserCommand::Sleep(d) => std::thread::sleep(d),
+            UserCommand::Sleep(d) => self.sleep(d)?,
             UserCommand::Status => {
                 let line = self.status_line();
                 self.say(&line);
@@ -165,7 +192,15 @@ impl<W: Write> App<W> {
     fn report(&mut self, state: PlayState) {
         let song = self.chosen.clone();
         self.reported = state;
-        let _ = self.conn.send(Request::Status { state, song });
+        // Where we are, so a listener can join there (the original dialect
+        // has no room for it, and its encoding leaves it out).
+        let secs = self.player.status().position_secs;
+        let position_ms = (secs.is_finite() && secs >= 0.0).then_some((secs * 1000.0) as u64);
+        let _ = self.conn.send(Request::Status {
+            state,
+            song,
+            position_ms,
+        });
     }
 
     /// A song that played to its end was last reported as playing: tell
@@ -234,6 +269,11 @@ impl<W: Write> App<W> {
     }
 
     fn play(&mut self, name: Option<String>) -> Result<(), ClientError> {
+        self.play_at(name, None)
+    }
+
+    /// Plays `name` (or the chosen song), from `at` into it if given.
+    fn play_at(&mut self, name: Option<String>, at: Option<Duration>) -> Result<(), ClientError> {
         let Some(name) = name.or_else(|| self.chosen.clone()) else {
             self.say("no song chosen: play NAME (list shows the names)");
             return Ok(());
@@ -257,7 +297,10 @@ impl<W: Write> App<W> {
         };
         let song = buffer.name().to_string();
         self.chosen = Some(song.clone());
-        self.player.play(Arc::clone(&buffer));
+        match at {
+            Some(at) => self.player.play_from(Arc::clone(&buffer), at),
+            None => self.player.play(Arc::clone(&buffer)),
+        }
         self.player.sync(SYNC_TIMEOUT);
         self.report(PlayState::Playing);
         let from = if from_cache {
@@ -266,7 +309,13 @@ impl<W: Write> App<W> {
             "streaming"
         };
         let song = shown(&song);
-        self.say(&format!("playing '{song}' ({}, {from})", buffer.format()));
+        let start = at
+            .map(|at| format!(", from {:.1} s", at.as_secs_f64()))
+            .unwrap_or_default();
+        self.say(&format!(
+            "playing '{song}' ({}, {from}{start})",
+            buffer.format()
+        ));
         Ok(())
     }
 
@@ -372,20 +421,84 @@ impl<W: Write> App<W> {
         if self.devices.is_empty() {
             self.show_devices()?;
         }
-        let song = match self.devices.get(n.wrapping_sub(1)) {
+        let device = match self.devices.get(n.wrapping_sub(1)) {
             None => {
                 let count = self.devices.len();
                 self.say(&format!("no device {n}: there are {count}"));
                 return Ok(());
             }
-            Some(d) => d.song.clone(),
+            Some(d) => d.clone(),
         };
-        match song {
-            Some(song) => self.play(Some(song)),
-            None => {
-                self.say(&format!("device {n} is not playing anything"));
-                Ok(())
+        let Some(song) = device.song.clone() else {
+            self.say(&format!("device {n} is not playing anything"));
+            return Ok(());
+        };
+        // Join it where it is (a framed device that reports its position),
+        // and follow it when it changes song.
+        let at = device.position_ms.map(Duration::from_millis);
+        self.play_at(Some(song.clone()), at)?;
+        self.following = Some(Following {
+            ip: device.ip.clone(),
+            port: device.port,
+            song,
+            asked: std::time::Instant::now(),
+        });
+        Ok(())
+    }
+
+    /// `sleep`: waits, and keeps up with the device it follows meanwhile.
+    fn sleep(&mut self, d: Duration) -> Result<(), ClientError> {
+        let end = std::time::Instant::now() + d;
+        loop {
+            let now = std::time::Instant::now();
+            if now >= end {
+                return Ok(());
             }
+            std::thread::sleep((end - now).min(Duration::from_millis(250)));
+            if let Some(news) = self.follow_tick()? {
+                self.say(&news);
+            }
+        }
+    }
+
+    /// When following a device and [`FOLLOW_EVERY`] has passed: asks the
+    /// device list, and when the device plays another song, plays it too,
+    /// from where the device is. Answers what changed, in a line.
+    pub fn follow_tick(&mut self) -> Result<Option<String>, ClientError> {
+        let Some(f) = &self.following else {
+            return Ok(None);
+        };
+        if f.asked.elapsed() < FOLLOW_EVERY {
+            return Ok(None);
+        }
+        let (ip, port, song) = (f.ip.clone(), f.port, f.song.clone());
+        let devices = match self.ask(Request::Devices, REPLY_TIMEOUT)? {
+            ClientEvent::Devices(d) => d,
+            _ => return Ok(None),
+        };
+        if let Some(f) = &mut self.following {
+            f.asked = std::time::Instant::now();
+        }
+        let Some(device) = devices.iter().find(|d| d.ip == ip && d.port == port) else {
+            self.following = None;
+            return Ok(Some(format!("{ip}:{port} left: no longer following it")));
+        };
+        match &device.song {
+            Some(now) if *now != song && device.state == PlayState::Playing => {
+                let at = device.position_ms.map(Duration::from_millis);
+                let now = now.clone();
+                let following = self.following.take();
+                self.play_at(Some(now.clone()), at)?;
+                self.following = following.map(|f| Following {
+                    song: now.clone(),
+                    ..f
+                });
+                Ok(Some(format!(
+                    "{ip}:{port} changed to '{}': following",
+                    shown(&now)
+                )))
+            }
+            _ => Ok(None),
         }
     }
 

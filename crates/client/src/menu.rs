@@ -278,6 +278,9 @@ fn ask_live<W: Write>(
         if !live {
             return;
         }
+        // Keep up with a device this client listens along with; what
+        // changed shows in the status line.
+        let _ = app.follow_tick();
         let now = app.status_line();
         if now != shown {
             let _ = write!(app.output(), "{}", redraw_above(&now));

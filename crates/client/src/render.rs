@@ -149,6 +149,7 @@ mod tests {
             port: 7,
             state: streamlab_proto::PlayState::Playing,
             song: Some("\u{9b}31mred".into()),
+            position_ms: None,
         };
         let me = "127.0.0.1:9".parse().unwrap();
         assert_eq!(

@@ -317,3 +317,45 @@ fn the_live_menu_redraws_its_status_line_in_place() {
     let out = String::from_utf8_lossy(plain.output()).into_owned();
     assert!(!out.contains('\x1b'), "{out:?}");
 }
+
+#[test]
+fn a_listener_joins_where_the_device_is_and_follows_its_song() {
+    let (server, _) = start_server();
+    // Alice, framed, plays in real time and reports where she is.
+    let paced = Paced::new(Box::new(NullSink::new()));
+    let mut alice = app(&server, Dialect::Framed, Box::new(paced));
+    run(
+        &mut alice,
+        "loop on; play amazing_grace; sleep 1200; pause; resume",
+    );
+    // The resume's report carries her position: wait (bounded) for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let position = loop {
+        let d = &server.shared.registry.devices()[0];
+        if let Some(ms) = d.position_ms.filter(|&ms| ms >= 1000) {
+            break ms;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no position report: {d:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(position >= 1000, "{position}");
+    // Bob joins her there, not at 0, and follows her change of song.
+    let paced = Paced::new(Box::new(NullSink::new()));
+    let mut bob = app(&server, Dialect::Framed, Box::new(paced));
+    let out = run(&mut bob, "devices; listen 1");
+    let from = out
+        .split("from ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no start position: {out}"));
+    assert!(from >= 1.0, "{out}");
+    run(&mut alice, "change twinkle");
+    let out = run(&mut bob, "sleep 2600; status; quit");
+    assert!(out.contains("changed to 'twinkle': following"), "{out}");
+    assert!(out.contains("playing twinkle"), "{out}");
+    run(&mut alice, "quit");
+}

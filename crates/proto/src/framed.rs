@@ -279,6 +279,10 @@ impl Status {
 /// One line of the `devices` body: `<n> <ip> <port> <state> [<song>]`.
 pub fn device_line(index: usize, d: &Device) -> String {
     let mut line = format!("{} {} {} {}", index, d.ip, d.port, d.state);
+    if let Some(ms) = d.position_ms {
+        line.push(' ');
+        line.push_str(&crate::request::position_token(ms));
+    }
     if let Some(song) = &d.song {
         line.push(' ');
         line.push_str(song);
@@ -292,12 +296,21 @@ pub fn parse_device_line(line: &str) -> Option<Device> {
     let ip = parts.next()?.to_string();
     let port = parts.next()?.parse().ok()?;
     let state = PlayState::parse(parts.next()?)?;
-    let song = parts.next().filter(|s| !s.is_empty()).map(String::from);
+    let rest = parts.next().filter(|s| !s.is_empty());
+    // An optional `@12.345` before the name.
+    let (position_ms, song) = match rest {
+        Some(r) if r.starts_with('@') => {
+            let (token, name) = r.split_once(' ').map_or((r, None), |(t, n)| (t, Some(n)));
+            (crate::request::parse_position(token).ok(), name)
+        }
+        other => (None, other),
+    };
     Some(Device {
         ip,
         port,
         state,
-        song,
+        song: song.filter(|s| !s.is_empty()).map(String::from),
+        position_ms,
     })
 }
 
@@ -384,9 +397,17 @@ mod tests {
             port: 45926,
             state: PlayState::Paused,
             song: Some("Ode To Joy".into()),
+            position_ms: None,
         };
         let line = device_line(1, &d);
         assert_eq!(line, "1 127.0.0.1 45926 paused Ode To Joy");
-        assert_eq!(parse_device_line(&line), Some(d));
+        assert_eq!(parse_device_line(&line), Some(d.clone()));
+        let there = Device {
+            position_ms: Some(61_250),
+            ..d
+        };
+        let line = device_line(2, &there);
+        assert_eq!(line, "2 127.0.0.1 45926 paused @61.250 Ode To Joy");
+        assert_eq!(parse_device_line(&line), Some(there));
     }
 }

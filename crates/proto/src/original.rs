@@ -55,6 +55,7 @@ pub fn encode_request(req: &Request) -> Option<Vec<u8>> {
         Request::Status {
             state: PlayState::Playing,
             song: Some(song),
+            ..
         } => format!("att_status {song}"),
         Request::Status { .. } | Request::Hello { .. } | Request::Help => return None,
     };
@@ -118,6 +119,7 @@ fn parse_device_line(line: &str) -> Option<Device> {
         port,
         state,
         song,
+        position_ms: None,
     })
 }
 
@@ -144,6 +146,7 @@ mod tests {
                 PlayState::Idle
             },
             song: song.map(String::from),
+            position_ms: None,
         }
     }
 
@@ -183,6 +186,7 @@ mod tests {
         let paused = Request::Status {
             state: PlayState::Paused,
             song: Some("RV".into()),
+            position_ms: None,
         };
         assert!(encode_request(&paused).is_none());
     }

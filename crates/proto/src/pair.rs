@@ -215,5 +215,5 @@ impl ServerContext for Catalogue {
     fn devices(&self) -> Vec<Device> {
         self.devices.clone()
     }
-    fn report(&self, _conn: u64, _state: PlayState, _song: Option<String>) {}
+    fn report(&self, _conn: u64, _state: PlayState, _song: Option<String>, _at: Option<u64>) {}
 }

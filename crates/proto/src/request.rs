@@ -30,10 +30,13 @@ pub enum Request {
     Download { name: String },
     /// `devices`: the connected clients and what they report.
     Devices,
-    /// `status <state> [<name>]`: what this client is doing now.
+    /// `status <state> [@<seconds>] [<name>]`: what this client is doing
+    /// now, and (framed, optional) where in the song it is.
     Status {
         state: PlayState,
         song: Option<String>,
+        /// The playing position in milliseconds (`@12.345`).
+        position_ms: Option<u64>,
     },
     /// `quit`: end the session politely.
     Quit,
@@ -101,6 +104,8 @@ pub enum CommandError {
     },
     #[error("invalid state '{0}': expected idle, playing, paused or stopped")]
     InvalidState(String),
+    #[error("invalid position '{0}': expected @ and seconds, like @12.345")]
+    InvalidPosition(String),
 }
 
 impl Request {
@@ -140,6 +145,7 @@ impl Request {
                 Ok(Request::Status {
                     state: PlayState::Playing,
                     song: Some(checked_name("att_status", name)?),
+                    position_ms: None,
                 })
             }
             "status" => parse_status(rest),
@@ -153,6 +159,14 @@ fn parse_status(rest: &str) -> Result<Request, CommandError> {
         Some((s, song)) => (s, Some(song.trim())),
         None => (rest, None),
     };
+    // `@12.345`, the position, may come before the name.
+    let (position_ms, song) = match song.map(|s| (s, s.split_once(char::is_whitespace))) {
+        Some((s, split)) if s.starts_with('@') => {
+            let (token, name) = split.map_or((s, None), |(t, n)| (t, Some(n.trim())));
+            (Some(parse_position(token)?), name)
+        }
+        _ => (None, song),
+    };
     if state_word.is_empty() {
         return Err(CommandError::MissingArgument {
             command: "status",
@@ -165,7 +179,30 @@ fn parse_status(rest: &str) -> Result<Request, CommandError> {
         Some(s) => Some(checked_name("status", s)?),
         None => None,
     };
-    Ok(Request::Status { state, song })
+    Ok(Request::Status {
+        state,
+        song,
+        position_ms,
+    })
+}
+
+/// `@12.345` (seconds, at most 3 decimals) as milliseconds.
+pub fn parse_position(token: &str) -> Result<u64, CommandError> {
+    let bad = || CommandError::InvalidPosition(token.to_string());
+    let secs = token.strip_prefix('@').ok_or_else(bad)?;
+    let (whole, frac) = secs.split_once('.').unwrap_or((secs, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || whole.len() > 9 || frac.len() > 3 || !digits(whole) || !digits(frac) {
+        return Err(bad());
+    }
+    let whole: u64 = whole.parse().map_err(|_| bad())?;
+    let frac: u64 = format!("{frac:0<3}").parse().map_err(|_| bad())?;
+    Ok(whole * 1000 + frac)
+}
+
+/// Milliseconds as the `@12.345` token.
+pub fn position_token(ms: u64) -> String {
+    format!("@{}.{:03}", ms / 1000, ms % 1000)
 }
 
 /// The longest song name, in bytes: a file name's limit on common file
@@ -205,6 +242,10 @@ pub struct Device {
     pub state: PlayState,
     /// The song it last reported, if any.
     pub song: Option<String>,
+    /// Where in it the device is, in milliseconds, when it said (framed
+    /// clients that report a position; the server adds the time since,
+    /// while it plays).
+    pub position_ms: Option<u64>,
 }
 
 #[cfg(test)]
@@ -225,6 +266,42 @@ mod tests {
     }
 
     #[test]
+    fn a_status_may_say_where_it_is() {
+        assert_eq!(
+            Request::parse("status playing @12.5 Ode To Joy"),
+            Ok(Request::Status {
+                state: PlayState::Playing,
+                song: Some("Ode To Joy".into()),
+                position_ms: Some(12_500),
+            })
+        );
+        assert_eq!(
+            Request::parse("status paused @3"),
+            Ok(Request::Status {
+                state: PlayState::Paused,
+                song: None,
+                position_ms: Some(3_000),
+            })
+        );
+        for bad in [
+            "status playing @ RV",
+            "status playing @1.2345 RV",
+            "status playing @-1 RV",
+            "status playing @x RV",
+        ] {
+            assert!(
+                matches!(Request::parse(bad), Err(CommandError::InvalidPosition(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(position_token(12_005), "@12.005");
+        assert_eq!(
+            parse_position(&position_token(987_654_321)),
+            Ok(987_654_321)
+        );
+    }
+
+    #[test]
     fn names_keep_their_spaces_and_case() {
         assert_eq!(
             Request::parse("download  Ode To Joy "),
@@ -236,14 +313,16 @@ mod tests {
             Request::parse("att_status RV"),
             Ok(Request::Status {
                 state: PlayState::Playing,
-                song: Some("RV".into())
+                song: Some("RV".into()),
+                position_ms: None,
             })
         );
         assert_eq!(
             Request::parse("status paused"),
             Ok(Request::Status {
                 state: PlayState::Paused,
-                song: None
+                song: None,
+                position_ms: None,
             })
         );
     }

@@ -110,8 +110,9 @@ pub trait ServerContext {
     fn track(&self, name: &str) -> Result<Track, TrackUnavailable>;
     /// Every connected client, in connection order.
     fn devices(&self) -> Vec<Device>;
-    /// Records what connection `conn` says it is doing.
-    fn report(&self, conn: u64, state: PlayState, song: Option<String>);
+    /// Records what connection `conn` says it is doing, and where in the
+    /// song it is (milliseconds), if it said.
+    fn report(&self, conn: u64, state: PlayState, song: Option<String>, position_ms: Option<u64>);
 }
 
 /// Which dialect a server speaks.
@@ -432,8 +433,9 @@ impl ServerSession {
                     .push(original::encode_devices(&ctx.devices()), pause);
                 Outcome::Replied
             }
-            Ok(Request::Status { state, song }) => {
-                ctx.report(self.conn, state, song);
+            Ok(Request::Status { state, song, .. }) => {
+                // The original dialect has no position to report.
+                ctx.report(self.conn, state, song, None);
                 Outcome::Recorded
             }
             Ok(Request::Quit) => {
@@ -577,8 +579,12 @@ impl ServerSession {
                 self.out.push(framed::counted_list("devices", &lines), z);
                 Outcome::Replied
             }
-            Ok(Request::Status { state, song }) => {
-                ctx.report(self.conn, state, song);
+            Ok(Request::Status {
+                state,
+                song,
+                position_ms,
+            }) => {
+                ctx.report(self.conn, state, song, position_ms);
                 self.out.push(framed::ok(""), z);
                 Outcome::Recorded
             }

@@ -23,7 +23,7 @@ impl ServerContext for Empty {
     fn devices(&self) -> Vec<Device> {
         Vec::new()
     }
-    fn report(&self, _conn: u64, _state: PlayState, _song: Option<String>) {}
+    fn report(&self, _conn: u64, _state: PlayState, _song: Option<String>, _at: Option<u64>) {}
 }
 
 fn session(dialect: DialectChoice) -> ServerSession {

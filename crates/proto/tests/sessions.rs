@@ -65,9 +65,10 @@ impl ServerContext for Songs {
             port: 45926,
             state,
             song,
+            position_ms: None,
         }]
     }
-    fn report(&self, _conn: u64, state: PlayState, song: Option<String>) {
+    fn report(&self, _conn: u64, state: PlayState, song: Option<String>, _at: Option<u64>) {
         *self.status.borrow_mut() = (state, song);
     }
 }
@@ -132,6 +133,7 @@ fn both_dialects_list_download_report_and_quit_whatever_the_segment_size() {
                 Request::Status {
                     state: PlayState::Playing,
                     song: Some("RV".into()),
+                    position_ms: None,
                 },
             );
             client.send(now, Request::Devices);
@@ -564,6 +566,7 @@ fn answers_carry_the_id_of_the_request_they_answer() {
         Request::Status {
             state: PlayState::Paused,
             song: None,
+            position_ms: None,
         },
     );
     let list = client.send(t, Request::List);

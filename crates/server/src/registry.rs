@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use streamlab_audio::Library;
 use streamlab_proto::{Device, PlayState, ServerContext, Track, TrackUnavailable};
@@ -23,6 +24,22 @@ struct Entry {
     addr: SocketAddr,
     state: PlayState,
     song: Option<String>,
+    /// The position the client last reported (milliseconds), and when.
+    position: Option<(u64, Instant)>,
+}
+
+impl Entry {
+    /// Where the client is now: the reported position, plus the time
+    /// since while it plays (a listener joining it starts there).
+    fn position_now(&self, now: Instant) -> Option<u64> {
+        let (ms, at) = self.position?;
+        Some(match self.state {
+            PlayState::Playing => ms.saturating_add(
+                u64::try_from(now.saturating_duration_since(at).as_millis()).unwrap_or(u64::MAX),
+            ),
+            _ => ms,
+        })
+    }
 }
 
 /// Connected clients, in connection order (ids only grow).
@@ -47,6 +64,7 @@ impl Registry {
                 addr,
                 state: PlayState::Idle,
                 song: None,
+                position: None,
             },
         );
         e.len()
@@ -65,6 +83,7 @@ impl Registry {
     }
 
     pub fn devices(&self) -> Vec<Device> {
+        let now = Instant::now();
         self.lock()
             .values()
             .map(|e| Device {
@@ -72,16 +91,26 @@ impl Registry {
                 port: e.addr.port(),
                 state: e.state,
                 song: e.song.clone(),
+                position_ms: e.position_now(now),
             })
             .collect()
     }
 
-    pub fn report(&self, id: u64, state: PlayState, song: Option<String>) {
+    /// Records a status; a report without a position forgets the last one
+    /// (it would go stale).
+    pub fn report(
+        &self,
+        id: u64,
+        state: PlayState,
+        song: Option<String>,
+        position_ms: Option<u64>,
+    ) {
         if let Some(e) = self.lock().get_mut(&id) {
             e.state = state;
             if song.is_some() || state == PlayState::Idle {
                 e.song = song;
             }
+            e.position = position_ms.map(|ms| (ms, Instant::now()));
         }
     }
 }
@@ -113,8 +142,8 @@ impl ServerContext for ServerState {
         self.registry.devices()
     }
 
-    fn report(&self, conn: u64, state: PlayState, song: Option<String>) {
-        self.registry.report(conn, state, song);
+    fn report(&self, conn: u64, state: PlayState, song: Option<String>, position_ms: Option<u64>) {
+        self.registry.report(conn, state, song, position_ms);
     }
 }
 
@@ -127,14 +156,14 @@ mod tests {
         let r = Registry::default();
         let addr: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         assert_eq!(r.add(1, addr), 1);
-        r.report(1, PlayState::Playing, Some("RV".into()));
-        r.report(1, PlayState::Paused, None);
+        r.report(1, PlayState::Playing, Some("RV".into()), None);
+        r.report(1, PlayState::Paused, None, None);
         let d = &r.devices()[0];
         assert_eq!(
             (d.state, d.song.as_deref()),
             (PlayState::Paused, Some("RV"))
         );
-        r.report(1, PlayState::Idle, None);
+        r.report(1, PlayState::Idle, None, None);
         assert_eq!(r.devices()[0].song, None);
         r.remove(1);
         assert!(r.is_empty());

@@ -82,7 +82,8 @@ pub struct PlayerStatus {
 /// A control sent to the player thread.
 #[derive(Debug)]
 enum Command {
-    Play(Arc<TrackBuffer>),
+    /// A song, and the byte to start at.
+    Play(Arc<TrackBuffer>, u64),
     Pause,
     Resume,
     Restart,
@@ -145,7 +146,18 @@ impl Player {
 
     /// Plays `track` from its start, replacing whatever was playing.
     pub fn play(&self, track: Arc<TrackBuffer>) {
-        self.send(Command::Play(track));
+        self.send(Command::Play(track, 0));
+    }
+
+    /// Plays `track` from `at` into it (rounded down to a whole frame), as
+    /// a listener joining another device's song does: the bytes before it
+    /// are skipped, and the position counts from the song's start.
+    pub fn play_from(&self, track: Arc<TrackBuffer>, at: Duration) {
+        let format = track.format();
+        let frame = (format.frame_bytes() as u64).max(1);
+        let bytes = at.as_nanos() * u128::from(format.bytes_per_second()) / 1_000_000_000;
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX) / frame * frame;
+        self.send(Command::Play(track, bytes));
     }
 
     /// Pauses; [`resume`](Self::resume) goes on from the same byte.

@@ -98,7 +98,7 @@ impl Worker {
             PlayerState::Playing | PlayerState::Buffering | PlayerState::Paused
         );
         match command {
-            Command::Play(buffer) => {
+            Command::Play(buffer, from) => {
                 self.close();
                 self.status = PlayerStatus {
                     song: Some(buffer.name().to_string()),
@@ -106,8 +106,13 @@ impl Worker {
                     looping: self.status.looping,
                     ..PlayerStatus::default()
                 };
+                let format = buffer.format();
                 self.buffer = Some(buffer);
                 self.start();
+                if from > 0 && self.open {
+                    self.status.position_bytes = from;
+                    self.status.position_secs = format.seconds(from);
+                }
             }
             Command::Pause if state != PlayerState::Paused && active => {
                 self.status.state = PlayerState::Paused;

@@ -88,6 +88,7 @@ fn report_original(
     conn.send(&say_original(Request::Status {
         state: PlayState::Playing,
         song: Some(song.to_string()),
+        position_ms: None,
     }))?;
     let r = conn.extra(ctx.limits().settle);
     if !r.bytes.is_empty() || r.end != ReadEnd::Quiet {

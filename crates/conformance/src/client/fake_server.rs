@@ -223,6 +223,7 @@ impl Session<'_> {
             port: self.peer.port(),
             state: streamlab_proto::PlayState::Idle,
             song: None,
+            position_ms: None,
         };
         match self.plan.dialect {
             Dialect::Framed => self.write(&framed::counted_list(

@@ -45,11 +45,12 @@ impl ServerContext for Catalogue {
         self.devices.borrow().clone()
     }
 
-    fn report(&self, _conn: u64, state: PlayState, song: Option<String>) {
+    fn report(&self, _conn: u64, state: PlayState, song: Option<String>, at: Option<u64>) {
         // One connection per simulation: the first device is its client.
         if let Some(d) = self.devices.borrow_mut().first_mut() {
             d.state = state;
             d.song = song;
+            d.position_ms = at;
         }
     }
 }

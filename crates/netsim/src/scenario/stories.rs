@@ -126,6 +126,7 @@ fn device(addr: SocketAddrV4) -> Device {
         port: addr.port(),
         state: PlayState::Idle,
         song: None,
+        position_ms: None,
     }
 }
 

@@ -517,9 +517,21 @@ pub fn framed_line(req: &Request) -> String {
         Request::Devices => "devices\n".into(),
         Request::Status {
             state,
-            song: Some(s),
-        } => format!("status {state} {s}\n"),
-        Request::Status { state, song: None } => format!("status {state}\n"),
+            song,
+            position_ms,
+        } => {
+            let mut line = format!("status {state}");
+            if let Some(ms) = position_ms {
+                line.push(' ');
+                line.push_str(&crate::request::position_token(*ms));
+            }
+            if let Some(s) = song {
+                line.push(' ');
+                line.push_str(s);
+            }
+            line.push('\n');
+            line
+        }
         Request::Quit => "quit\n".into(),
         Request::Help => "help\n".into(),
     }
