@@ -200,7 +200,7 @@ fn the_interactive_menu_asks_for_what_a_number_needs() {
     menu::run_interactive(&mut app, keys.as_bytes()).expect("the menu runs");
     let out = String::from_utf8_lossy(app.output()).into_owned();
     assert!(out.starts_with(streamlab_client::commands::MENU), "{out}");
-    assert!(out.contains("[idle] > 5 songs:"), "{out}");
+    assert!(out.contains("[idle] > 6 songs:"), "{out}");
     assert!(out.contains("song name: playing 'frere_jacques'"), "{out}");
     assert!(out.contains("unknown command 'bogus' (type help)"), "{out}");
     assert!(
@@ -222,7 +222,7 @@ fn a_menu_number_typed_at_the_device_question_is_not_swallowed_silently() {
     let keys = "9\n7\n1\nfrere_jacques\n9\n8\n9\nb\n10\n";
     menu::run_interactive(&mut app, keys.as_bytes()).expect("the menu runs");
     let out = String::from_utf8_lossy(app.output()).into_owned();
-    assert!(out.contains("5 songs:"), "7 ran as a menu command: {out}");
+    assert!(out.contains("6 songs:"), "7 ran as a menu command: {out}");
     assert!(
         out.contains("no device 8 (there are 1), so nothing was done with it; back at the menu"),
         "{out}"
@@ -282,11 +282,12 @@ impl menu::Lines for Slow {
 #[test]
 fn the_live_menu_redraws_its_status_line_in_place() {
     let (server, _) = start_server();
-    let mut live = app(&server, Dialect::Framed, Box::new(NullSink::new()));
-    // The null sink plays in real time; 10 × 40 ms of waiting after the
-    // song starts moves its position, so the status changes.
+    // A paced sink plays in real time, and the half-minute song lasts: 10
+    // waits of at least 40 ms move its position (shown to 0.1 s) on.
+    let paced = Paced::new(Box::new(NullSink::new()));
+    let mut live = app(&server, Dialect::Framed, Box::new(paced));
     let mut keys = Slow {
-        lines: vec!["1", "frere_jacques", "7", "10"],
+        lines: vec!["1", "frere_jacques_whole", "7", "10"],
         ticks: 10,
     };
     menu::run_menu_with(&mut live, &mut keys, true).expect("the menu runs");
@@ -299,11 +300,13 @@ fn the_live_menu_redraws_its_status_line_in_place() {
     assert!(!redraws.is_empty(), "{out:?}");
     for r in &redraws {
         let (status, _) = r.split_once("]\x1b8").expect("a whole redraw");
-        assert!(status.contains("frere_jacques"), "{status}");
+        assert!(status.contains("frere_jacques_whole"), "{status}");
     }
     // The sub-prompt for the song name is not the place for it.
     let song_prompt = out.find("song name: ").expect("the question");
-    let answered = out.find("playing 'frere_jacques'").expect("the answer");
+    let answered = out
+        .find("playing 'frere_jacques_whole'")
+        .expect("the answer");
     assert!(!out[song_prompt..answered].contains('\x1b'), "{out:?}");
     assert!(out.ends_with("goodbye\n"), "{out:?}");
 
