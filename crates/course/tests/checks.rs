@@ -5,55 +5,16 @@
 //! whose server listens on the student's port: a test may not bind a fixed
 //! port, and the check reads a capture the same whoever wrote it.
 
-use std::net::SocketAddrV4;
-use std::path::{Path, PathBuf};
+mod support;
 
-use streamlab_course::checks::{self, Context};
-use streamlab_course::{answers, Lab, Student, Variant};
-use streamlab_netsim::apps::{Catalogue, ClientApp, ServerApp};
-use streamlab_netsim::scenario::{experiment_csv, experiment_runs, patterned_track};
-use streamlab_netsim::sim::{CapturePoint, Sim, SimConfig};
+use std::path::PathBuf;
+
+use streamlab_course::checks;
+use streamlab_course::Lab;
+use streamlab_netsim::scenario::{experiment_csv, experiment_runs};
 use streamlab_netsim::tcp::TcpFlavor;
-use streamlab_proto::{Dialect, DialectChoice, Request, ServerConfig};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn cx() -> Context {
-    Context {
-        music: repo().join("music"),
-    }
-}
-
-fn variant(id: &str) -> Variant {
-    Variant::new(Student::new(id).expect("an ID"))
-}
-
-/// A session of `dialect` with a server on `port`: list, download `song`,
-/// quit; its capture at the client.
-fn session(port: u16, song: &str, dialect: Dialect) -> Vec<u8> {
-    let mut config = SimConfig::new(3);
-    config.server = SocketAddrV4::new([10, 0, 0, 7].into(), port);
-    let songs = Catalogue::new(vec![patterned_track(song, 20_000)], Vec::new());
-    let server = ServerApp::new(
-        ServerConfig {
-            dialect: DialectChoice::Auto,
-            ..ServerConfig::default()
-        },
-        songs,
-    );
-    let requests = vec![
-        Request::List,
-        Request::Download { name: song.into() },
-        Request::Quit,
-    ];
-    let client = ClientApp::new(dialect, requests);
-    let mut sim = Sim::new(config, Box::new(client), Box::new(server));
-    sim.run_until_idle(100_000).expect("a finished session");
-    sim.write_pcapng_at(CapturePoint::Client, Vec::new())
-        .expect("a capture in memory")
-}
+use streamlab_proto::Dialect;
+use support::{answers_file, cx, repo, session, variant};
 
 /// Writes `files` (name, bytes) into a fresh folder; answers their paths.
 fn hand_in(files: &[(&str, &[u8])]) -> (tempfile::TempDir, Vec<PathBuf>) {
@@ -79,14 +40,6 @@ fn failing(g: &streamlab_course::Graded) -> Vec<String> {
         .iter()
         .filter(|v| !v.passed)
         .map(|v| format!("{}: {}", v.name, v.detail))
-        .collect()
-}
-
-/// The key as the student's answers.txt.
-fn answers_file(lab: Lab, id: &str) -> String {
-    let key = answers::key(lab, &variant(id), &cx()).expect("a key");
-    key.iter()
-        .map(|a| format!("{}: {}\n", a.key, a.value.text()))
         .collect()
 }
 
@@ -191,6 +144,31 @@ fn lab1_ties_the_transcript_to_the_capture() {
         &[("session.txt", good.as_bytes()), ("lab1.pcapng", &capture)],
     );
     assert!(g.passed(), "{}", g.render());
+    // Another student's name on it, and the handouts' example capture.
+    let g = check(
+        Lab::Lab1,
+        "2023-0002",
+        &[("session.txt", good.as_bytes()), ("lab1.pcapng", &capture)],
+    );
+    assert!(
+        failing(&g).iter().any(|f| f.starts_with("your own server")),
+        "{}",
+        g.render()
+    );
+    let example =
+        std::fs::read(repo().join("captures/loopback-original.pcapng")).expect("a capture");
+    let g = check(
+        Lab::Lab1,
+        "2023-0001",
+        &[("session.txt", good.as_bytes()), ("lab1.pcapng", &example)],
+    );
+    assert!(
+        failing(&g)
+            .iter()
+            .any(|f| f.contains("2635 is the handouts' port")),
+        "{}",
+        g.render()
+    );
 
     // Commands left out; and a pause that did nothing, as without
     // --realtime, when the song is over before the script pauses it.
@@ -320,6 +298,20 @@ fn lab4_takes_the_students_table_and_grades_the_answers() {
         ],
     );
     assert!(g.passed(), "{}", g.render());
+    // The same files under another student's name.
+    let g = check(
+        Lab::Lab4,
+        "s2",
+        &[
+            ("table.csv", table.as_bytes()),
+            ("answers.txt", good.as_bytes()),
+        ],
+    );
+    assert!(
+        failing(&g)[0].contains("is not student s2's table"),
+        "{}",
+        g.render()
+    );
 
     // A table saved with Windows line ends still counts.
     let crlf = table.replace('\n', "\r\n");
@@ -407,6 +399,16 @@ fn lab5_reads_the_conformance_report_of_the_students_server() {
         &[("conformance.json", report(v.port(), "pass").as_bytes())],
     );
     assert!(g.passed(), "{}", g.render());
+    let g = check(
+        Lab::Lab5,
+        "s2",
+        &[("conformance.json", report(v.port(), "pass").as_bytes())],
+    );
+    assert!(
+        failing(&g)[0].starts_with("your own server"),
+        "{}",
+        g.render()
+    );
     // The check that does not apply to the dialect gives no verdict.
     assert!(
         !g.verdicts.iter().any(|v| v.name == "check help"),

@@ -93,8 +93,8 @@ pub const ALL: &[Check] = &[
         name: "bad-request",
         original: "not applicable: the original dialect has no arguments to get wrong \
                    (an unknown or malformed command is unknown-command's \"Comando Inexistente.\")",
-        framed: "\"download\" with no name and \"status flying\" each get \"ERR 400 …\", \
-                 and the connection stays open",
+        framed: "\"download\" with no name, \"download ../etc/passwd\" (a name that is a path) \
+                 and \"status flying\" each get \"ERR 400 …\", and the connection stays open",
         run: replies::bad_request,
         only: Some(Dialect::Framed),
     },

@@ -79,7 +79,7 @@ pub fn help(ctx: &CheckContext) -> Result<(), Diagnosis> {
 /// refused with 400, and the connection goes on.
 pub fn bad_request(ctx: &CheckContext) -> Result<(), Diagnosis> {
     let mut conn = ctx.connect()?;
-    for wrong in ["download\n", "status flying\n"] {
+    for wrong in ["download\n", "download ../etc/passwd\n", "status flying\n"] {
         conn.send(wrong.as_bytes())?;
         expect_error(&mut conn, code::BAD_REQUEST)?;
     }

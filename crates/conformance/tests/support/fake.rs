@@ -319,6 +319,9 @@ fn framed_command(s: &mut TcpStream, id: u64, state: &State, flaw: Flaw, line: &
         "download" if arg.is_empty() && flaw != Flaw::EmptyDownloadIsNotFound => {
             framed::err(400, "download needs a song name")
         }
+        "download" if arg.contains('/') || arg.contains("..") => {
+            framed::err(400, "a song name is not a path")
+        }
         "download" => match songs().into_iter().find(|(n, _)| n == arg) {
             Some((name, pcm)) => {
                 let announced = match flaw {
