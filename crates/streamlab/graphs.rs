@@ -11,7 +11,8 @@ use anyhow::Result;
 use streamlab_analyzer::report::{Connection, Report};
 use streamlab_analyzer::stream::Dir;
 use streamlab_analyzer::tcp_analysis::{Flags, SegmentFacts};
-use streamlab_plot::{Marker, Segment, SegmentKind, Throughput, TimeSeq};
+use streamlab_plot::{Marker as Label, Segment, SegmentKind, Throughput, TimeSeq};
+use streamlab_proto::observe::Marker;
 
 /// The most segments kept of one connection (about 80 MB); later ones are
 /// not drawn, and the picture's title says so.
@@ -177,11 +178,11 @@ pub fn time_sequence(c: &Connection, seg: &Segments, start_ns: u64, dir: Dir) ->
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default();
             for (spot, word) in [
-                (&track.start, "track_data_start"),
-                (&track.end, "track_data_end"),
+                (&track.start, Marker::Start.name()),
+                (&track.end, Marker::End.name()),
             ] {
                 if let Some(spot) = spot {
-                    markers.push(Marker {
+                    markers.push(Label {
                         t: secs(spot.time_ns, start_ns),
                         offset: spot.offset,
                         label: format!("{word}{name}"),
