@@ -50,6 +50,8 @@ struct Score {
     format: PcmFormat,
     beats_per_minute: u32,
     notes: &'static [(&'static str, f64)],
+    /// How many times the notes are played, one after another.
+    repeats: usize,
 }
 
 const fn pcm(sample_rate: u32, channels: u16, sample: SampleFormat) -> PcmFormat {
@@ -67,6 +69,7 @@ const SCORES: [Score; 6] = [
         name: "ode_to_joy",
         format: PcmFormat::CD,
         beats_per_minute: 200,
+        repeats: 1,
         notes: &[
             ("E4", 1.0), ("E4", 1.0), ("F4", 1.0), ("G4", 1.0),
             ("G4", 1.0), ("F4", 1.0), ("E4", 1.0), ("D4", 1.0),
@@ -78,6 +81,7 @@ const SCORES: [Score; 6] = [
         name: "frere_jacques",
         format: pcm(22_050, 1, SampleFormat::U8),
         beats_per_minute: 180,
+        repeats: 1,
         notes: &[
             ("C4", 1.0), ("D4", 1.0), ("E4", 1.0), ("C4", 1.0),
             ("C4", 1.0), ("D4", 1.0), ("E4", 1.0), ("C4", 1.0),
@@ -89,6 +93,7 @@ const SCORES: [Score; 6] = [
         name: "twinkle",
         format: pcm(48_000, 1, SampleFormat::F32),
         beats_per_minute: 140,
+        repeats: 1,
         notes: &[
             ("C5", 1.0), ("C5", 1.0), ("G5", 1.0), ("G5", 1.0),
             ("A5", 1.0), ("A5", 1.0), ("G5", 2.0),
@@ -98,6 +103,7 @@ const SCORES: [Score; 6] = [
         name: "greensleeves",
         format: pcm(32_000, 1, SampleFormat::S24),
         beats_per_minute: 200,
+        repeats: 1,
         notes: &[
             ("A4", 1.0),
             ("C5", 2.0), ("D5", 1.0),
@@ -111,6 +117,7 @@ const SCORES: [Score; 6] = [
         name: "amazing_grace",
         format: pcm(16_000, 2, SampleFormat::S32),
         beats_per_minute: 160,
+        repeats: 1,
         notes: &[
             ("D4", 1.0),
             ("G4", 2.0), ("B4", 0.5), ("G4", 0.5),
@@ -123,6 +130,8 @@ const SCORES: [Score; 6] = [
         name: "frere_jacques_whole",
         format: pcm(8_000, 1, SampleFormat::U8),
         beats_per_minute: 120,
+        // The whole round, twice.
+        repeats: 2,
         notes: &[
             // Are you sleeping, twice; Brother John, twice.
             ("C4", 1.0), ("D4", 1.0), ("E4", 1.0), ("C4", 1.0),
@@ -133,15 +142,6 @@ const SCORES: [Score; 6] = [
             ("G4", 0.5), ("A4", 0.5), ("G4", 0.5), ("F4", 0.5), ("E4", 1.0), ("C4", 1.0),
             ("G4", 0.5), ("A4", 0.5), ("G4", 0.5), ("F4", 0.5), ("E4", 1.0), ("C4", 1.0),
             // Ding, dang, dong, twice.
-            ("C4", 1.0), ("G3", 1.0), ("C4", 2.0),
-            ("C4", 1.0), ("G3", 1.0), ("C4", 2.0),
-            // And all of it again.
-            ("C4", 1.0), ("D4", 1.0), ("E4", 1.0), ("C4", 1.0),
-            ("C4", 1.0), ("D4", 1.0), ("E4", 1.0), ("C4", 1.0),
-            ("E4", 1.0), ("F4", 1.0), ("G4", 2.0),
-            ("E4", 1.0), ("F4", 1.0), ("G4", 2.0),
-            ("G4", 0.5), ("A4", 0.5), ("G4", 0.5), ("F4", 0.5), ("E4", 1.0), ("C4", 1.0),
-            ("G4", 0.5), ("A4", 0.5), ("G4", 0.5), ("F4", 0.5), ("E4", 1.0), ("C4", 1.0),
             ("C4", 1.0), ("G3", 1.0), ("C4", 2.0),
             ("C4", 1.0), ("G3", 1.0), ("C4", 2.0),
         ],
@@ -195,11 +195,18 @@ fn render(score: &Score) -> Track {
 fn melody(score: &Score) -> Vec<f64> {
     let rate = score.format.sample_rate;
     let samples_per_beat = f64::from(rate) * 60.0 / f64::from(score.beats_per_minute);
-    let total_beats: f64 = score.notes.iter().map(|(_, beats)| beats).sum();
+    let notes = || {
+        score
+            .notes
+            .iter()
+            .cycle()
+            .take(score.notes.len() * score.repeats)
+    };
+    let total_beats: f64 = notes().map(|(_, beats)| beats).sum();
     let len = (total_beats * samples_per_beat) as usize;
     let mut out = vec![0.0; len];
     let mut beat = 0.0;
-    for &(note, beats) in score.notes {
+    for &(note, beats) in notes() {
         let start = (beat * samples_per_beat) as usize;
         beat += beats;
         let end = ((beat * samples_per_beat) as usize).min(len);
