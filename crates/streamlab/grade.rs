@@ -96,12 +96,7 @@ pub fn run(args: GradeArgs) -> Result<()> {
     for s in &batch.submissions {
         let g = &s.graded;
         let (p, t) = g.score();
-        let failed: Vec<&str> = g
-            .verdicts
-            .iter()
-            .filter(|v| !v.passed)
-            .map(|v| v.name.as_str())
-            .collect();
+        let failed: Vec<&str> = g.failed_names();
         println!(
             "{:<24} {:<6} {:>9}  {}",
             g.student,

@@ -508,13 +508,7 @@ pub fn html(batch: &Batch, title: &str) -> Result<String, CourseError> {
         .enumerate()
         .map(|(i, s)| {
             let (p, n) = s.graded.score();
-            let failed: Vec<&str> = s
-                .graded
-                .verdicts
-                .iter()
-                .filter(|v| !v.passed)
-                .map(|v| v.name.as_str())
-                .collect();
+            let failed: Vec<&str> = s.graded.failed_names();
             context! {
                 anchor => format!("s{i}"),
                 folder => s.folder,

@@ -156,6 +156,15 @@ impl Graded {
         self.verdicts.iter().all(|v| v.passed)
     }
 
+    /// The names of the verdicts that failed, in order.
+    pub fn failed_names(&self) -> Vec<&str> {
+        self.verdicts
+            .iter()
+            .filter(|v| !v.passed)
+            .map(|v| v.name.as_str())
+            .collect()
+    }
+
     pub fn score(&self) -> (usize, usize) {
         let passed = self.verdicts.iter().filter(|v| v.passed).count();
         (passed, self.verdicts.len())

@@ -166,13 +166,7 @@ fn a_class_of_100_is_graded_as_each_hand_in_was_made() {
 
     // Each submission's verdicts are what it was made to be.
     for s in &batch.submissions {
-        let failed: Vec<&str> = s
-            .graded
-            .verdicts
-            .iter()
-            .filter(|v| !v.passed)
-            .map(|v| v.name.as_str())
-            .collect();
+        let failed: Vec<&str> = s.graded.failed_names();
         match &made[&s.folder] {
             Made::Good => assert!(failed.is_empty(), "{}: {}", s.folder, s.graded.render()),
             Made::Failing(names) => {
