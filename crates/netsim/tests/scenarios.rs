@@ -260,6 +260,39 @@ fn lossy_and_report_summaries() {
 }
 
 #[test]
+fn a_download_is_the_same_conversation_as_the_kits_client_makes() {
+    // `streamlab client` running `play NAME; wait; quit` (what `sim
+    // --kernel` runs): the greeting's answer first, then the download, a
+    // status report when the track starts, and quit at its end.
+    let mut options = Options::new(1);
+    options.loss = Some(0.0);
+    let run = one(Scenario::Lossy, &options);
+    let sent = String::from_utf8_lossy(&stream_bytes(&run.sim, Side::Client)).into_owned();
+    let lines: Vec<&str> = sent.lines().collect();
+    assert_eq!(lines.len(), 4, "{sent:?}");
+    assert!(lines[0].starts_with("hello streamlab/1 "), "{sent:?}");
+    assert_eq!(lines[1], "download song");
+    assert_eq!(lines[2], "status playing @0.000 song");
+    assert_eq!(lines[3], "quit");
+    let when = |pred: &dyn Fn(&TraceRow) -> bool| {
+        let rows = run.sim.trace().rows();
+        rows.iter()
+            .find(|r| pred(r))
+            .map(|r| r.at)
+            .expect("in the trace")
+    };
+    let from_client = |r: &TraceRow| r.who.starts_with("10.0.0.10:") && r.who.contains('→');
+    let greeted = when(&|r| r.what.starts_with("client got the server's greeting"));
+    let asked = when(&|r| from_client(r) && r.what.contains("download song"));
+    let started = when(&|r| r.what.starts_with("client got the start of track"));
+    let reported = when(&|r| from_client(r) && r.what.contains("status playing"));
+    let ended = when(&|r| r.what.starts_with("client got the end of track"));
+    let quit = when(&|r| from_client(r) && r.what.contains("quit"));
+    assert!(greeted <= asked && started <= reported && ended <= quit);
+    assert!(asked < started && reported < ended);
+}
+
+#[test]
 fn the_knobs_reach_the_network() {
     let run = one(
         Scenario::Lossy,

@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::collections::VecDeque;
 
-use streamlab_proto::{ClientConfig, ClientEvent, ClientSession, Dialect, Request};
+use streamlab_proto::{ClientConfig, ClientEvent, ClientSession, Dialect, PlayState, Request};
 
 use super::{SimApp, FRAMED_READ};
 use crate::player::{Arrivals, PlayerConfig, PlayerModel};
@@ -38,6 +38,9 @@ pub struct ClientApp {
     /// The first track as it was read: when it began (and its format),
     /// each read's audio bytes, and when it ended.
     arrivals: Arrivals,
+    /// Send the requests one at a time, as the kit's client does
+    /// ([`ClientApp::like_the_kits_client`]).
+    one_at_a_time: bool,
 }
 
 impl ClientApp {
@@ -52,6 +55,58 @@ impl ClientApp {
             pause_phase: 0,
             goodbye: false,
             arrivals: Arrivals::default(),
+            one_at_a_time: false,
+        }
+    }
+
+    /// Talks as the kit's own client does (`streamlab client` running
+    /// `play NAME; wait; quit`, which is what `sim --kernel` runs): in the
+    /// framed dialect it waits for the greeting's answer before its first
+    /// request; each request goes when the one before is answered; and when
+    /// a framed track starts it reports `status playing @0.000 NAME`. So a
+    /// simulated download makes the same conversation, segment for segment,
+    /// as a run on the kernel. Without it, all requests go at once.
+    pub fn like_the_kits_client(mut self) -> Self {
+        self.one_at_a_time = true;
+        self
+    }
+
+    /// Hands the session the next request.
+    fn send_next(&mut self, now: SimTime) {
+        if self.requests.is_empty() {
+            return;
+        }
+        let req = self.requests.remove(0);
+        if let Request::Download { .. } = &req {
+            self.arrivals.requested.get_or_insert(now);
+            if let Some(p) = &mut self.player {
+                p.requested(now);
+            }
+        }
+        self.session.send(now.as_duration(), req);
+    }
+
+    /// One at a time: what an event asks the app to send.
+    fn answer_event(&mut self, now: SimTime, e: &ClientEvent) {
+        if !self.one_at_a_time {
+            return;
+        }
+        match e {
+            ClientEvent::TrackStart { name, .. } if self.session.dialect() == Dialect::Framed => {
+                let status = Request::Status {
+                    state: PlayState::Playing,
+                    song: Some(name.clone()),
+                    position_ms: Some(0),
+                };
+                self.session.send(now.as_duration(), status);
+            }
+            ClientEvent::Ready(_)
+            | ClientEvent::Songs(_)
+            | ClientEvent::TrackEnd { .. }
+            | ClientEvent::Devices(_)
+            | ClientEvent::NotFound { .. }
+            | ClientEvent::ServerError { .. } => self.send_next(now),
+            _ => {}
         }
     }
 
@@ -105,6 +160,7 @@ impl ClientApp {
 
     fn take_events(&mut self, now: SimTime) {
         while let Some(e) = self.session.poll_event() {
+            self.answer_event(now, &e);
             self.arrivals.record(now, &e);
             if let Some(p) = &mut self.player {
                 match &e {
@@ -168,14 +224,13 @@ pub fn event_text(e: &ClientEvent) -> String {
 
 impl SimApp for ClientApp {
     fn on_connected(&mut self, now: SimTime) {
-        for req in std::mem::take(&mut self.requests) {
-            if let Request::Download { .. } = &req {
-                self.arrivals.requested.get_or_insert(now);
-                if let Some(p) = &mut self.player {
-                    p.requested(now);
-                }
+        if !self.one_at_a_time {
+            while !self.requests.is_empty() {
+                self.send_next(now);
             }
-            self.session.send(now.as_duration(), req);
+        } else if self.session.dialect() == Dialect::Original {
+            // No greeting to wait for.
+            self.send_next(now);
         }
         self.take_events(now);
     }

@@ -50,6 +50,7 @@ pub(super) fn build(scenario: Scenario, dialect: Dialect, options: &Options) -> 
             let (stops, reads_again) = super::SLOW_READER_PAUSE;
             let at = |d: Duration| SimTime::from_nanos(d.as_nanos() as u64);
             let client = ClientApp::new(dialect, download_and_quit(&song.name))
+                .like_the_kits_client()
                 .stop_reading(at(stops), at(reads_again));
             (start(config, options, client, &song, dialect), Some(song))
         }
@@ -61,6 +62,7 @@ pub(super) fn build(scenario: Scenario, dialect: Dialect, options: &Options) -> 
             }
             let song = song_or(options, STARVED_SONG);
             let client = ClientApp::new(dialect, download_and_quit(&song.name))
+                .like_the_kits_client()
                 .with_player(PlayerConfig::default());
             (start(config, options, client, &song, dialect), Some(song))
         }
@@ -101,7 +103,7 @@ pub(super) fn lossy(
     for link in [&mut config.uplink, &mut config.downlink] {
         link.loss = 0.05;
     }
-    let client = ClientApp::new(dialect, download_and_quit(&song.name));
+    let client = ClientApp::new(dialect, download_and_quit(&song.name)).like_the_kits_client();
     start(config, options, client, song, dialect)
 }
 

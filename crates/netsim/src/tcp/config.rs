@@ -172,6 +172,16 @@ pub struct TcpConfig {
     /// Measure the round-trip time and compute the RTO from it (RFC 6298,
     /// Karn's rule). Off: the RTO is `initial_rto`, doubled per timeout.
     pub rtt_estimation: bool,
+    /// Linux's retransmission timer. Its RTT estimator
+    /// (`tcp_rtt_estimator`, `tcp_ack_update_rtt`): the RTO adds the
+    /// largest deviation of the last round trip (at least `rto_min`) and
+    /// lets it fall a quarter per round, and newly SACKed segments sent
+    /// once give samples too (`tcp/rtt.rs`). And the timer starts again
+    /// whenever the oldest segment in flight is sent again
+    /// (`tcp_xmit_retransmit_queue`), so a fast retransmission has a whole
+    /// RTO to come back. Off: RFC 6298's RTTVAR, samples from cumulative
+    /// ACKs only, and the timer restarted only by new ACKs.
+    pub linux_rto: bool,
     /// The ceiling for the doubling retransmission and persist timers.
     pub max_rto: Duration,
     /// How many retransmissions in a row may go unanswered. The next timeout
@@ -254,6 +264,7 @@ impl TcpConfig {
             initial_rto: Duration::from_millis(200),
             rto_min: Duration::from_millis(200),
             rtt_estimation: false,
+            linux_rto: false,
             max_rto: Duration::from_secs(60),
             max_retries: 15,
             time_wait: Duration::from_secs(60),
@@ -303,6 +314,7 @@ impl TcpConfig {
             sack: true,
             tail_loss_probe: true,
             rack: true,
+            linux_rto: true,
             prr: false,
             delayed_ack: true,
             timestamps: true,

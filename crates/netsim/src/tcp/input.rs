@@ -256,7 +256,14 @@ impl TcpEndpoint {
         }
         // The FIN counts only if every byte before it is in.
         if open && (fin_ready || fin_at == self.rcv.nxt) {
-            self.ack_data(now, 0, false);
+            if self.state == TcpState::Established {
+                // Linux (tcp_fin): the ACK may wait to ride on our own FIN.
+                self.acks.pingpong = self.config.delayed_ack;
+                self.ack_data(now, 0, false);
+            } else {
+                // Our FIN went first: the peer's is ACKed at once.
+                self.ack_owed = true;
+            }
             self.take_fin(now);
         } else {
             self.ack_owed = true;

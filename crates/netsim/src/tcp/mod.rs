@@ -548,7 +548,8 @@ impl TcpEndpoint {
     fn establish(&mut self) {
         if let Some((sent, false)) = self.syn_sent.take() {
             // The SYN went once: its round trip is the first RTT sample.
-            self.loss.rtt.sample(self.clock.since(sent));
+            let (una, nxt) = (self.snd.una, self.snd.nxt);
+            self.loss.rtt.sample(self.clock.since(sent), una, nxt);
             if self.config.rtt_estimation {
                 self.timers.set_base_rto(self.loss.rtt.rto());
                 self.timers.on_progress();

@@ -8,13 +8,23 @@
 //!
 //! **Delayed ACKs** (Linux's `__tcp_ack_snd_check`): an ACK goes out at
 //! once when more than one full segment is unacknowledged, in *quick-ACK
-//! mode* (the first 16 segments of a connection), for data out of order
+//! mode* (the first 16 segments of a connection, unless it is interactive:
+//! see below), for data out of order
 //! or filling a hole, and for duplicates. Data that comes after a silence
 //! longer than the RTO (a sender that waited on a closed window, say) starts
 //! quick-ACK mode again, as Linux's `tcp_event_data_recv` does. Otherwise the delayed-ACK timer
 //! sends it 40 ms later (Linux's `TCP_ATO_MIN`; its `ato` can grow toward
 //! 200 ms on slow interactive flows, which is not modelled), unless data
 //! going the other way carries it first.
+//!
+//! **Interactive connections** (Linux's *pingpong mode*): an endpoint
+//! that sends data within 40 ms of receiving some (a reply) takes its
+//! peer for a conversation. Its quick ACKs stop, so the ACK of a request
+//! can wait to ride on the answer; the ACK rules above still apply. The
+//! mode ends when the delayed-ACK timer fires with an ACK owed. So a
+//! client that answers a track's first bytes with a `status` line ACKs
+//! the download every second segment from the start, as a capture of the
+//! kit's client on Linux shows.
 //!
 //! **Receive autotuning** (a simple model of `tcp_rcv_space_adjust`): once
 //! per round trip the receiver looks at how many bytes the application
@@ -75,6 +85,10 @@ pub(super) struct AckState {
     space: usize,
     /// When data last arrived (Linux's `lrcvtime`).
     last_data: Option<SimTime>,
+    /// Interactive (Linux's pingpong mode): we sent data within the
+    /// delayed-ACK time of receiving some, so ACKs wait to ride on a reply
+    /// and the quick ACKs are off; it ends when the delayed-ACK timer fires.
+    pub pingpong: bool,
 }
 
 impl AckState {
@@ -87,6 +101,7 @@ impl AckState {
             copied: 0,
             space: 10 * mss,
             last_data: None,
+            pingpong: false,
         }
     }
 }
@@ -200,16 +215,28 @@ impl TcpEndpoint {
         // Two segments earn an ACK only if the window would not shrink:
         // a reader that stopped gets ACKs from the timer alone.
         let window_holds = self.rcv.free_window() >= self.rcv.advertised();
-        if a.quick > 0 {
+        if a.quick > 0 && !a.pingpong {
             a.quick -= 1;
             self.ack_owed = true;
         } else if a.unacked > a.rcv_mss && window_holds {
+            // Linux counts the quick ACKs down by every ACK it sends.
+            a.quick = a.quick.saturating_sub(1);
             self.ack_owed = true;
         } else if self.timers.delayed_ack_before(now + DELAYED_ACK / 4) {
             // The timer would fire within a quarter of its delay: ACK now.
             self.ack_owed = true;
         } else {
             self.timers.arm_delayed_ack(now, DELAYED_ACK);
+        }
+    }
+
+    /// A segment with data is going out: a reply within the delayed-ACK
+    /// time of the last data received makes the connection interactive
+    /// (Linux's `tcp_event_data_sent`, pingpong threshold 1).
+    pub(super) fn note_data_sent(&mut self, now: SimTime) {
+        let a = &mut self.acks;
+        if self.config.delayed_ack && a.last_data.is_some_and(|t| now.since(t) < DELAYED_ACK) {
+            a.pingpong = true;
         }
     }
 

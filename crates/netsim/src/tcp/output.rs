@@ -35,6 +35,9 @@ impl TcpEndpoint {
             .or_else(|| self.next_probe(now))
             .or_else(|| self.next_ack());
         if let Some(seg) = &seg {
+            if !seg.payload.is_empty() {
+                self.note_data_sent(now);
+            }
             // Every segment but an RST or our first SYN carries the ACK.
             self.ack_owed = false;
             self.acks.unacked = 0;

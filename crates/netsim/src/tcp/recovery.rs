@@ -24,7 +24,7 @@ use std::time::Duration;
 use super::cc::CongestionControl;
 use super::event::RetransmitReason;
 use super::rtt::RttEstimator;
-use super::scoreboard::{Scoreboard, DUP_THRESH};
+use super::scoreboard::{Sacked, Scoreboard, DUP_THRESH};
 use super::seq::SeqNum;
 use super::{TcpEndpoint, TcpEvent};
 use crate::time::SimTime;
@@ -80,7 +80,11 @@ struct Prr {
 impl LossState {
     pub fn new(config: &super::TcpConfig) -> Self {
         LossState {
-            rtt: RttEstimator::new(config.initial_rto, config.rto_min),
+            rtt: if config.linux_rto {
+                RttEstimator::linux(config.initial_rto, config.rto_min)
+            } else {
+                RttEstimator::new(config.initial_rto, config.rto_min)
+            },
             cc: CongestionControl::new(config.congestion, config.initial_window, config.timer_tick),
             sb: Scoreboard::default(),
             ca: CaState::Open,
@@ -108,23 +112,30 @@ impl TcpEndpoint {
             self.loss
                 .cc
                 .hystart_on_ack(now, ack, self.snd.nxt, newest_rtt);
-            if let Some(sent) = acked.rtt_from {
-                self.loss.rtt.sample(now.since(sent));
-            } else if let Some(r) = self.timestamp_rtt(now, seg) {
-                self.loss.rtt.sample(r);
-            }
-            if self.config.rtt_estimation {
-                self.timers.set_base_rto(self.loss.rtt.rto());
-            }
-            self.timers.on_progress();
             self.timers.stop_loss_probe();
             self.loss.dupacks = 0;
             if self.loss.tlp_high.is_some_and(|h| ack >= h) {
                 self.loss.tlp_high = None;
             }
+            let sacked = self.take_sacks(seg);
+            // Linux's order (tcp_ack_update_rtt): the oldest segment this
+            // ACK covers, else (its estimator) the oldest newly SACKed,
+            // else the timestamp echo.
+            let sample = acked
+                .rtt_from
+                .or(sacked.rtt_from.filter(|_| self.config.linux_rto))
+                .map(|sent| now.since(sent))
+                .or_else(|| self.timestamp_rtt(now, seg));
+            if let Some(r) = sample {
+                self.loss.rtt.sample(r, self.snd.una, self.snd.nxt);
+            }
+            if self.config.rtt_estimation {
+                self.timers.set_base_rto(self.loss.rtt.rto());
+            }
+            self.timers.on_progress();
             // Linux grows cwnd by what this ACK delivered: segments newly
             // SACKed, and those acknowledged that no SACK had covered.
-            delivered = acked.delivered + self.take_sacks(seg);
+            delivered = acked.delivered + sacked.newly;
             self.after_new_ack(now, ack, delivered, prior_out);
             if self.snd.in_flight() == 0 {
                 self.timers.stop_retransmit();
@@ -138,10 +149,14 @@ impl TcpEndpoint {
                 let sb = &mut self.loss.sb;
                 sb.reno_sacked = (sb.reno_sacked + 1).min(sb.packets_out().saturating_sub(1));
             }
-            delivered = self.take_sacks(seg);
+            let sacked = self.take_sacks(seg);
+            self.sack_rtt_sample(now, &sacked);
+            delivered = sacked.newly;
             self.maybe_enter_recovery();
         } else {
-            delivered = self.take_sacks(seg);
+            let sacked = self.take_sacks(seg);
+            self.sack_rtt_sample(now, &sacked);
+            delivered = sacked.newly;
         }
         self.rack_step(now);
         let newly_lost = self.loss.sb.lost_out > prior_lost;
@@ -241,9 +256,24 @@ impl TcpEndpoint {
     }
 
     /// Takes the SACK blocks; returns how many segments they newly cover.
-    fn take_sacks(&mut self, seg: &TcpRepr) -> u32 {
+    /// Linux's estimator also measures from SACKs on an ACK that does not
+    /// move SND.UNA. The new RTO applies from the next time the timer is
+    /// set; the running timer keeps its deadline.
+    fn sack_rtt_sample(&mut self, now: SimTime, sacked: &Sacked) {
+        let Some(sent) = sacked.rtt_from.filter(|_| self.config.linux_rto) else {
+            return;
+        };
+        self.loss
+            .rtt
+            .sample(now.since(sent), self.snd.una, self.snd.nxt);
+        if self.config.rtt_estimation {
+            self.timers.set_base_rto(self.loss.rtt.rto());
+        }
+    }
+
+    fn take_sacks(&mut self, seg: &TcpRepr) -> Sacked {
         if !self.sack_ok() || seg.options.sack_blocks.is_empty() {
-            return 0;
+            return Sacked::default();
         }
         let blocks: Vec<(SeqNum, SeqNum)> = seg
             .options
@@ -252,12 +282,12 @@ impl TcpEndpoint {
             .map(|&(l, r)| (SeqNum(l), SeqNum(r)))
             .filter(|&(l, r)| l >= self.snd.una && r > l && r <= self.snd.max)
             .collect();
-        let newly = self.loss.sb.sack(&blocks);
-        if newly > 0 {
+        let sacked = self.loss.sb.sack(&blocks);
+        if sacked.newly > 0 {
             self.loss.sb.mark_lost_by_sack();
             self.maybe_enter_recovery();
         }
-        newly
+        sacked
     }
 
     fn maybe_enter_recovery(&mut self) {
@@ -414,7 +444,13 @@ impl TcpEndpoint {
             self.stats.fast_retransmits += 1;
             self.loss.prr.out += 1;
         }
-        self.timers.arm_retransmit(now);
+        if i == 0 && self.config.linux_rto && !self.timers.reorder_armed() {
+            // Linux gives the oldest segment a whole RTO from its resending
+            // (in Linux the reordering timer holds the same slot).
+            self.timers.restart_retransmit(now);
+        } else {
+            self.timers.arm_retransmit(now);
+        }
         let payload = self.snd.payload(s.seq, s.len);
         Some(self.build_data(chunk, payload))
     }

@@ -77,12 +77,21 @@ pub(super) struct Acked {
     /// Of those, the ones not SACKed before: delivered just now (the rest
     /// were counted as delivered when their SACK came).
     pub delivered: u32,
-    /// When the oldest segment acknowledged was sent, if no segment
-    /// acknowledged had been sent twice (Karn's rule).
+    /// When the oldest segment acknowledged and not SACKed before was
+    /// sent, if no segment acknowledged had been sent twice (Karn's rule).
     pub rtt_from: Option<SimTime>,
     /// When the newest segment acknowledged was sent, under the same rule
     /// (Linux's `ca_rtt_us` is measured from it; HyStart uses that).
     pub newest_sent: Option<SimTime>,
+}
+
+/// What SACK blocks newly marked.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Sacked {
+    pub newly: u32,
+    /// When the oldest of them that was sent only once went out (Linux's
+    /// `first_sackt`, which its SACK RTT sample is measured from).
+    pub rtt_from: Option<SimTime>,
 }
 
 #[derive(Debug, Default)]
@@ -162,8 +171,12 @@ impl Scoreboard {
             self.forget(&s);
             Self::note_delivered(&mut self.newest_delivered, &s);
             karn_ok &= !s.ever_retrans;
-            acked.rtt_from.get_or_insert(s.sent_at);
-            acked.newest_sent = Some(s.sent_at);
+            if !s.sacked {
+                // As Linux's first_ackt/last_ackt: a segment SACKed before
+                // gave its sample then.
+                acked.rtt_from.get_or_insert(s.sent_at);
+                acked.newest_sent = Some(s.sent_at);
+            }
             acked.segs += 1;
             acked.delivered += u32::from(!s.sacked);
         }
@@ -180,8 +193,9 @@ impl Scoreboard {
     }
 
     /// Marks the segments inside the SACK blocks; returns how many were new.
-    pub fn sack(&mut self, blocks: &[(SeqNum, SeqNum)]) -> u32 {
+    pub fn sack(&mut self, blocks: &[(SeqNum, SeqNum)]) -> Sacked {
         let mut newly = 0;
+        let mut rtt_from: Option<SimTime> = None;
         for &(left, right) in blocks {
             let start = self.segs.partition_point(|s| s.seq < left);
             for i in start..self.segs.len() {
@@ -193,6 +207,9 @@ impl Scoreboard {
                     continue;
                 }
                 s.sacked = true;
+                if !s.ever_retrans {
+                    rtt_from = Some(rtt_from.map_or(s.sent_at, |t| t.min(s.sent_at)));
+                }
                 Self::note_delivered(&mut self.newest_delivered, s);
                 let was_lost = s.lost.take().is_some();
                 let was_retrans = std::mem::take(&mut s.retrans);
@@ -203,7 +220,7 @@ impl Scoreboard {
                 self.high_sacked = Some(self.high_sacked.map_or(right, |h| h.max(right)));
             }
         }
-        newly
+        Sacked { newly, rtt_from }
     }
 
     fn note_delivered(newest: &mut Option<RackMark>, s: &SentSeg) {
@@ -412,15 +429,40 @@ mod tests {
     #[test]
     fn three_sacked_segments_above_a_hole_make_it_lost() {
         let mut b = board(6);
-        assert_eq!(b.sack(&[(SeqNum(201), SeqNum(401))]), 2);
+        assert_eq!(b.sack(&[(SeqNum(201), SeqNum(401))]).newly, 2);
         assert_eq!(b.mark_lost_by_sack(), 0, "two above: not yet");
-        assert_eq!(b.sack(&[(SeqNum(201), SeqNum(501))]), 1);
+        assert_eq!(b.sack(&[(SeqNum(201), SeqNum(501))]).newly, 1);
         assert_eq!(b.mark_lost_by_sack(), 2, "segments 0 and 1 are lost");
         assert_eq!(b.next_lost(), Some(0));
         assert_eq!(b.pipe(), 6 - 3 - 2);
         b.retransmitted(0, T0);
         assert_eq!(b.pipe(), 2);
         assert_eq!(b.next_lost(), Some(1));
+    }
+
+    #[test]
+    fn sacks_time_a_sample_from_the_oldest_segment_sent_once() {
+        let ms = SimTime::from_millis;
+        let mut b = Scoreboard::default();
+        for i in 0..5u32 {
+            b.push(SeqNum(1 + 100 * i), 100, false, ms(u64::from(i)));
+        }
+        b.mark_head_lost(RetransmitReason::DupAcks);
+        b.retransmitted(0, ms(20));
+        // Segment 0 (resent) and 2–3 arrive: 0 gives no sample (Karn), so
+        // the sample runs from segment 2, sent at 2 ms.
+        let s = b.sack(&[(SeqNum(1), SeqNum(101)), (SeqNum(201), SeqNum(401))]);
+        assert_eq!((s.newly, s.rtt_from), (3, Some(ms(2))));
+        assert_eq!(
+            b.sack(&[(SeqNum(201), SeqNum(401))]),
+            Sacked::default(),
+            "nothing new"
+        );
+        // A cumulative ACK over SACKed segments takes no sample from them.
+        let a = b.ack(SeqNum(401));
+        assert_eq!((a.segs, a.delivered, a.rtt_from), (4, 1, None));
+        let a = b.ack(SeqNum(501));
+        assert_eq!(a.rtt_from, Some(ms(4)));
     }
 
     #[test]

@@ -238,3 +238,115 @@ fn prr_sends_new_data_while_the_pipe_drains_instead_of_waiting_for_it() {
         "PRR lets new data follow the retransmission sooner: {with:?} vs {without:?}"
     );
 }
+
+#[test]
+fn a_reply_makes_the_receiver_interactive_so_its_acks_cover_two_segments() {
+    // The server greets; the client answers within 40 ms (or says
+    // nothing); then the server sends 100 kB. ACKs from the client that
+    // cover the first 16 segments of it: one per segment in quick-ACK mode,
+    // one per two once the client is interactive (Linux's pingpong mode).
+    let acks_for_first_16 = |reply: bool| {
+        let mut d = TcpPair::new(TcpConfig::linux(), TcpConfig::linux());
+        d.run_until(ms(30));
+        d.write(Server, b"OK ready\n");
+        d.run_until(ms(31) + DELAY);
+        if reply {
+            d.write(Client, b"download song\n");
+        }
+        d.run_until(ms(100));
+        assert_eq!(d.client.acks.pingpong, reply);
+        let start = d.server().snd.nxt.get();
+        d.write(Server, &data(100_000));
+        d.run_until(ms(2_000));
+        let end = start.wrapping_add(16 * 1448);
+        d.sent(Client)
+            .filter(|l| l.seg.payload.is_empty())
+            .filter(|l| {
+                let acked = l.seg.ack.wrapping_sub(start);
+                acked > 0 && acked <= end.wrapping_sub(start)
+            })
+            .count()
+    };
+    assert_eq!(
+        acks_for_first_16(false),
+        15,
+        "quick ACKs (the greeting had one of the 16)"
+    );
+    assert_eq!(acks_for_first_16(true), 8, "every second segment");
+}
+
+#[test]
+fn a_delayed_ack_that_has_to_fire_ends_interactive_mode() {
+    let mut d = TcpPair::new(TcpConfig::linux(), TcpConfig::linux());
+    d.run_until(ms(30));
+    d.write(Server, b"OK ready\n");
+    d.run_until(ms(31) + DELAY);
+    d.write(Client, b"status playing\n");
+    d.run_until(ms(200));
+    assert!(d.client.acks.pingpong);
+    // A lone segment: the ACK waits for the timer, which ends the mode.
+    d.write(Server, b"x");
+    d.run_until(ms(210) + DELAY);
+    assert!(d.client.acks.pingpong, "the ACK is still waiting");
+    d.run_until(ms(300));
+    assert!(!d.client.acks.pingpong);
+}
+
+#[test]
+fn a_fin_waits_to_ride_on_our_own_fin_but_one_after_ours_is_acked_at_once() {
+    let mut d = TcpPair::new(TcpConfig::linux(), TcpConfig::linux());
+    d.run_until(ms(30));
+    d.ep(Client).close();
+    d.run_until(ms(35) + DELAY);
+    let client_fin = d.sent(Client).find(|l| l.seg.flags.contains(TcpFlags::FIN));
+    let client_fin = client_fin.expect("the client's FIN").clone();
+    assert_eq!(d.server().state(), TcpState::CloseWait);
+    assert_eq!(
+        d.sent(Server).filter(|l| l.at > client_fin.at).count(),
+        0,
+        "no bare ACK of the FIN"
+    );
+    // The server's application closes 5 ms later: one segment, FIN and
+    // the ACK of the client's FIN together (as Linux's captures show).
+    d.ep(Server).close();
+    d.run_until(ms(500));
+    let answers: Vec<&Sent> = d.sent(Server).filter(|l| l.at > client_fin.at).collect();
+    assert_eq!(answers.len(), 1, "{}", d.dump());
+    assert!(answers[0].seg.flags.contains(TcpFlags::FIN));
+    assert_eq!(answers[0].seg.ack, client_fin.seg.seq.wrapping_add(1));
+    // The client, in FIN-WAIT-2, ACKs the server's FIN the moment it comes.
+    let server_fin_at = answers[0].at;
+    let ack = d
+        .sent(Client)
+        .find(|l| l.at > server_fin_at)
+        .expect("an ACK");
+    assert_eq!(ack.at, server_fin_at + DELAY);
+}
+
+#[test]
+fn resending_the_oldest_segment_gives_it_a_whole_rto() {
+    // Segment 20 is lost; when SACKs show it, it goes again. Linux starts
+    // the retransmission timer again then; RFC 6298 alone leaves it
+    // running from the last new ACK, so it would fire a round trip sooner.
+    let deadline_after_fast_retransmit = |linux_rto: bool| {
+        let config = TcpConfig {
+            linux_rto,
+            ..TcpConfig::linux()
+        };
+        let mut d = TcpPair::new(config.clone(), config);
+        // About 5.8 Mbit/s: the SACKs that show the hole come 2 ms apart,
+        // after the last new ACK.
+        d.spacing = Duration::from_millis(2);
+        d.drop_nth_server_segment(20);
+        d.run_until(ms(30));
+        d.write(Server, &data(100_000));
+        d.drive_until(|d| d.server().stats().fast_retransmits > 0);
+        let t = &d.server().timers;
+        let whole = t.expiry(d.now, t.rto);
+        (t.retransmit_deadline().expect("armed"), whole)
+    };
+    let (linux, whole) = deadline_after_fast_retransmit(true);
+    assert_eq!(linux, whole);
+    let (rfc, whole) = deadline_after_fast_retransmit(false);
+    assert!(rfc < whole, "{rfc} before {whole}");
+}

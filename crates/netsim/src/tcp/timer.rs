@@ -248,6 +248,10 @@ impl Timers {
         self.reorder = None;
     }
 
+    pub fn reorder_armed(&self) -> bool {
+        self.reorder.is_some()
+    }
+
     /// The retransmission timer fired: counts a retry, doubles the timeout
     /// and returns the one that just expired.
     pub fn back_off(&mut self) -> Duration {
@@ -309,7 +313,11 @@ impl TcpEndpoint {
                     self.timers.persist_fired();
                 }
                 Timer::TimeWait => self.enter_closed(),
-                Timer::DelayedAck => self.ack_owed = true,
+                Timer::DelayedAck => {
+                    // Linux: a delayed ACK that had to fire ends pingpong.
+                    self.acks.pingpong = false;
+                    self.ack_owed = true;
+                }
                 Timer::LossProbe => self.on_loss_probe_timer(),
                 Timer::Reorder => self.on_reorder_timer(now),
             }
