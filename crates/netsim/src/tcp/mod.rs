@@ -110,17 +110,27 @@
 //!   `scaling_ratio`, measured on the testbed), then once per RTT from
 //!   what the application read (about `tcp_rcv_space_adjust`, timed by
 //!   the sender's SRTT, where Linux times it with the receiver's own
-//!   estimate from timestamps); the send buffer grows to 2 × cwnd × MSS.
+//!   estimate from timestamps: built and measured on the fidelity grid,
+//!   that rule let the 1 Mbit/s windows outgrow the 1 s queue well before
+//!   the kernel's did, 3–9 drops per download where the kernel has 0–2,
+//!   so it is left out); the send buffer grows to 2 × cwnd × MSS.
 //!   Linux counts per-packet memory (`truesize`), not bytes, and rounds
 //!   the advertised window up to its scale unit where the model rounds
 //!   down (so the model's right edge can step back by < 128 bytes).
 //! * **Delayed ACKs** as `__tcp_ack_snd_check`: two full segments earn an
 //!   ACK only if the window would not shrink; otherwise the timer (40 ms,
 //!   or sooner if due within 10 ms). 16 quick ACKs at the start and after
-//!   a silence longer than the RTO. Linux's `ato` adapts up to 200 ms.
-//! * RTT samples come from segments sent once (Karn), from the handshake,
-//!   and from timestamp echoes; the windowed `mdev_max` of Linux's
-//!   estimator is the plain RFC 6298 RTTVAR here. No PAWS check.
+//!   a silence longer than the RTO, unless the connection is interactive
+//!   (Linux's pingpong mode: data sent within 40 ms of data received
+//!   turns quick ACKs off until a delayed ACK has to fire; a FIN in
+//!   ESTABLISHED waits to ride on our own FIN). Linux's `ato` adapts up
+//!   to 200 ms; the model's stays at 40 ms.
+//! * **The retransmission timer** is Linux's (`linux_rto`): its estimator
+//!   adds the round's largest deviation (`mdev_max`, `rtt.rs`), SACKs of
+//!   segments sent once give samples, and resending the oldest segment
+//!   starts the timer again. RTT samples otherwise come from segments
+//!   sent once (Karn), from the handshake and from timestamp echoes. No
+//!   PAWS check, and no cwnd undo after a spurious timeout.
 //!
 //! In every model:
 //!
