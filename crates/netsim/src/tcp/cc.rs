@@ -14,10 +14,12 @@
 //! Windows are counted in segments, as Linux counts them (`snd_cwnd`).
 //! CUBIC follows RFC 9438 and Linux's `tcp_cubic.c`: C = 0.4, β = 0.7,
 //! fast convergence, the Reno-friendly region, and at most a 1.5× growth
-//! per round trip. It uses `f64` for the cube root and the cube; IEEE 754
-//! makes `+ − × ÷` exact to the last bit on every platform, and `cbrt` is
-//! computed here by Newton's method on those operations, so a run is the
-//! same everywhere.
+//! per round trip. It computes as Linux does, in integers: time in whole
+//! clock ticks counted in 1/1024 s, W_max and ssthresh rounded down, and
+//! the cubic term rounded down, so that just below the plateau the target
+//! rounds *up* (a window of 2 under W_max = 4 aims at 3 and grows at
+//! once, as a kernel's `tcp_probe` trace shows). Integers also make a run
+//! the same on every platform.
 //!
 //! **HyStart** (CUBIC's, on by default in Linux) ends slow start before a
 //! loss does, once the window is 16 segments or more. Each round trip it
@@ -40,10 +42,14 @@ use super::config::Congestion;
 use super::seq::SeqNum;
 use crate::time::SimTime;
 
-/// CUBIC's constant C, in segments per second³.
-const CUBIC_C: f64 = 0.4;
-/// CUBIC's multiplicative decrease.
-const CUBIC_BETA: f64 = 0.7;
+/// CUBIC's multiplicative decrease, in Linux's 1/1024ths (`beta`, 0.7).
+const CUBIC_BETA: u32 = 717;
+/// Linux's `cube_rtt_scale`: C = 0.4 segments per second³ as
+/// `bic_scale × 10` (41 × 10), over 2^40 (time in 1/1024 s, cubed).
+const CUBIC_RTT_SCALE: u64 = 410;
+/// Linux's `cube_factor`: 2^40 / `cube_rtt_scale`, so that
+/// K = cbrt(cube_factor × (W_max − cwnd)) comes out in 1/1024 s.
+const CUBIC_CUBE_FACTOR: u64 = (1 << 40) / CUBIC_RTT_SCALE;
 /// Linux's `beta_scale`, 8 × (1024 + 717) / 3 / (1024 − 717) in integers:
 /// the Reno-friendly estimate grows one segment per `cwnd × 15 / 8` ACKed.
 const CUBIC_BETA_SCALE: u32 = 15;
@@ -93,17 +99,23 @@ struct HyStart {
 /// CUBIC's state since the last loss.
 #[derive(Debug, Clone, Default)]
 struct Cubic {
-    /// The window before the last reduction.
-    w_max: f64,
+    /// The window before the last reduction (Linux's `last_max_cwnd`).
+    w_max: u32,
     /// When the current avoidance epoch started.
     epoch: Option<SimTime>,
-    /// Seconds from the epoch to the plateau at `origin`.
-    k: f64,
-    origin: f64,
+    /// Time from the epoch to the plateau at `origin`, in 1/1024 s
+    /// (Linux's `bic_K`).
+    k: u64,
+    origin: u32,
     /// The Reno-friendly estimate (Linux's `tcp_cwnd`), grown by one for
     /// every `ack_cnt` past `cwnd × 15 / 8` segments ACKed.
     tcp_cwnd: u32,
     ack_cnt: u32,
+    /// The last answer, with the window and the time it was worked out
+    /// for: Linux keeps it for HZ/32 while the window stays the same.
+    cnt: u32,
+    last_cwnd: u32,
+    last_time: Option<SimTime>,
 }
 
 /// How long since `earlier`, as a kernel with this clock tick sees it: a
@@ -117,6 +129,18 @@ fn clock_since(earlier: SimTime, now: SimTime, tick: Duration) -> Duration {
     Duration::from_nanos(ticks.saturating_mul(tick_ns))
 }
 
+/// How long Linux's CUBIC keeps its growth step while the window stays
+/// the same: `HZ / 32` ticks (7 at HZ=250), or 1/32 s with exact timers.
+fn cubic_hold(tick: Duration) -> Duration {
+    let tick_ns = tick.as_nanos();
+    if tick_ns == 0 {
+        return Duration::from_nanos(1_000_000_000 / 32);
+    }
+    let hz = 1_000_000_000 / tick_ns;
+    let ticks = u64::try_from(hz / 32).unwrap_or(0);
+    Duration::from_nanos(ticks.saturating_mul(u64::try_from(tick_ns).unwrap_or(0)))
+}
+
 /// `d` in whole ticks, rounded up (`usecs_to_jiffies`).
 fn round_up(d: Duration, tick: Duration) -> Duration {
     let tick_ns = tick.as_nanos();
@@ -127,20 +151,36 @@ fn round_up(d: Duration, tick: Duration) -> Duration {
     Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
 }
 
-/// The cube root of `x ≥ 0` by Newton's method: the same bits everywhere.
-fn cbrt(x: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
-    }
-    let mut y = if x > 1.0 { x / 3.0 } else { 1.0 };
-    for _ in 0..100 {
-        let next = (2.0 * y + x / (y * y)) / 3.0;
-        if (next - y).abs() <= 1e-12 * y {
-            return next;
+/// The integer cube root of `x`, rounded down (Linux's `cubic_root`
+/// comes within 0.2% of it by a table and one Newton step).
+fn icbrt(x: u64) -> u64 {
+    let mut y: u64 = 0;
+    // Bit by bit, from the top: the largest y with y³ ≤ x.
+    for shift in (0..22).rev() {
+        let candidate = y | (1 << shift);
+        if candidate.checked_pow(3).is_some_and(|cube| cube <= x) {
+            y = candidate;
         }
-        y = next;
     }
     y
+}
+
+/// `x × num / den`, rounded down, without overflow.
+fn scale(x: u32, num: u32, den: u32) -> u32 {
+    u32::try_from(u64::from(x) * u64::from(num) / u64::from(den)).unwrap_or(u32::MAX)
+}
+
+/// Time as Linux's CUBIC counts it: whole ticks, in 1/1024 s.
+fn bictcp_time(d: Duration, tick: Duration) -> u64 {
+    let tick_ns = tick.as_nanos();
+    let ns = d.as_nanos();
+    let units = if tick_ns == 0 {
+        ns * 1024 / 1_000_000_000
+    } else {
+        // (ticks << 10) / HZ
+        (ns / tick_ns) * 1024 * tick_ns / 1_000_000_000
+    };
+    u64::try_from(units).unwrap_or(u64::MAX)
 }
 
 impl CongestionControl {
@@ -254,36 +294,54 @@ impl CongestionControl {
     }
 
     /// How many ACKed segments make one more segment of window, now
-    /// (Linux's `bictcp_update`, in whole ticks of time). Linux keeps the
-    /// answer for HZ/32 while cwnd stays the same; the model works it out
-    /// on every ACK (see "left out" in `tcp/mod.rs`).
+    /// (Linux's `bictcp_update`, in whole ticks of time). As Linux does,
+    /// the answer is kept for HZ/32 while cwnd stays the same: after a
+    /// recovery the window holds still that long before it grows again.
     fn cubic_cnt(&mut self, now: SimTime, acked: u32, min_rtt: Duration) -> u32 {
         let cwnd = self.cwnd;
         let tick = self.tick;
         let c = &mut self.cubic;
         c.ack_cnt = c.ack_cnt.saturating_add(acked);
-        let w = f64::from(cwnd);
+        if let Some(last) = c.last_time {
+            if c.last_cwnd == cwnd && clock_since(last, now, tick) <= cubic_hold(tick) {
+                return c.cnt;
+            }
+        }
+        c.last_cwnd = cwnd;
+        c.last_time = Some(now);
         let epoch = *c.epoch.get_or_insert_with(|| {
             c.ack_cnt = acked;
             c.tcp_cwnd = cwnd;
-            if w < c.w_max {
-                c.k = cbrt((c.w_max - w) / CUBIC_C);
+            if cwnd < c.w_max {
+                c.k = icbrt(CUBIC_CUBE_FACTOR.saturating_mul(u64::from(c.w_max - cwnd)));
                 c.origin = c.w_max;
             } else {
-                c.k = 0.0;
-                c.origin = w;
+                c.k = 0;
+                c.origin = cwnd;
             }
             now
         });
-        // Where the curve will be one round trip from now, in whole ticks.
-        let t = (clock_since(epoch, now, tick) + round_up(min_rtt, tick)).as_secs_f64();
-        let target = (c.origin + CUBIC_C * (t - c.k).powi(3)).max(0.0).floor();
-        let mut cnt = if target > w {
-            (w / (target - w)) as u32
+        // Where the curve will be one round trip from now, in Linux's
+        // integers: whole ticks, 1/1024 s, and the cubic term rounded
+        // down (so below the plateau the target rounds up).
+        let t = bictcp_time(
+            clock_since(epoch, now, tick) + round_up(min_rtt, tick),
+            tick,
+        );
+        let offs = t.abs_diff(c.k);
+        let delta = CUBIC_RTT_SCALE.saturating_mul(offs.saturating_pow(3)) >> 40;
+        let delta = u32::try_from(delta).unwrap_or(u32::MAX);
+        let target = if t < c.k {
+            c.origin.saturating_sub(delta)
+        } else {
+            c.origin.saturating_add(delta)
+        };
+        let mut cnt = if target > cwnd {
+            cwnd / (target - cwnd)
         } else {
             cwnd.saturating_mul(100)
         };
-        if c.w_max == 0.0 {
+        if c.w_max == 0 {
             // Before the first loss: at least 5% growth per round trip.
             cnt = cnt.min(20);
         }
@@ -297,7 +355,8 @@ impl CongestionControl {
             cnt = cnt.min(cwnd / (c.tcp_cwnd - cwnd));
         }
         // At most 1.5× per round trip.
-        cnt.max(2)
+        c.cnt = cnt.max(2);
+        c.cnt
     }
 
     /// A loss was detected (fast retransmit): the new ssthresh, which is
@@ -309,15 +368,15 @@ impl CongestionControl {
             Congestion::Reno => (cwnd / 2).max(2),
             Congestion::Cubic => {
                 let c = &mut self.cubic;
-                let w = f64::from(cwnd);
-                // Fast convergence: give way to newer flows.
-                c.w_max = if w < c.w_max {
-                    w * (1.0 + CUBIC_BETA) / 2.0
+                // Fast convergence: give way to newer flows. Linux's
+                // integers, rounded down.
+                c.w_max = if cwnd < c.w_max {
+                    scale(cwnd, 1024 + CUBIC_BETA, 2048)
                 } else {
-                    w
+                    cwnd
                 };
                 c.epoch = None;
-                ((w * CUBIC_BETA) as u32).max(2)
+                scale(cwnd, CUBIC_BETA, 1024).max(2)
             }
         };
         self.cwnd = self.ssthresh;
@@ -481,21 +540,75 @@ mod tests {
     }
 
     #[test]
+    fn after_a_loss_cubic_holds_its_window_for_hz_over_32() {
+        for tick in [Duration::from_millis(4), Duration::ZERO] {
+            let mut cc = CongestionControl::new(Congestion::Cubic, 10, tick);
+            cc.cwnd = 4;
+            assert_eq!(cc.on_loss(), 2);
+            // Two segments ACKed every 2 ms, as on a 1 ms link. The first
+            // ACK reaches the curve's target of 3 (see the test below);
+            // then the curve asks for nothing, and that answer is kept.
+            let rtt = Some(Duration::from_millis(2));
+            let mut t = 0;
+            while t <= 28 {
+                cc.on_ack(SimTime::from_millis(t), 2, rtt, true);
+                assert_eq!(cc.cwnd, 3, "held at {t} ms (tick {tick:?})");
+                t += 2;
+            }
+            while t <= 40 {
+                cc.on_ack(SimTime::from_millis(t), 2, rtt, true);
+                t += 2;
+            }
+            // Then the Reno-friendly estimate, fed all along, takes over.
+            assert!(
+                cc.cwnd > 3,
+                "grows once the hold ends (tick {tick:?}): {}",
+                cc.cwnd
+            );
+        }
+        assert_eq!(
+            cubic_hold(Duration::from_millis(4)),
+            Duration::from_millis(28)
+        );
+        assert_eq!(
+            cubic_hold(Duration::from_millis(1)),
+            Duration::from_millis(31)
+        );
+    }
+
+    #[test]
     fn a_timeout_makes_cubic_forget_its_plateau() {
         let mut cc = CongestionControl::new(Congestion::Cubic, 10, Duration::ZERO);
         cc.cwnd = 100;
         cc.on_loss();
-        assert_eq!(cc.cubic.w_max, 100.0);
+        assert_eq!(cc.cubic.w_max, 100);
         cc.on_rto(true);
-        assert_eq!(cc.cubic.w_max, 0.0, "bictcp_reset clears last_max_cwnd");
+        assert_eq!(cc.cubic.w_max, 0, "bictcp_reset clears last_max_cwnd");
         assert_eq!(cc.cwnd, 1);
     }
 
     #[test]
-    fn the_cube_root_is_exact_enough() {
-        assert_eq!(cbrt(27.0), 3.0);
-        assert!((cbrt(75.0) - 4.217_163_326_508_746).abs() < 1e-9);
-        assert_eq!(cbrt(0.0), 0.0);
+    fn the_cube_root_rounds_down() {
+        assert_eq!(icbrt(27), 3);
+        assert_eq!(icbrt(26), 2);
+        assert_eq!(icbrt(0), 0);
+        assert_eq!(icbrt(u64::MAX), 2_642_245);
+        // K for W_max − cwnd = 30: cbrt(30 / 0.4) = 4.217 s = 4318/1024,
+        // a little less with Linux's cube_factor rounded down.
+        assert_eq!(icbrt(CUBIC_CUBE_FACTOR * 30), 4316);
+    }
+
+    #[test]
+    fn just_below_the_plateau_the_target_rounds_up() {
+        // W_max 4, cwnd 2 after a loss: K = cbrt(2 / 0.4) = 1.71 s, and one
+        // round trip in the cubic term is 0.4 × 1.708³ = 1.99, rounded down
+        // to 1: the target is 3, so the window grows by one for two ACKed.
+        let mut cc = CongestionControl::new(Congestion::Cubic, 10, Duration::from_millis(4));
+        cc.cwnd = 4;
+        cc.on_loss();
+        assert_eq!((cc.cwnd, cc.cubic.w_max), (2, 4));
+        cc.on_ack(T0, 2, Some(Duration::from_millis(2)), true);
+        assert_eq!(cc.cwnd, 3);
     }
 
     #[test]
