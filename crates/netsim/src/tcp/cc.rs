@@ -172,13 +172,11 @@ fn scale(x: u32, num: u32, den: u32) -> u32 {
 
 /// Time as Linux's CUBIC counts it: whole ticks, in 1/1024 s.
 fn bictcp_time(d: Duration, tick: Duration) -> u64 {
-    let tick_ns = tick.as_nanos();
     let ns = d.as_nanos();
-    let units = if tick_ns == 0 {
-        ns * 1024 / 1_000_000_000
-    } else {
+    let units = match ns.checked_div(tick.as_nanos()) {
         // (ticks << 10) / HZ
-        (ns / tick_ns) * 1024 * tick_ns / 1_000_000_000
+        Some(ticks) => ticks * 1024 * tick.as_nanos() / 1_000_000_000,
+        None => ns * 1024 / 1_000_000_000,
     };
     u64::try_from(units).unwrap_or(u64::MAX)
 }
