@@ -80,20 +80,16 @@
 //!   at once in recovery and RFC 6675's pipe rule paces the
 //!   retransmissions. Linux uses PRR; with it on, the model's 1 ms × 5%
 //!   downloads came further from the kernel's (1 ms/100M/5%: 0.72 of the
-//!   kernel's time, against 0.75 without; docs/fidelity.md), so some
-//!   other difference still compensates. No cwnd undo (F-RTO, DSACK,
-//!   Eifel). HyStart is modelled (delay and ACK-train tests, `cc.rs`).
+//!   kernel's time, against 0.75 without, measured with the model of
+//!   2026-12-05; docs/fidelity.md), so some other difference still
+//!   compensates. No cwnd undo (F-RTO, DSACK, Eifel): the kernel's
+//!   `tcp_probe` trace of one 1 ms, 100 Mbit/s, 5% download shows 9. HyStart is modelled (delay and ACK-train tests, `cc.rs`).
 //! * **Timers tick as Linux's do** (`timer_tick`, 4 ms for `HZ=250`):
 //!   deadlines fall on the timer wheel's ticks and slots, and the loss
-//!   probe and RACK wait two ticks more. CUBIC keeps its growth step
-//!   for HZ/32 while cwnd is unchanged, as Linux does: a kernel capture
-//!   at 1 ms, 100 Mbit/s, 5% shows the window held at two segments for
-//!   eight round trips after a recovery. With the hold the model is
-//!   0.99–1.28 of the kernel's download time in every cell of the grid;
-//!   without it 0.55 at that cell (docs/fidelity.md). The hold leaves
-//!   the model's window at two segments more often than the kernel's at
-//!   1 ms, 10 Mbit/s, 5% (six tail-loss probes in seed 1, the kernel
-//!   one), a difference not yet found.
+//!   probe and RACK wait two ticks more. CUBIC computes in Linux's
+//!   integers and keeps its growth step for HZ/32 while cwnd is
+//!   unchanged, as a kernel `tcp_probe` trace shows it doing
+//!   (`cc.rs`, docs/fidelity.md).
 //! * **RACK without a reordering estimate**: losses are found by three
 //!   SACKed segments above a hole (RFC 6675) and by RACK's time rule,
 //!   lost retransmissions included, with a tail-loss probe (RFC 8985) at
