@@ -132,13 +132,10 @@ fn clock_since(earlier: SimTime, now: SimTime, tick: Duration) -> Duration {
 /// How long Linux's CUBIC keeps its growth step while the window stays
 /// the same: `HZ / 32` ticks (7 at HZ=250), or 1/32 s with exact timers.
 fn cubic_hold(tick: Duration) -> Duration {
-    let tick_ns = tick.as_nanos();
-    if tick_ns == 0 {
-        return Duration::from_nanos(1_000_000_000 / 32);
+    match 1_000_000_000u128.checked_div(tick.as_nanos()) {
+        Some(hz) => tick * u32::try_from(hz / 32).unwrap_or(u32::MAX),
+        None => Duration::from_secs(1) / 32,
     }
-    let hz = 1_000_000_000 / tick_ns;
-    let ticks = u64::try_from(hz / 32).unwrap_or(0);
-    Duration::from_nanos(ticks.saturating_mul(u64::try_from(tick_ns).unwrap_or(0)))
 }
 
 /// `d` in whole ticks, rounded up (`usecs_to_jiffies`).
@@ -170,15 +167,11 @@ fn scale(x: u32, num: u32, den: u32) -> u32 {
     u32::try_from(u64::from(x) * u64::from(num) / u64::from(den)).unwrap_or(u32::MAX)
 }
 
-/// Time as Linux's CUBIC counts it: whole ticks, in 1/1024 s.
-fn bictcp_time(d: Duration, tick: Duration) -> u64 {
-    let ns = d.as_nanos();
-    let units = match ns.checked_div(tick.as_nanos()) {
-        // (ticks << 10) / HZ
-        Some(ticks) => ticks * 1024 * tick.as_nanos() / 1_000_000_000,
-        None => ns * 1024 / 1_000_000_000,
-    };
-    u64::try_from(units).unwrap_or(u64::MAX)
+/// Time in Linux's CUBIC units, 1/1024 s, rounded down (`(t << 10) / HZ`
+/// for `t` in ticks: `d` is already whole ticks, from `clock_since` and
+/// `round_up`).
+fn in_1024ths(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos() * 1024 / 1_000_000_000).unwrap_or(u64::MAX)
 }
 
 impl CongestionControl {
@@ -322,10 +315,7 @@ impl CongestionControl {
         // Where the curve will be one round trip from now, in Linux's
         // integers: whole ticks, 1/1024 s, and the cubic term rounded
         // down (so below the plateau the target rounds up).
-        let t = bictcp_time(
-            clock_since(epoch, now, tick) + round_up(min_rtt, tick),
-            tick,
-        );
+        let t = in_1024ths(clock_since(epoch, now, tick) + round_up(min_rtt, tick));
         let offs = t.abs_diff(c.k);
         let delta = CUBIC_RTT_SCALE.saturating_mul(offs.saturating_pow(3)) >> 40;
         let delta = u32::try_from(delta).unwrap_or(u32::MAX);

@@ -83,7 +83,8 @@
 //!   kernel's time, against 0.75 without, measured with the model of
 //!   2026-12-05; docs/fidelity.md), so some other difference still
 //!   compensates. No cwnd undo (F-RTO, DSACK, Eifel): the kernel's
-//!   `tcp_probe` trace of one 1 ms, 100 Mbit/s, 5% download shows 9. HyStart is modelled (delay and ACK-train tests, `cc.rs`).
+//!   `tcp_probe` trace of one 1 ms, 100 Mbit/s, 5% download shows 9.
+//!   HyStart is modelled (delay and ACK-train tests, `cc.rs`).
 //! * **Timers tick as Linux's do** (`timer_tick`, 4 ms for `HZ=250`):
 //!   deadlines fall on the timer wheel's ticks and slots, and the loss
 //!   probe and RACK wait two ticks more. CUBIC computes in Linux's
